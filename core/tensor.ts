@@ -155,6 +155,27 @@ export class Tensor {
     }
   }
 
+  /**
+   * Values as f64, synchronously (CPU backends): exact on `cpu64`, widened from f32 on `cpu`.
+   * Reference checks use it where `toArraySync`'s f32 rounding would hide f64 agreement.
+   */
+  toFloat64ArraySync(): Float64Array {
+    this.assertLive("toFloat64ArraySync");
+    if (!this.backend.readSync) {
+      throw new Error(
+        `toFloat64ArraySync: backend '${this.backend.name}' cannot read synchronously; ` +
+          `use await tensor.toArray()`,
+      );
+    }
+    const t = this.isContiguous ? this : engine.contiguous(this);
+    try {
+      const store = t.storage.handle as Float32Array | Float64Array;
+      return Float64Array.from(store.subarray(t.offset, t.offset + t.size));
+    } finally {
+      if (t !== this) t.dispose();
+    }
+  }
+
   /** The value of a one-element tensor. */
   async item(): Promise<number> {
     if (this.size !== 1) {

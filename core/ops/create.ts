@@ -62,7 +62,8 @@ export function full(shape: Shape, value: number, opts: CreateOptions = {}): Ten
   checkShape("full", shape);
   const n = sizeOf(shape);
   const t = engine.allocStorage(opts.backend ?? currentBackend(), n);
-  if (value !== 0 && n > 0) t.backend.write(t.handle, new Float32Array(n).fill(value), 0);
+  // Filled in f64 so constants stay exact on the f64 backend (the f32 backend rounds on write).
+  if (value !== 0 && n > 0) t.backend.write(t.handle, new Float64Array(n).fill(value), 0);
   return finish(new Tensor(t, [...shape]), opts);
 }
 

@@ -100,7 +100,10 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
 
 /** Picks `a` where `cond` is non-zero, else `b` (all three broadcast). */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  const [ta, tb] = lift("where", a, b);
+  cond.assertLive("where");
+  const backend = cond.backend.name;
+  const ta = typeof a === "number" ? scalar(a, { backend }) : a;
+  const tb = typeof b === "number" ? scalar(b, { backend }) : b;
   const shape = broadcastShapes("where", broadcastShapes("where", cond.shape, ta.shape), tb.shape);
   return engine.run("where", [cond, ta, tb], {}, { outShapes: [shape] })[0];
 }
