@@ -1,0 +1,400 @@
+/**
+ * `PPOTrainer.step(queries, responses, scores)` with TRL 0.7.4's semantics (SPEC A.1–A.9):
+ * rollout log-probs and values, per-token KL-penalized rewards, GAE, then `ppoEpochs` passes of
+ * clipped-objective minibatch updates, the KL controller update and TRL's statistics.
+ */
+
+import {
+  concat,
+  keep,
+  mean,
+  mul,
+  noGrad,
+  slice,
+  stack,
+  sub,
+  sum,
+  type Tensor,
+  tensor,
+  tidy,
+  tokenLogProbs,
+} from "../../core/mod.ts";
+import { Adam } from "../../core/optim/mod.ts";
+import { clipGradNorm } from "../../core/optim/clip_grad.ts";
+import { Generator } from "../../core/random.ts";
+import { computeAdvantages } from "./advantages.ts";
+import { packBatch } from "./batch.ts";
+import { makePPOConfig, type PPOConfig, type PPOConfigInput } from "./config.ts";
+import { AdaptiveKlController, FixedKlController, type KlController } from "./kl_controller.ts";
+import { ppoLoss } from "./loss.ts";
+import { computeRewards } from "./rewards.ts";
+import { RunningMoments } from "./running_moments.ts";
+
+/** What a causal LM with a value head must offer PPO. */
+export interface PolicyModel {
+  /** Logits [B, L, V] and, for the policy, values [B, L]. */
+  forward(inputs: { inputIds: Tensor; attentionMask: Tensor }): { logits: Tensor; values?: Tensor };
+  /** Trainable parameters. */
+  parameters(): Tensor[];
+  /** Switches dropout off. */
+  eval?(): void;
+  /** Runs `fn` with LoRA adapters off, so the frozen base serves as the reference model. */
+  withAdaptersDisabled?<T>(fn: () => T): T;
+}
+
+/** The optimizer interface PPO drives. */
+export interface PpoOptimizer {
+  /** Applies one update from the accumulated gradients. */
+  step(): void;
+  /** Clears the gradients. */
+  zeroGrad(): void;
+}
+
+/** Models and helpers of a trainer. */
+export interface PPOTrainerParts {
+  /** The policy with a value head. */
+  model: PolicyModel;
+  /** A frozen reference; omit it when the policy can switch its adapters off. */
+  refModel?: PolicyModel;
+  /** Supplies the pad token id (GPT-2 pads with EOS, as TRL does). */
+  tokenizer?: { padTokenId?: number | null; eosTokenId?: number | null };
+  /** Pad token id, when no tokenizer is given. */
+  padTokenId?: number;
+  /** Side to pad rows on (TRL pads on the tokenizer's side; right by default). */
+  paddingSide?: "left" | "right";
+  /** Defaults to Adam(lr = learningRate) over the policy's parameters, as TRL. */
+  optimizer?: PpoOptimizer;
+  /** Minibatch order per epoch; defaults to a seeded shuffle (replayable permutations in tests). */
+  permutation?: (n: number, epoch: number) => number[];
+  /** Called with warnings (negative KL, skipped batches); defaults to console.warn. */
+  warn?: (message: string) => void;
+}
+
+/** Statistics of one step, under TRL's names (scalars, or arrays for distributions). */
+export type PPOStats = Record<string, number | number[] | number[][]>;
+
+/** PPO with TRL 0.7.4's step semantics. */
+export class PPOTrainer {
+  /** Validated configuration. */
+  readonly config: PPOConfig;
+  /** KL coefficient controller. */
+  readonly klCtl: KlController;
+  /** Running score moments (score scaling). */
+  readonly runningMoments: RunningMoments = new RunningMoments();
+  /** Steps taken. */
+  currentStep = 0;
+  readonly #parts: PPOTrainerParts;
+  readonly #optimizer: PpoOptimizer;
+  readonly #padTokenId: number;
+  readonly #rng: Generator;
+  readonly #warn: (message: string) => void;
+
+  /** Creates a trainer; the config is validated (errors name the field and value). */
+  constructor(config: PPOConfigInput, parts: PPOTrainerParts) {
+    this.config = makePPOConfig(config);
+    if (!parts.refModel && !parts.model.withAdaptersDisabled) {
+      throw new Error(
+        "PPOTrainer: pass refModel, or a policy with LoRA adapters (withAdaptersDisabled) so the " +
+          "frozen base serves as the reference",
+      );
+    }
+    const pad = parts.padTokenId ?? parts.tokenizer?.padTokenId ?? parts.tokenizer?.eosTokenId;
+    if (pad === undefined || pad === null) {
+      throw new Error("PPOTrainer: no pad token id: pass padTokenId or a tokenizer with one");
+    }
+    this.#padTokenId = pad;
+    this.#parts = parts;
+    this.klCtl = this.config.adapKlCtrl
+      ? new AdaptiveKlController(this.config.initKlCoef, this.config.target, this.config.horizon)
+      : new FixedKlController(this.config.initKlCoef);
+    this.#optimizer = parts.optimizer ??
+      new Adam(parts.model.parameters(), { lr: this.config.learningRate });
+    this.#rng = new Generator(this.config.seed);
+    this.#warn = parts.warn ?? ((m) => console.warn(m));
+  }
+
+  /** One PPO step on a batch of `batchSize` (query, response, score) triples. */
+  async step(
+    queries: number[][],
+    responses: number[][],
+    scores: number[],
+  ): Promise<PPOStats> {
+    const cfg = this.config;
+    this.#checkBatch(queries, responses, scores);
+    const scaled = this.#scaleScores(scores);
+    const backend = this.#parts.model.parameters()[0]?.backend.name;
+    const packed = packBatch(
+      queries,
+      responses,
+      this.#padTokenId,
+      this.#parts.paddingSide ?? "right",
+    );
+    const B = queries.length;
+    const T = packed.responseMask[0].length;
+    const klCoef = this.klCtl.value;
+    const ids = tensor(packed.inputIds, undefined, { backend });
+    const att = tensor(packed.attentionMask, undefined, { backend });
+    const mask = keep(tensor(packed.responseMask, undefined, { backend }));
+    const full = cfg.klPenalty === "full";
+
+    // Rollout: old log-probs, values, reference log-probs; all constants for the epochs below.
+    this.#parts.model.eval?.();
+    const rollout = noGrad(() =>
+      tidy(() => {
+        const pol = this.#forward(this.#parts.model, ids, att);
+        const ref = this.#parts.refModel
+          ? this.#forward(this.#parts.refModel, ids, att)
+          : this.#parts.model.withAdaptersDisabled!(() =>
+            this.#forward(this.#parts.model, ids, att)
+          );
+        const { rewards, nonScoreReward } = computeRewards(
+          tensor(scaled, [B], { backend }),
+          pol.logprobs,
+          ref.logprobs,
+          packed.lastIndex,
+          klCoef,
+          cfg.klPenalty,
+          full ? { logits: pol.logits, refLogits: ref.logits } : undefined,
+        );
+        const adv = computeAdvantages(this.#valuesOf(pol.values), rewards, mask, {
+          gamma: cfg.gamma,
+          lam: cfg.lam,
+          whitenRewards: cfg.whitenRewards,
+        });
+        const kl = sum(mul(sub(pol.logprobs, ref.logprobs), mask), { axis: 1 });
+        return {
+          logprobs: pol.logprobs,
+          refLogprobs: ref.logprobs,
+          values: adv.values,
+          advantages: adv.advantages,
+          returns: adv.returns,
+          nonScoreReward,
+          klPerSeq: kl,
+        };
+      })
+    );
+    for (const t of Object.values(rollout)) keep(t);
+
+    // PPO epochs over minibatches of the fixed rollout.
+    const mbs = cfg.miniBatchSize, accum = cfg.gradientAccumulationSteps;
+    const statRows: Record<string, Tensor>[] = [];
+    let stop = false;
+    for (let epoch = 0; epoch < cfg.ppoEpochs && !stop; epoch++) {
+      const perm = this.#parts.permutation?.(B, epoch) ?? this.#rng.permutation(B);
+      let lastPolicyKl: Tensor | null = null;
+      for (let start = 0; start < B; start += mbs * accum) {
+        for (let m = 0; m < accum; m++) {
+          const rows = perm.slice(start + m * mbs, start + (m + 1) * mbs);
+          const stats = tidy(() => {
+            const take = (t: Tensor) => gatherRows(t, rows);
+            const pol = this.#forward(this.#parts.model, take(ids), take(att));
+            const out = ppoLoss({
+              oldLogprobs: take(rollout.logprobs),
+              values: take(rollout.values),
+              logits: pol.logits,
+              vpreds: this.#valuesOf(pol.values),
+              logprobs: pol.logprobs,
+              mask: take(mask),
+              advantages: take(rollout.advantages),
+              returns: take(rollout.returns),
+            }, {
+              cliprange: cfg.cliprange,
+              cliprangeValue: cfg.cliprangeValue,
+              vfCoef: cfg.vfCoef,
+              ratioThreshold: cfg.ratioThreshold,
+            });
+            const scaledLoss = accum > 1 ? mul(out.loss, 1 / accum) : out.loss;
+            scaledLoss.backward();
+            const kept: Record<string, Tensor> = {};
+            for (const [k, v] of Object.entries(out.stats)) kept[k] = keep(noGrad(() => mul(v, 1)));
+            return kept;
+          });
+          statRows.push(stats);
+          lastPolicyKl = stats["policy/policykl"];
+        }
+        if (cfg.maxGradNorm !== null) clipGradNorm(this.#parts.model.parameters(), cfg.maxGradNorm);
+        this.#optimizer.step();
+        this.#optimizer.zeroGrad();
+      }
+      if (cfg.earlyStopping && lastPolicyKl) {
+        const policyKl = await lastPolicyKl.item();
+        if (policyKl > 1.5 * cfg.targetKl) {
+          this.#optimizer.zeroGrad();
+          stop = true;
+        }
+      }
+    }
+
+    // One readback for everything the statistics need.
+    const stats = await this.#recordStats({
+      queries,
+      responses,
+      scaled,
+      klCoef,
+      rollout,
+      mask,
+      statRows,
+    });
+    this.klCtl.update(stats["objective/kl"] as number, B);
+    for (const row of statRows) for (const t of Object.values(row)) t.dispose();
+    for (const t of Object.values(rollout)) t.dispose();
+    mask.dispose();
+    ids.dispose();
+    att.dispose();
+    this.currentStep++;
+    return stats;
+  }
+
+  #forward(model: PolicyModel, ids: Tensor, att: Tensor) {
+    const [B, L] = ids.shape;
+    const { logits, values } = model.forward({ inputIds: ids, attentionMask: att });
+    const V = logits.shape[2];
+    const cut = slice(logits, [0, 0, 0], [B, L - 1, V]);
+    const next = slice(ids, [0, 1], [B, L - 1]);
+    return {
+      logprobs: tokenLogProbs(cut, next),
+      values: values ? slice(values, [0, 0], [B, L - 1]) : null,
+      logits: cut,
+    };
+  }
+
+  #valuesOf(values: Tensor | null): Tensor {
+    if (!values) {
+      throw new Error("PPOTrainer: the policy's forward returned no values; it needs a value head");
+    }
+    return values;
+  }
+
+  #checkBatch(queries: number[][], responses: number[][], scores: number[]): void {
+    const B = this.config.batchSize;
+    for (
+      const [name, list] of [["queries", queries], ["responses", responses], [
+        "scores",
+        scores,
+      ]] as const
+    ) {
+      if (list.length !== B) {
+        throw new Error(
+          `PPOTrainer.step: ${name} has ${list.length} entries but config.batchSize is ${B}; ` +
+            `drop the last incomplete batch or change batchSize`,
+        );
+      }
+    }
+    queries.forEach((q, i) => {
+      if (q.length === 0) throw new Error(`PPOTrainer.step: query ${i} is empty`);
+    });
+    responses.forEach((r, i) => {
+      if (r.length === 0) {
+        throw new Error(`PPOTrainer.step: response ${i} is empty; PPO needs at least one token`);
+      }
+    });
+    scores.forEach((s, i) => {
+      if (!Number.isFinite(s)) {
+        throw new Error(`PPOTrainer.step: score ${i} is ${s}; scores must be finite numbers`);
+      }
+    });
+  }
+
+  #scaleScores(scores: number[]): number[] {
+    const cfg = this.config;
+    let s = scores.map(Math.fround);
+    if (cfg.useScoreScaling) {
+      this.runningMoments.update(s);
+      const eps = 1.1920928955078125e-7;
+      const { mean: mu, std } = this.runningMoments;
+      s = s.map((x) =>
+        Math.fround(
+          cfg.useScoreNorm ? (x - mu) / Math.fround(std + eps) : x / Math.fround(std + eps),
+        )
+      );
+    }
+    if (cfg.scoreClip !== null) {
+      const c = cfg.scoreClip;
+      s = s.map((x) => Math.min(Math.max(x, -c), c));
+    }
+    return s;
+  }
+
+  async #recordStats(x: {
+    queries: number[][];
+    responses: number[][];
+    scaled: number[];
+    klCoef: number;
+    rollout: Record<string, Tensor>;
+    mask: Tensor;
+    statRows: Record<string, Tensor>[];
+  }): Promise<PPOStats> {
+    const { rollout, mask } = x;
+    const B = x.queries.length;
+    const keys = Object.keys(x.statRows[0]);
+    const packedStats = tidy(() => {
+      const perKey = keys.map((k) => mean(stack(x.statRows.map((r) => r[k]))));
+      const nsr = sum(mul(rollout.nonScoreReward, mask));
+      const maskSum = sum(mask);
+      const entropy = mean(sum(mul(rollout.logprobs, mask), { axis: 1 }));
+      return concat([
+        stack(perKey),
+        stack([nsr, maskSum, entropy]),
+        rollout.klPerSeq,
+      ]);
+    });
+    const v = await packedStats.toArray();
+    packedStats.dispose();
+    const [logprobs, refLogprobs] = await Promise.all([
+      rollout.logprobs.toArray(),
+      rollout.refLogprobs.toArray(),
+    ]);
+    const T = mask.shape[1];
+    const rowsOf = (a: Float32Array) =>
+      Array.from({ length: B }, (_, b) => Array.from(a.subarray(b * T, (b + 1) * T)));
+    const stats: PPOStats = {};
+    const klDist = Array.from(v.subarray(keys.length + 3, keys.length + 3 + B));
+    const kl = klDist.reduce((a, b) => a + b, 0) / B;
+    if (kl < -1) {
+      this.#warn(
+        `KL divergence is starting to become negative: ${kl.toFixed(2)} - this might be a ` +
+          `precursor for failed training. Sometimes this happens because the generation kwargs ` +
+          `are not correctly set. Please make sure that the generation kwargs are set correctly, ` +
+          `or review your training hyperparameters.`,
+      );
+    }
+    stats["objective/kl"] = kl;
+    stats["objective/kl_dist"] = klDist;
+    stats["objective/logprobs"] = rowsOf(logprobs);
+    stats["objective/ref_logprobs"] = rowsOf(refLogprobs);
+    stats["objective/kl_coef"] = x.klCoef;
+    stats["objective/entropy"] = -v[keys.length + 2];
+    stats["ppo/mean_non_score_reward"] = v[keys.length] / v[keys.length + 1];
+    stats["ppo/mean_scores"] = meanOf(x.scaled);
+    stats["ppo/std_scores"] = stdOf(x.scaled);
+    const qLens = x.queries.map((q) => q.length), rLens = x.responses.map((r) => r.length);
+    stats["tokens/queries_len_mean"] = meanOf(qLens);
+    stats["tokens/queries_len_std"] = stdOf(qLens);
+    stats["tokens/queries_dist"] = qLens;
+    stats["tokens/responses_len_mean"] = meanOf(rLens);
+    stats["tokens/responses_len_std"] = stdOf(rLens);
+    stats["tokens/responses_dist"] = rLens;
+    keys.forEach((k, i) => (stats[`ppo/${k}`] = v[i]));
+    stats["ppo/val/var_explained"] = 1 - (stats["ppo/val/error"] as number) /
+        (stats["ppo/returns/var"] as number);
+    stats["ppo/learning_rate"] = this.config.learningRate;
+    return stats;
+  }
+}
+
+/** Rows `rows` of a [B, ...] tensor, as one tensor. */
+function gatherRows(t: Tensor, rows: readonly number[]): Tensor {
+  const rest = t.shape.slice(1);
+  const parts = rows.map((r) => slice(t, [r, ...rest.map(() => 0)], [1, ...rest]));
+  return parts.length === 1 ? parts[0] : concat(parts, 0);
+}
+
+function meanOf(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Unbiased std, as torch.std. */
+function stdOf(xs: readonly number[]): number {
+  const m = meanOf(xs);
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+}
