@@ -130,7 +130,6 @@ export class PPOTrainer {
       this.#parts.paddingSide ?? "right",
     );
     const B = queries.length;
-    const T = packed.responseMask[0].length;
     const klCoef = this.klCtl.value;
     const ids = tensor(packed.inputIds, undefined, { backend });
     const att = tensor(packed.attentionMask, undefined, { backend });
