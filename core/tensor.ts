@@ -9,6 +9,7 @@ import { engine } from "./engine.ts";
 export class Storage {
   /** Live tensors that reference this storage. */
   refs = 0;
+  /** Wraps a backend handle of `size` elements. */
   constructor(
     /** The backend that owns the memory. */
     readonly backend: Backend,

@@ -8,70 +8,94 @@
 
 import { z } from "zod";
 
-/** The PPO hyper-parameters, camelCased TRL `PPOConfig` fields. */
-export const PPOConfigSchema = z.object({
+/** The PPO hyper-parameters: TRL's `PPOConfig` fields, camelCased. */
+export interface PPOConfigValues {
   /** Adam learning rate (TRL 0.7.4 default 1e-5). */
-  learningRate: z.number().positive().default(1e-5),
+  learningRate: number;
   /** Use the adaptive KL controller (else a fixed β). */
-  adapKlCtrl: z.boolean().default(true),
+  adapKlCtrl: boolean;
   /** Initial KL coefficient β₀. */
-  initKlCoef: z.number().min(0).default(0.2),
+  initKlCoef: number;
   /** Per-token KL estimator. */
-  klPenalty: z.enum(["kl", "abs", "mse", "full"]).default("kl"),
+  klPenalty: "kl" | "abs" | "mse" | "full";
   /** Target KL per sequence (nats) of the adaptive controller. */
-  target: z.number().positive().default(6),
+  target: number;
   /** Horizon of the adaptive controller. */
-  horizon: z.number().positive().default(10000),
+  horizon: number;
   /** Discount γ. */
-  gamma: z.number().min(0).max(1).default(1),
+  gamma: number;
   /** GAE λ. */
-  lam: z.number().min(0).max(1).default(0.95),
+  lam: number;
   /** Policy ratio clip. */
-  cliprange: z.number().positive().default(0.2),
+  cliprange: number;
   /** Value clip. */
-  cliprangeValue: z.number().positive().default(0.2),
+  cliprangeValue: number;
   /** Value-loss weight. */
-  vfCoef: z.number().min(0).default(0.1),
+  vfCoef: number;
   /** Samples per `step()`. */
-  batchSize: z.number().int().positive().default(256),
+  batchSize: number;
   /** Samples per forward/backward. */
-  miniBatchSize: z.number().int().positive().default(1),
+  miniBatchSize: number;
   /** Minibatches whose gradients add up before an optimizer step. */
-  gradientAccumulationSteps: z.number().int().positive().default(1),
+  gradientAccumulationSteps: number;
   /** Passes over the batch per step. */
-  ppoEpochs: z.number().int().positive().default(4),
+  ppoEpochs: number;
   /** Clip gradients to this global norm when set. */
-  maxGradNorm: z.number().positive().nullable().default(null),
+  maxGradNorm: number | null;
   /** Stop the epochs when the policy KL exceeds 1.5·targetKl. */
-  earlyStopping: z.boolean().default(false),
+  earlyStopping: boolean;
   /** Early-stopping KL target. */
-  targetKl: z.number().default(1),
+  targetKl: number;
   /** Zero the loss of a minibatch whose mean ratio exceeds this. */
-  ratioThreshold: z.number().positive().default(10),
+  ratioThreshold: number;
   /** Scale scores by their running std. */
-  useScoreScaling: z.boolean().default(false),
+  useScoreScaling: boolean;
   /** With score scaling, also subtract the running mean. */
-  useScoreNorm: z.boolean().default(false),
+  useScoreNorm: boolean;
   /** Clip (scaled) scores to ±scoreClip. */
-  scoreClip: z.number().positive().nullable().default(null),
+  scoreClip: number | null;
   /** Whiten rewards before GAE. */
-  whitenRewards: z.boolean().default(false),
+  whitenRewards: boolean;
   /** Seed of minibatch shuffling. */
-  seed: z.number().int().default(0),
-}).strict();
-
-/** A validated PPO configuration. */
-export type PPOConfig = z.output<typeof PPOConfigSchema>;
+  seed: number;
+}
 
 /** Fields a user may set; the rest take TRL 0.7.4's defaults. */
-export type PPOConfigInput = z.input<typeof PPOConfigSchema>;
+export type PPOConfigInput = Partial<PPOConfigValues>;
+
+const schema = z.object({
+  learningRate: z.number().positive().default(1e-5),
+  adapKlCtrl: z.boolean().default(true),
+  initKlCoef: z.number().min(0).default(0.2),
+  klPenalty: z.enum(["kl", "abs", "mse", "full"]).default("kl"),
+  target: z.number().positive().default(6),
+  horizon: z.number().positive().default(10000),
+  gamma: z.number().min(0).max(1).default(1),
+  lam: z.number().min(0).max(1).default(0.95),
+  cliprange: z.number().positive().default(0.2),
+  cliprangeValue: z.number().positive().default(0.2),
+  vfCoef: z.number().min(0).default(0.1),
+  batchSize: z.number().int().positive().default(256),
+  miniBatchSize: z.number().int().positive().default(1),
+  gradientAccumulationSteps: z.number().int().positive().default(1),
+  ppoEpochs: z.number().int().positive().default(4),
+  maxGradNorm: z.number().positive().nullable().default(null),
+  earlyStopping: z.boolean().default(false),
+  targetKl: z.number().default(1),
+  ratioThreshold: z.number().positive().default(10),
+  useScoreScaling: z.boolean().default(false),
+  useScoreNorm: z.boolean().default(false),
+  scoreClip: z.number().positive().nullable().default(null),
+  whitenRewards: z.boolean().default(false),
+  seed: z.number().int().default(0),
+}).strict();
 
 /**
  * Validates a config and fills the defaults. Errors name the field, the value and the rule, and
  * the batch size must be a multiple of miniBatchSize × gradientAccumulationSteps, as in TRL.
  */
-export function makePPOConfig(input: PPOConfigInput = {}): PPOConfig {
-  const parsed = PPOConfigSchema.safeParse(input);
+export function makePPOConfig(input: PPOConfigInput = {}): PPOConfigValues {
+  const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => {
       const field = i.path.join(".") || "(config)";
@@ -82,7 +106,7 @@ export function makePPOConfig(input: PPOConfigInput = {}): PPOConfig {
     });
     throw new Error(`PPOConfig: ${issues.join("; ")}`);
   }
-  const cfg = parsed.data;
+  const cfg: PPOConfigValues = parsed.data;
   const backwardBatch = cfg.miniBatchSize * cfg.gradientAccumulationSteps;
   if (cfg.batchSize % backwardBatch !== 0) {
     throw new Error(
@@ -92,3 +116,18 @@ export function makePPOConfig(input: PPOConfigInput = {}): PPOConfig {
   }
   return cfg;
 }
+
+/**
+ * A validated PPO configuration: `new PPOConfig({ learningRate: 1.41e-5, batchSize: 64 })`.
+ * Unset fields take TRL 0.7.4's defaults; a bad field throws an error naming it.
+ */
+export class PPOConfig {
+  /** Validates `input` and fills TRL 0.7.4's defaults. */
+  constructor(input: PPOConfigInput = {}) {
+    Object.assign(this, makePPOConfig(input));
+  }
+}
+
+// The class carries the validated fields; merging gives them types without repeating the list.
+/** The validated fields of a `PPOConfig`. */
+export interface PPOConfig extends PPOConfigValues {}

@@ -14,6 +14,7 @@ export interface KlController {
  */
 export class AdaptiveKlController implements KlController {
   value: number;
+  /** β starts at `initKlCoef` and moves toward `target` KL over `horizon` samples. */
   constructor(initKlCoef: number, readonly target: number, readonly horizon: number) {
     if (!(target > 0)) throw new Error(`AdaptiveKlController: target must be > 0, got ${target}`);
     if (!(horizon > 0)) {
@@ -22,6 +23,7 @@ export class AdaptiveKlController implements KlController {
     this.value = initKlCoef;
   }
 
+  /** β ← β·(1 + e·nSteps/horizon). */
   update(currentKl: number, nSteps: number): void {
     const error = Math.min(Math.max(currentKl / this.target - 1, -0.2), 0.2);
     this.value *= 1 + (error * nSteps) / this.horizon;
@@ -30,6 +32,8 @@ export class AdaptiveKlController implements KlController {
 
 /** A controller whose β never changes. */
 export class FixedKlController implements KlController {
+  /** β stays at `value`. */
   constructor(readonly value: number) {}
+  /** Does nothing: β is fixed. */
   update(_currentKl: number, _nSteps: number): void {}
 }

@@ -24,7 +24,7 @@ import { clipGradNorm } from "../../core/optim/clip_grad.ts";
 import { Generator } from "../../core/random.ts";
 import { computeAdvantages } from "./advantages.ts";
 import { packBatch } from "./batch.ts";
-import { makePPOConfig, type PPOConfig, type PPOConfigInput } from "./config.ts";
+import { makePPOConfig, type PPOConfigInput, type PPOConfigValues } from "./config.ts";
 import { AdaptiveKlController, FixedKlController, type KlController } from "./kl_controller.ts";
 import { ppoLoss } from "./loss.ts";
 import { computeRewards } from "./rewards.ts";
@@ -76,7 +76,7 @@ export type PPOStats = Record<string, number | number[] | number[][]>;
 /** PPO with TRL 0.7.4's step semantics. */
 export class PPOTrainer {
   /** Validated configuration. */
-  readonly config: PPOConfig;
+  readonly config: PPOConfigValues;
   /** KL coefficient controller. */
   readonly klCtl: KlController;
   /** Running score moments (score scaling). */
@@ -90,8 +90,8 @@ export class PPOTrainer {
   readonly #warn: (message: string) => void;
 
   /** Creates a trainer; the config is validated (errors name the field and value). */
-  constructor(config: PPOConfigInput, parts: PPOTrainerParts) {
-    this.config = makePPOConfig(config);
+  constructor(config: PPOConfigInput | PPOConfigValues, parts: PPOTrainerParts) {
+    this.config = makePPOConfig({ ...config });
     if (!parts.refModel && !parts.model.withAdaptersDisabled) {
       throw new Error(
         "PPOTrainer: pass refModel, or a policy with LoRA adapters (withAdaptersDisabled) so the " +

@@ -215,3 +215,22 @@ Deno.test("RunningMoments matches TRL 0.7.4 (float32 arithmetic)", () => {
     near(rm.count, h.running_count, "count");
   }
 });
+
+Deno.test("PPOConfig takes TRL 0.7.4's defaults and names a bad field", async () => {
+  const { PPOConfig } = await import("../../algorithms/ppo/mod.ts");
+  const cfg = new PPOConfig({ learningRate: 1.41e-5, batchSize: 64, miniBatchSize: 16 });
+  const defaults = golden.ppo_config_defaults.values;
+  assert.equal(cfg.initKlCoef, defaults.init_kl_coef);
+  assert.equal(cfg.lam, defaults.lam);
+  assert.equal(cfg.vfCoef, defaults.vf_coef);
+  assert.equal(cfg.ppoEpochs, defaults.ppo_epochs);
+  assert.equal(cfg.ratioThreshold, defaults.ratio_threshold);
+  assert.equal(new PPOConfig().learningRate, defaults.learning_rate);
+  assert.throws(() => new PPOConfig({ cliprange: -1 }), /cliprange = -1/);
+  assert.throws(() => new PPOConfig({ klPenalty: "kll" as "kl" }), /klPenalty = "kll"/);
+  assert.throws(
+    () => new PPOConfig({ batchSize: 10, miniBatchSize: 4 }),
+    /batchSize = 10 must be a multiple/,
+  );
+  assert.throws(() => new PPOConfig({ lerningRate: 1 } as never), /lerningRate|unrecognized/i);
+});

@@ -1,0 +1,47 @@
+/**
+ * PPO for language models with TRL 0.7.4's `PPOTrainer.step` semantics: per-token KL penalty
+ * against a reference model, GAE, whitened advantages, clipped policy and value losses, adaptive
+ * or fixed KL control, and TRL's statistic names.
+ *
+ * @example
+ * ```ts
+ * import { PPOConfig, PPOTrainer } from "@tether/rlhf/ppo";
+ * const trainer = new PPOTrainer(new PPOConfig({ learningRate: 1.41e-5, batchSize: 64 }), {
+ *   model, // a causal LM with a value head (forward → { logits, values })
+ *   tokenizer,
+ * });
+ * const stats = await trainer.step(queries, responses, scores);
+ * console.log(stats["objective/kl"], stats["ppo/returns/mean"]);
+ * ```
+ * @module
+ */
+
+export { makePPOConfig, PPOConfig, type PPOConfigInput, type PPOConfigValues } from "./config.ts";
+export {
+  type PolicyModel,
+  type PpoOptimizer,
+  type PPOStats,
+  PPOTrainer,
+  type PPOTrainerParts,
+} from "./trainer.ts";
+export {
+  computeRewards,
+  type FullKlInputs,
+  type KlPenalty,
+  klPenalty,
+  lastTokenOneHot,
+  type TokenRewards,
+} from "./rewards.ts";
+export { type AdvantageOptions, type Advantages, computeAdvantages } from "./advantages.ts";
+export {
+  entropyFromLogits,
+  ppoLoss,
+  type PpoLossConfig,
+  type PpoLossInputs,
+  type PpoLossOutput,
+} from "./loss.ts";
+export { AdaptiveKlController, FixedKlController, type KlController } from "./kl_controller.ts";
+export { type BatchMoments, RunningMoments } from "./running_moments.ts";
+export { packBatch, type PackedBatch } from "./batch.ts";
+// Types the PPO API mentions (Tensor and what it references), so the docs resolve them.
+export type * from "../../core/mod.ts";
