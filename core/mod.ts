@@ -38,3 +38,4 @@ export * from "./ops/elementwise.ts";
 export * from "./ops/reduce.ts";
 export * from "./ops/shape.ts";
 export * from "./ops/matmul.ts";
+export * as optim from "./optim/mod.ts";

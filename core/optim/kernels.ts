@@ -1,0 +1,57 @@
+/**
+ * CPU kernels of the optimizer update ops. Both are in-place ops: they have no outputs and write
+ * the parameter and its state buffers through the input storages (see `update_op.ts`).
+ *
+ * `adamw` — inputs [param, grad, expAvg, expAvgSq]; attrs lr, beta1, beta2, eps, weightDecay,
+ * step (1-based, after increment) and decoupled (true: AdamW's `p *= 1 - lr·wd`; false: Adam's
+ * L2 term `g += wd·p`). Follows torch 1.13's single-tensor Adam/AdamW step operation by operation.
+ *
+ * `sgd` — inputs [param, grad] or [param, grad, momentumBuffer]; attrs lr, momentum, dampening,
+ * nesterov, weightDecay, first (true on the step that creates the momentum buffer, which torch
+ * initialises to the gradient itself, undamped).
+ */
+
+import type { Attrs, KernelTensor } from "../backend.ts";
+import { data } from "../backends/cpu/backend.ts";
+import { registerCpuKernel } from "../backends/cpu/register.ts";
+
+const num = (attrs: Attrs, key: string) => attrs[key] as number;
+
+function adamwKernel(inputs: readonly KernelTensor[], attrs: Attrs): void {
+  const [p, g, m, v] = inputs.map(data);
+  const lr = num(attrs, "lr"), beta1 = num(attrs, "beta1"), beta2 = num(attrs, "beta2");
+  const eps = num(attrs, "eps"), wd = num(attrs, "weightDecay"), step = num(attrs, "step");
+  const decoupled = !!attrs.decoupled;
+  const decay = decoupled ? 1 - lr * wd : 1;
+  const l2 = decoupled ? 0 : wd;
+  const stepSize = lr / (1 - beta1 ** step);
+  const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
+  for (let i = 0; i < p.length; i++) {
+    const param = p[i] * decay;
+    const grad = l2 !== 0 ? g[i] + l2 * p[i] : g[i];
+    // Each state value is stored (and so rounded to the storage precision) before it is reused,
+    // as torch's sequence of in-place ops does.
+    m[i] = m[i] * beta1 + grad * (1 - beta1);
+    v[i] = v[i] * beta2 + grad * grad * (1 - beta2);
+    const denom = Math.sqrt(v[i]) / bc2Sqrt + eps;
+    p[i] = param - stepSize * (m[i] / denom);
+  }
+}
+
+function sgdKernel(inputs: readonly KernelTensor[], attrs: Attrs): void {
+  const [p, g, buf] = inputs.map(data);
+  const lr = num(attrs, "lr"), momentum = num(attrs, "momentum");
+  const dampening = num(attrs, "dampening"), wd = num(attrs, "weightDecay");
+  const nesterov = !!attrs.nesterov, first = !!attrs.first;
+  for (let i = 0; i < p.length; i++) {
+    let d = wd !== 0 ? g[i] + wd * p[i] : g[i];
+    if (buf) {
+      buf[i] = first ? d : buf[i] * momentum + d * (1 - dampening);
+      d = nesterov ? d + momentum * buf[i] : buf[i];
+    }
+    p[i] = p[i] - lr * d;
+  }
+}
+
+registerCpuKernel("adamw", (inputs, _outputs, attrs) => adamwKernel(inputs, attrs));
+registerCpuKernel("sgd", (inputs, _outputs, attrs) => sgdKernel(inputs, attrs));
