@@ -58,14 +58,10 @@ export function backward(root: Tensor, seed?: Tensor, opts: BackwardOptions = {}
         for (const t of node.inputs) t.assertLive(`backward of '${node.op}' (saved input)`);
         for (const t of node.saved) t.assertLive(`backward of '${node.op}' (saved tensor)`);
         const dxs = rule(dys, node);
-        for (const o of node.outputs) {
-          const g = grads.get(o);
-          if (g && g !== seed) g.dispose();
-          grads.delete(o);
-        }
+        const claimed = new Set<Tensor>();
         for (let j = 0; j < node.inputs.length; j++) {
           const x = node.inputs[j];
-          const dx = dxs[j];
+          let dx = dxs[j];
           if (!dx || !(x.requiresGrad || x.node)) continue;
           if (!shapesEqual(dx.shape, x.shape)) {
             throw new Error(
@@ -75,8 +71,17 @@ export function backward(root: Tensor, seed?: Tensor, opts: BackwardOptions = {}
                 `expected ${fmtShape(x.shape)}`,
             );
           }
+          // Rules may pass dy straight through or hand one tensor to several inputs, while each
+          // gradient slot is disposed on its own: give every slot its own handle on the storage.
+          if (claimed.has(dx) || dys.includes(dx)) dx = alias(dx);
+          claimed.add(dx);
           const prev = grads.get(x);
           grads.set(x, prev ? accumulate(prev, dx) : dx);
+        }
+        for (const o of node.outputs) {
+          const g = grads.get(o);
+          if (g && g !== seed) g.dispose();
+          grads.delete(o);
         }
         if (!opts.retainGraph) release(node);
       }
@@ -95,6 +100,11 @@ function accumulate(a: Tensor, b: Tensor): Tensor {
   a.dispose();
   b.dispose();
   return sum;
+}
+
+/** Another handle on `t`'s storage (no tape node: backward runs with recording off). */
+function alias(t: Tensor): Tensor {
+  return engine.view("alias", t, t.shape, t.strides, t.offset, {});
 }
 
 function onesLike(t: Tensor): Tensor {
