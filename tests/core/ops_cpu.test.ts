@@ -1,0 +1,4 @@
+// The op suite on the f32 CPU backend, against PyTorch float64 goldens (tolerance 1e-4).
+import { defineOpSuite } from "./op_suite.ts";
+
+defineOpSuite("cpu");
