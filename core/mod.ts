@@ -13,6 +13,7 @@
  */
 
 import "./backends/cpu/register.ts";
+import "./backends/cpu/register_nn.ts";
 
 export * from "./shape.ts";
 export * from "./backend.ts";
@@ -38,4 +39,11 @@ export * from "./ops/elementwise.ts";
 export * from "./ops/reduce.ts";
 export * from "./ops/shape.ts";
 export * from "./ops/matmul.ts";
+export * from "./ops/softmax.ts";
+export * from "./ops/cross_entropy.ts";
+export * from "./ops/layer_norm.ts";
+export * from "./ops/dropout.ts";
+export * from "./ops/gather.ts";
+export * from "./ops/attention.ts";
+export * from "./ops/masked.ts";
 export * as optim from "./optim/mod.ts";

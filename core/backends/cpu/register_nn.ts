@@ -1,0 +1,104 @@
+/** Registers the fused NN kernels (softmax, cross-entropy, layer norm, gathers, attention) on both CPU backends. */
+
+import type { Attrs } from "../../backend.ts";
+import { registerCpuKernel } from "./register.ts";
+import {
+  logSoftmaxGradKernel,
+  logSoftmaxKernel,
+  softmaxGradKernel,
+  softmaxKernel,
+} from "./kernels/softmax.ts";
+import {
+  crossEntropyGradKernel,
+  crossEntropyKernel,
+  type Reduction,
+  tokenLogProbsGradKernel,
+  tokenLogProbsKernel,
+} from "./kernels/cross_entropy.ts";
+import { layerNormGradKernel, layerNormKernel } from "./kernels/layer_norm.ts";
+import {
+  embeddingGradKernel,
+  embeddingKernel,
+  gatherKernel,
+  scatterAddKernel,
+} from "./kernels/gather.ts";
+import { type AttentionAttrs, attentionGradKernel, attentionKernel } from "./kernels/attention.ts";
+
+const num = (attrs: Attrs, key: string) => attrs[key] as number;
+const reduction = (attrs: Attrs) => attrs.reduction as Reduction;
+
+registerCpuKernel("softmax", ([x], [y], attrs) => softmaxKernel(x, y, num(attrs, "axis")));
+registerCpuKernel("logSoftmax", ([x], [y], attrs) => logSoftmaxKernel(x, y, num(attrs, "axis")));
+registerCpuKernel(
+  "softmaxGrad",
+  ([y, dy], [dx], attrs) => softmaxGradKernel(y, dy, dx, num(attrs, "axis")),
+);
+registerCpuKernel(
+  "logSoftmaxGrad",
+  ([y, dy], [dx], attrs) => logSoftmaxGradKernel(y, dy, dx, num(attrs, "axis")),
+);
+
+registerCpuKernel(
+  "crossEntropy",
+  ([logits, targets], [loss, lse], attrs) =>
+    crossEntropyKernel(logits, targets, loss, lse, num(attrs, "ignoreIndex"), reduction(attrs)),
+);
+registerCpuKernel(
+  "crossEntropyGrad",
+  ([logits, targets, lse, dy], [dx], attrs) =>
+    crossEntropyGradKernel(
+      logits,
+      targets,
+      lse,
+      dy,
+      dx,
+      num(attrs, "ignoreIndex"),
+      reduction(attrs),
+    ),
+);
+registerCpuKernel(
+  "tokenLogProbs",
+  ([logits, labels], [out, lse]) => tokenLogProbsKernel(logits, labels, out, lse),
+);
+registerCpuKernel(
+  "tokenLogProbsGrad",
+  ([logits, labels, lse, dy], [dx]) => tokenLogProbsGradKernel(logits, labels, lse, dy, dx),
+);
+registerCpuKernel(
+  "layerNorm",
+  ([x, weight, bias], [y, mean, rstd], attrs) =>
+    layerNormKernel(x, weight, bias, y, mean, rstd, num(attrs, "eps")),
+);
+registerCpuKernel(
+  "layerNormGrad",
+  ([x, weight, mean, rstd, dy], [dx, dweight, dbias]) =>
+    layerNormGradKernel(x, weight, mean, rstd, dy, dx, dweight, dbias),
+);
+registerCpuKernel(
+  "gather",
+  ([x, index], [out], attrs) => gatherKernel(x, index, out, num(attrs, "axis")),
+);
+registerCpuKernel(
+  "scatterAdd",
+  ([index, dy], [out], attrs) => scatterAddKernel(index, dy, out, num(attrs, "axis")),
+);
+registerCpuKernel("embedding", ([weight, ids], [out]) => embeddingKernel(weight, ids, out));
+registerCpuKernel("embeddingGrad", ([ids, dy], [out]) => embeddingGradKernel(ids, dy, out));
+registerCpuKernel("attention", (inputs, [out, lse], attrs) => {
+  const [q, k, v, mask] = inputs;
+  attentionKernel(
+    q,
+    k,
+    v,
+    attrs.hasMask ? mask : null,
+    out,
+    lse,
+    attrs as unknown as AttentionAttrs,
+  );
+});
+registerCpuKernel("attentionGrad", (inputs, [dq, dk, dv], attrs) => {
+  const [q, k, v] = inputs;
+  const mask = attrs.hasMask ? inputs[3] : null;
+  const [lse, dy] = inputs.slice(attrs.hasMask ? 4 : 3);
+  attentionGradKernel(q, k, v, mask, lse, dy, dq, dk, dv, attrs as unknown as AttentionAttrs);
+});
