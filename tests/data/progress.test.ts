@@ -25,7 +25,9 @@ Deno.test("ProgressBar: redraws in place on a terminal, throttled", () => {
   const frames = out.text.split("\r").filter((frame) => frame !== "");
   // 300 ms at one redraw per 100 ms gives about three frames, plus the final one.
   assert.ok(frames.length >= 3 && frames.length <= 5, `${frames.length} frames`);
-  assert.match(frames[frames.length - 1], /^dl \[#{24}\] 100% 1000 B of 1000 B, .*\/s\x1b\[K\n$/);
+  const last = frames[frames.length - 1];
+  assert.ok(last.endsWith("\x1b[K\n"), "each frame clears the rest of the line");
+  assert.match(last, /^dl \[#{24}\] 100% 1000 B of 1000 B, .*\/s/);
   assert.equal(out.text.split("\n").length, 2, "exactly one newline, at the end");
 });
 

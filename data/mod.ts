@@ -1,0 +1,160 @@
+/**
+ * Datasets for RLHF: an indexed {@link Dataset} and a {@link StreamingDataset}; loaders for
+ * JSONL (+gz), CSV/TSV, Parquet and JSON files and for Hub datasets through the standard Hugging
+ * Face cache; the tutorial datasets (IMDB, GoEmotions, hh-rlhf, TL;DR) with schemas; all-pairs
+ * preference builders; query builders with TRL's `LengthSampler`; and a SYNTHETIC movie-review
+ * corpus with its word tokenizer for offline demos.
+ *
+ * @example
+ * ```ts
+ * import { LengthSampler, loadImdb, longerThan, pairsFromLabeled, tokenQueries } from "@tether/rlhf/data";
+ *
+ * const imdb = await loadImdb({ split: "train" });
+ * const pairs = pairsFromLabeled(imdb, { isChosen: (r) => r.label === 1, value: (r) => r.text });
+ * console.log(pairs.length); // 156,250,000, built lazily
+ * ```
+ *
+ * @module
+ */
+
+export { Rng } from "./random.ts";
+export { EAGER_PERMUTATION_LIMIT, type Permutation, seededPermutation } from "./permutation.ts";
+export {
+  type BatchOptions,
+  collateRecords,
+  Dataset,
+  type ShuffleOptions,
+  type SplitOptions,
+  type TrainTestSplit,
+} from "./dataset.ts";
+export { StreamingDataset, type StreamShuffleOptions } from "./streaming.ts";
+export {
+  DataParseError,
+  DataValidationError,
+  type RowKind,
+  type RowLocation,
+  type RowSchema,
+  type SchemaIssue,
+  validateRow,
+} from "./errors.ts";
+
+export { type LoadOptions, type SourceRecord, streamRecords } from "./loaders/records.ts";
+export { type NumberedLine, openTextStream, readLines } from "./loaders/text.ts";
+export { jsonlRecords, loadJsonl, streamJsonl, writeJsonl } from "./loaders/jsonl.ts";
+export {
+  type CsvOptions,
+  type CsvRecord,
+  csvRecords,
+  CsvTokenizer,
+  loadCsv,
+  parseCsvRecords,
+  streamCsv,
+} from "./loaders/csv.ts";
+export {
+  loadParquet,
+  normalizeParquetValue,
+  type ParquetOptions,
+  parquetRecords,
+  streamParquet,
+} from "./loaders/parquet.ts";
+export { type JsonOptions, jsonRecords, loadJson, streamJson } from "./loaders/json.ts";
+export {
+  detectFormat,
+  loadLocal,
+  type LocalFormat,
+  localRecords,
+  streamLocal,
+} from "./loaders/local.ts";
+
+export {
+  datasetFolderName,
+  type HubEnv,
+  isOfflineEnv,
+  readHubEnv,
+  resolveHubCacheDir,
+} from "./hub/cache.ts";
+export { describeError, type FetchLike, HubRequestError } from "./hub/download.ts";
+export {
+  HubDatasetError,
+  type HubDatasetOptions,
+  loadHubDataset,
+  PARQUET_CONVERSION_REVISION,
+  type ResolvedHubSplit,
+  resolveHubSplit,
+  streamHubDataset,
+} from "./hub/load_dataset.ts";
+export { formatBytes, ProgressBar, type ProgressOptions, type ProgressSink } from "./progress.ts";
+
+export type { TutorialLoadOptions, TutorialSource } from "./tutorials/source.ts";
+export {
+  binaryLabelSchema,
+  cleanImdbText,
+  IMDB_SOURCE,
+  type ImdbRow,
+  imdbRowSchema,
+  loadImdb,
+} from "./tutorials/imdb.ts";
+export {
+  GO_EMOTIONS_LABELS,
+  GO_EMOTIONS_SOURCE,
+  goEmotionNames,
+  type GoEmotionsRow,
+  goEmotionsRowSchema,
+  loadGoEmotions,
+} from "./tutorials/go_emotions.ts";
+export {
+  extractHhPrompt,
+  HH_ASSISTANT_MARKER,
+  HH_RLHF_SOURCE,
+  type HhRlhfPair,
+  hhRlhfRowSchema,
+  HhRlhfSplitError,
+  loadHhRlhf,
+  splitHhPair,
+} from "./tutorials/hh_rlhf.ts";
+export {
+  loadTldrComparisons,
+  loadTldrSft,
+  TLDR_COMPARISONS_SOURCE,
+  TLDR_SFT_SOURCE,
+  type TldrComparisonRow,
+  tldrComparisonRowSchema,
+  type TldrSftRow,
+  tldrSftRowSchema,
+} from "./tutorials/tldr.ts";
+
+export {
+  allPairs,
+  type LabeledPairOptions,
+  type Pair,
+  pairIndex,
+  pairPositions,
+  pairsFromLabeled,
+} from "./pairs.ts";
+export { LengthSampler } from "./length_sampler.ts";
+export {
+  longerThan,
+  type QueryLength,
+  type QueryOptions,
+  type TokenizerLike,
+  tokenQueries,
+  type TokenQuery,
+  wordQueries,
+  type WordQuery,
+} from "./queries.ts";
+
+export {
+  detokenizeWords,
+  generateSyntheticReviews,
+  SYNTHETIC_REVIEW_WORDS,
+  type SyntheticReview,
+  type SyntheticReviewOptions,
+  writeSyntheticReview,
+} from "./synthetic/reviews.ts";
+export {
+  EOS_TOKEN,
+  PAD_TOKEN,
+  SyntheticWordTokenizer,
+  UNK_TOKEN,
+  type WordEncodeOptions,
+} from "./synthetic/word_tokenizer.ts";
