@@ -1,6 +1,6 @@
 /** Shape ops: views where the layout allows (reshape, permute, slice, expand), copies otherwise. */
 
-import { engine, registerGrad } from "../engine.ts";
+import { engine, noGrad, registerGrad } from "../engine.ts";
 import {
   broadcastShapes,
   checkShape,
@@ -50,6 +50,15 @@ function identity(x: Tensor): Tensor {
 }
 
 registerGrad("reshape", ([dy], node) => [reshape(dy!, node.attrs.shape as number[])]);
+
+/**
+ * The same values with no link to the tape: a view sharing `x`'s storage that gradients do not
+ * flow through, and a leaf that may `requireGrad()` on its own.
+ */
+export function detach(x: Tensor): Tensor {
+  x.assertLive("detach");
+  return noGrad(() => engine.view("detach", x, x.shape, x.strides, x.offset, {}));
+}
 
 /** Reorders dimensions (a view). */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
