@@ -11,8 +11,17 @@
  */
 
 import golden from "../fixtures/op_golden.json" with { type: "json" };
-import { memory, type Tensor, tensor, tidy } from "../../core/mod.ts";
-import { type OpCase, opCases } from "./op_cases.ts";
+import {
+  findKernel,
+  type Kernel,
+  kernelsFor,
+  memory,
+  registerKernel,
+  type Tensor,
+  tensor,
+  tidy,
+} from "../../core/mod.ts";
+import { type OpCase, opCases, opOfCase } from "./op_cases.ts";
 
 /** A tensor as the fixture stores it. */
 export interface GoldenTensor {
@@ -204,4 +213,98 @@ export function defineOpSuite(backend: string, opts: OpSuiteOptions = {}): void 
     if (opts.filter && !opts.filter.test(name)) continue;
     Deno.test(`ops[${backend}]: ${name}`, () => runGoldenCase(name, backend, opts));
   }
+}
+
+/**
+ * Kernels with no golden case of their own, each with the golden case whose forward + backward
+ * must dispatch it (the coverage test checks that it does).
+ */
+export const INTERNAL_KERNELS: Readonly<Record<string, string>> = {
+  stridedCopy: "reshape/ofTranspose",
+  sliceGrad: "slice/basic",
+  geluGrad: "gelu/basic",
+  geluTanhGrad: "geluTanh/basic",
+  clampGrad: "clamp/both",
+  softmaxGrad: "softmax/last",
+  logSoftmaxGrad: "logSoftmax/last",
+  crossEntropyGrad: "crossEntropy/meanIgnored",
+  tokenLogProbsGrad: "tokenLogProbs/basic",
+  layerNormGrad: "layerNorm/basic",
+  scatterAdd: "gather/last",
+  embeddingGrad: "embedding/repeats",
+  attentionGrad: "attention/causalPadScale",
+};
+
+/** Kernels that are not tensor ops (parameter updates), with the test that covers them. */
+export const KERNELS_TESTED_ELSEWHERE: Readonly<Record<string, string>> = {
+  adamw: "tests/core/optim.test.ts (AdamW steps against torch.optim)",
+  sgd: "tests/core/optim.test.ts (SGD steps against torch.optim)",
+  assign: "tests/core/optim.test.ts (in-place parameter and state writes)",
+};
+
+/** Extra allow-list entries a backend with kernels of its own passes to the coverage test. */
+export interface CoverageOptions extends OpSuiteOptions {
+  /** More internal kernels: kernel name → golden case that dispatches it. */
+  internal?: Readonly<Record<string, string>>;
+  /** More non-op kernels: kernel name → where they are tested. */
+  elsewhere?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Registers the kernel coverage test for `backend`: every kernel registered there must be the op
+ * of a golden case or an allow-listed kernel, and running all golden cases (forward and backward)
+ * must dispatch every op kernel, each internal kernel through its named case.
+ */
+export function defineKernelCoverage(backend: string, opts: CoverageOptions = {}): void {
+  Deno.test(`ops[${backend}]: every kernel is covered by a golden case`, async () => {
+    const internal = { ...INTERNAL_KERNELS, ...opts.internal };
+    const elsewhere = { ...KERNELS_TESTED_ELSEWHERE, ...opts.elsewhere };
+    const kernels = kernelsFor(backend);
+    const caseOps = new Set(Object.keys(goldenCases).map(opOfCase));
+    const unlisted = kernels.filter((k) =>
+      !caseOps.has(k) && !(k in internal) && !(k in elsewhere)
+    );
+    const stale = [...Object.keys(internal), ...Object.keys(elsewhere)].filter(
+      (k) => !kernels.includes(k),
+    );
+
+    // Record which kernels each case dispatches by wrapping every kernel for the duration.
+    const hits = new Map<string, Set<string>>();
+    let current = "";
+    const originals = new Map<string, Kernel>();
+    for (const k of kernels) {
+      const original = findKernel(k, backend)!;
+      originals.set(k, original);
+      registerKernel(k, backend, (inputs, outputs, attrs, b) => {
+        hits.get(current)?.add(k);
+        original(inputs, outputs, attrs, b);
+      });
+    }
+    try {
+      for (const name of Object.keys(goldenCases)) {
+        current = name;
+        hits.set(name, new Set());
+        await runGoldenCase(name, backend, opts);
+      }
+    } finally {
+      for (const [k, original] of originals) registerKernel(k, backend, original);
+    }
+
+    const problems: string[] = [];
+    if (unlisted.length) {
+      problems.push(
+        `kernels with neither a golden case nor an allow-list entry: ${unlisted.join(", ")}`,
+      );
+    }
+    if (stale.length) problems.push(`allow-listed kernels not registered: ${stale.join(", ")}`);
+    for (const k of kernels) {
+      if (caseOps.has(k)) {
+        const own = [...hits].filter(([name, ks]) => opOfCase(name) === k && ks.has(k));
+        if (!own.length) problems.push(`no '${k}/...' golden case dispatches the '${k}' kernel`);
+      } else if (k in internal && !hits.get(internal[k])?.has(k)) {
+        problems.push(`golden case '${internal[k]}' does not dispatch internal kernel '${k}'`);
+      }
+    }
+    if (problems.length) throw new Error(problems.join("; "));
+  });
 }
