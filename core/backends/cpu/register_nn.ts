@@ -1,4 +1,4 @@
-/** Registers the fused NN kernels (softmax, cross-entropy, layer norm, gathers, attention) on both CPU backends. */
+/** Registers the fused NN kernels (softmax, losses, layer norm, gathers, attention) on the CPU. */
 
 import type { Attrs } from "../../backend.ts";
 import { registerCpuKernel } from "./register.ts";
@@ -84,21 +84,15 @@ registerCpuKernel(
 );
 registerCpuKernel("embedding", ([weight, ids], [out]) => embeddingKernel(weight, ids, out));
 registerCpuKernel("embeddingGrad", ([ids, dy], [out]) => embeddingGradKernel(ids, dy, out));
-registerCpuKernel("attention", (inputs, [out, lse], attrs) => {
+registerCpuKernel("attention", (inputs, [out, lse], attrs, backend) => {
   const [q, k, v, mask] = inputs;
-  attentionKernel(
-    q,
-    k,
-    v,
-    attrs.hasMask ? mask : null,
-    out,
-    lse,
-    attrs as unknown as AttentionAttrs,
-  );
+  const a = attrs as unknown as AttentionAttrs;
+  attentionKernel(q, k, v, attrs.hasMask ? mask : null, out, lse, a, backend);
 });
-registerCpuKernel("attentionGrad", (inputs, [dq, dk, dv], attrs) => {
+registerCpuKernel("attentionGrad", (inputs, [dq, dk, dv], attrs, backend) => {
   const [q, k, v] = inputs;
   const mask = attrs.hasMask ? inputs[3] : null;
   const [lse, dy] = inputs.slice(attrs.hasMask ? 4 : 3);
-  attentionGradKernel(q, k, v, mask, lse, dy, dq, dk, dv, attrs as unknown as AttentionAttrs);
+  const a = attrs as unknown as AttentionAttrs;
+  attentionGradKernel(q, k, v, mask, lse, dy, dq, dk, dv, a, backend);
 });

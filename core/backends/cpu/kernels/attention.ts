@@ -1,15 +1,23 @@
 /**
- * Reference CPU kernels for scaled dot-product attention over [B, H, T, D] with an optional
- * causal mask and key padding mask, fused: the [Tq, Tk] score matrix is built one query row at a
- * time and never stored. The forward saves log Σ exp per query row; the backward recomputes the
- * probabilities from it.
+ * CPU kernels for scaled dot-product attention over [B, H, T, D] with an optional causal mask and
+ * key padding mask. The four GEMM-shaped products run through whatever `matmul` kernel the
+ * backend has registered (so a fast matmul speeds attention up too); scaling, masking, softmax
+ * and its backward are single fused passes over a scratch score block. Heads are processed in
+ * chunks so the scratch stays bounded; the [Tq, Tk] probabilities are never kept: the forward
+ * saves log Σ exp per query row and the backward recomputes them.
  *
- * Masked keys get probability 0. A query row with no allowed key (a left-padding position under
+ * Masked keys get probability 0. A query row with no visible key (a left-padding position under
  * a causal mask) attends uniformly to all keys, which is what the composed definition gives when
  * every logit of the row is replaced by the same large negative value.
  */
 
-import type { DataArray, KernelTensor } from "../../../backend.ts";
+import {
+  type Backend,
+  type DataArray,
+  findKernel,
+  type Kernel,
+  type KernelTensor,
+} from "../../../backend.ts";
 import { data } from "../backend.ts";
 
 /** Attributes of the attention kernels. */
@@ -20,51 +28,155 @@ export interface AttentionAttrs {
   scale: number;
 }
 
-interface Dims {
-  b: number;
+/** Score elements per scratch block: bounds scratch memory for long sequences. */
+let scratchScores = 1 << 22;
+
+/**
+ * Sets how many score elements one scratch block may hold (default 2^22) and returns the previous
+ * value; tests lower it to exercise the chunked path on small inputs.
+ */
+export function setAttentionScratchLimit(scores: number): number {
+  const prev = scratchScores;
+  scratchScores = scores;
+  return prev;
+}
+
+interface Plan {
+  heads: number;
   h: number;
   tq: number;
   tk: number;
   d: number;
   dv: number;
+  /** Heads per chunk. */
+  group: number;
+  matmul: Kernel;
 }
 
-function dimsOf(q: KernelTensor, k: KernelTensor, v: KernelTensor): Dims {
+function planOf(q: KernelTensor, k: KernelTensor, v: KernelTensor, backend: Backend): Plan {
   const [b, h, tq, d] = q.shape;
-  return { b, h, tq, tk: k.shape[2], d, dv: v.shape[3] };
+  const tk = k.shape[2], dv = v.shape[3];
+  const matmul = findKernel("matmul", backend.name);
+  if (!matmul) throw new Error(`attention: backend '${backend.name}' has no matmul kernel`);
+  const group = Math.max(1, Math.min(b * h, Math.floor(scratchScores / Math.max(tq * tk, 1))));
+  return { heads: b * h, h, tq, tk, d, dv, group, matmul };
+}
+
+/** A [n, rows, cols] window of a tensor or scratch array starting `at` elements in. */
+function block(
+  handle: DataArray,
+  base: number,
+  at: number,
+  n: number,
+  rows: number,
+  cols: number,
+): KernelTensor {
+  return {
+    handle,
+    shape: [n, rows, cols],
+    strides: [rows * cols, cols, 1],
+    offset: base + at,
+    size: n * rows * cols,
+  };
+}
+
+function of(t: KernelTensor): DataArray {
+  return t.handle as DataArray;
+}
+
+/** Runs the backend's matmul into `out` (zeroed first: kernels may assume fresh outputs). */
+function mm(
+  p: Plan,
+  a: KernelTensor,
+  b: KernelTensor,
+  out: KernelTensor,
+  transA: boolean,
+  transB: boolean,
+  backend: Backend,
+): void {
+  of(out).fill(0, out.offset, out.offset + out.size);
+  p.matmul([a, b], [out], { transA, transB }, backend);
+}
+
+/** Copies [n, rows, cols] at `src` into `dst` as [n, cols, rows]. */
+function transposeInto(
+  src: DataArray,
+  from: number,
+  n: number,
+  rows: number,
+  cols: number,
+  dst: DataArray,
+): void {
+  for (let g = 0; g < n; g++) {
+    const s = from + g * rows * cols, o = g * rows * cols;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) dst[o + c * rows + r] = src[s + r * cols + c];
+    }
+  }
+}
+
+/** Exclusive end of the keys query row i may see (all keys without a causal mask). */
+function visibleEnd(causal: boolean, i: number, tq: number, tk: number): number {
+  return causal ? Math.min(tk, Math.max(0, i + tk - tq + 1)) : tk;
 }
 
 /**
- * Writes into `s` the scaled scores of query row `qo` against every key of the head at `ko`,
- * −Infinity for keys the masks hide; returns the largest visible score (−Infinity if none).
+ * Turns raw scores q·k of `n` heads starting at head `h0` into probabilities in place, applying
+ * scale and masks; with `lseOut` it records log Σ exp per row (forward), otherwise it rebuilds
+ * the probabilities from the saved `lseIn` (backward).
  */
-function scoreRow(
-  Q: DataArray,
-  K: DataArray,
+function probabilities(
+  S: DataArray,
+  n: number,
+  h0: number,
+  p: Plan,
   M: DataArray | null,
-  s: Float64Array,
-  qo: number,
-  ko: number,
-  mo: number,
-  visibleEnd: number,
-  tk: number,
-  d: number,
+  causal: boolean,
   scale: number,
-): number {
-  let best = -Infinity;
-  for (let j = 0; j < tk; j++) {
-    if (j >= visibleEnd || (M !== null && M[mo + j] === 0)) {
-      s[j] = -Infinity;
-      continue;
+  lse: DataArray,
+  forward: boolean,
+): void {
+  const { tq, tk, h } = p;
+  for (let g = 0; g < n; g++) {
+    const head = h0 + g, mo = Math.floor(head / h) * tk;
+    for (let i = 0; i < tq; i++) {
+      const row = g * tq * tk + i * tk, lrow = head * tq + i;
+      const end = visibleEnd(causal, i, tq, tk);
+      let best = -Infinity;
+      for (let j = 0; j < end; j++) {
+        if (M !== null && M[mo + j] === 0) continue;
+        const v = S[row + j] * scale;
+        S[row + j] = v;
+        if (v > best) best = v;
+      }
+      if (best === -Infinity) {
+        for (let j = 0; j < tk; j++) S[row + j] = 1 / tk;
+        if (forward) lse[lrow] = -Infinity;
+        continue;
+      }
+      for (let j = end; j < tk; j++) S[row + j] = 0;
+      if (forward) {
+        let sum = 0;
+        for (let j = 0; j < end; j++) {
+          if (M !== null && M[mo + j] === 0) {
+            S[row + j] = 0;
+            continue;
+          }
+          const e = Math.exp(S[row + j] - best);
+          S[row + j] = e;
+          sum += e;
+        }
+        const r = 1 / sum;
+        for (let j = 0; j < end; j++) S[row + j] *= r;
+        lse[lrow] = best + Math.log(sum);
+      } else {
+        const l = lse[lrow];
+        for (let j = 0; j < end; j++) {
+          S[row + j] = M !== null && M[mo + j] === 0 ? 0 : Math.exp(S[row + j] - l);
+        }
+      }
     }
-    const kj = ko + j * d;
-    let dot = 0;
-    for (let c = 0; c < d; c++) dot += Q[qo + c] * K[kj + c];
-    const v = dot * scale;
-    s[j] = v;
-    if (v > best) best = v;
   }
-  return best;
 }
 
 /** out = softmax(scale · q kᵀ, masked) v; `lse` receives log Σ exp of each query row. */
@@ -76,50 +188,44 @@ export function attentionKernel(
   out: KernelTensor,
   lse: KernelTensor,
   attrs: AttentionAttrs,
+  backend: Backend,
 ): void {
-  const Q = data(q), K = data(k), V = data(v), O = data(out), L = data(lse);
-  const M = mask ? data(mask) : null;
-  const { b, h, tq, tk, d, dv } = dimsOf(q, k, v);
-  const s = new Float64Array(tk), acc = new Float64Array(dv);
-  const shift = tk - tq;
-  for (let bi = 0; bi < b; bi++) {
-    const mo = bi * tk;
-    for (let hi = 0; hi < h; hi++) {
-      const head = bi * h + hi;
-      const ko = head * tk * d, vo = head * tk * dv;
-      for (let i = 0; i < tq; i++) {
-        const row = head * tq + i;
-        const end = attrs.causal ? Math.min(tk, i + shift + 1) : tk;
-        const best = scoreRow(Q, K, M, s, row * d, ko, mo, end, tk, d, attrs.scale);
-        acc.fill(0);
-        if (best === -Infinity) {
-          for (let j = 0; j < tk; j++) {
-            for (let c = 0; c < dv; c++) acc[c] += V[vo + j * dv + c];
-          }
-          for (let c = 0; c < dv; c++) O[row * dv + c] = acc[c] / tk;
-          L[row] = -Infinity;
-          continue;
-        }
-        let sum = 0;
-        for (let j = 0; j < tk; j++) {
-          if (s[j] === -Infinity) continue;
-          const p = Math.exp(s[j] - best);
-          sum += p;
-          const vj = vo + j * dv;
-          for (let c = 0; c < dv; c++) acc[c] += p * V[vj + c];
-        }
-        const r = 1 / sum;
-        for (let c = 0; c < dv; c++) O[row * dv + c] = acc[c] * r;
-        L[row] = best + Math.log(sum);
-      }
-    }
+  const p = planOf(q, k, v, backend);
+  const { tq, tk, d, dv, group } = p;
+  const M = mask ? data(mask) : null, L = data(lse);
+  const S = backend.alloc(group * tq * tk) as DataArray;
+  const KT = backend.alloc(group * d * tk) as DataArray;
+  for (let h0 = 0; h0 < p.heads; h0 += group) {
+    const n = Math.min(group, p.heads - h0);
+    // kᵀ is materialized so the product is a plain one on every matmul kernel.
+    transposeInto(of(k), k.offset + h0 * tk * d, n, tk, d, KT);
+    mm(
+      p,
+      block(of(q), q.offset, h0 * tq * d, n, tq, d),
+      block(KT, 0, 0, n, d, tk),
+      block(S, 0, 0, n, tq, tk),
+      false,
+      false,
+      backend,
+    );
+    probabilities(S, n, h0, p, M, attrs.causal, attrs.scale, L, true);
+    mm(
+      p,
+      block(S, 0, 0, n, tq, tk),
+      block(of(v), v.offset, h0 * tk * dv, n, tk, dv),
+      block(of(out), out.offset, h0 * tq * dv, n, tq, dv),
+      false,
+      false,
+      backend,
+    );
   }
+  backend.free(S);
+  backend.free(KT);
 }
 
 /**
- * From dy: dv_j = Σ_i p_ij dy_i; ds_ij = p_ij (dy_i·v_j − Σ_j' p_ij' dy_i·v_j');
- * dq_i = scale Σ_j ds_ij k_j; dk_j = scale Σ_i ds_ij q_i. Rows with no visible key spread dy
- * uniformly into dv and pass nothing to q and k.
+ * From dy: dv = Pᵀ dy; dP = dy vᵀ; dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale; dq = dS k; dk = dSᵀ q.
+ * Rows with no visible key spread dy uniformly into dv and pass nothing to q and k.
  */
 export function attentionGradKernel(
   q: KernelTensor,
@@ -132,61 +238,43 @@ export function attentionGradKernel(
   dk: KernelTensor,
   dvOut: KernelTensor,
   attrs: AttentionAttrs,
+  backend: Backend,
 ): void {
-  const Q = data(q), K = data(k), V = data(v), L = data(lse), DY = data(dy);
-  const DQ = data(dq), DK = data(dk), DV = data(dvOut);
-  const M = mask ? data(mask) : null;
-  const { b, h, tq, tk, d, dv } = dimsOf(q, k, v);
-  const s = new Float64Array(tk), dp = new Float64Array(tk), dqRow = new Float64Array(d);
-  const dkAcc = new Float64Array(tk * d), dvAcc = new Float64Array(tk * dv);
-  const shift = tk - tq, scale = attrs.scale;
-  for (let bi = 0; bi < b; bi++) {
-    const mo = bi * tk;
-    for (let hi = 0; hi < h; hi++) {
-      const head = bi * h + hi;
-      const ko = head * tk * d, vo = head * tk * dv;
-      dkAcc.fill(0);
-      dvAcc.fill(0);
+  const p = planOf(q, k, v, backend);
+  const { tq, tk, d, dv, group } = p;
+  const M = mask ? data(mask) : null, L = data(lse);
+  const S = backend.alloc(group * tq * tk) as DataArray;
+  const DP = backend.alloc(group * tq * tk) as DataArray;
+  const T = backend.alloc(group * Math.max(d, dv) * tk) as DataArray;
+  const scale = attrs.scale;
+  for (let h0 = 0; h0 < p.heads; h0 += group) {
+    const n = Math.min(group, p.heads - h0);
+    const qb = block(of(q), q.offset, h0 * tq * d, n, tq, d);
+    const kb = block(of(k), k.offset, h0 * tk * d, n, tk, d);
+    const dyb = block(of(dy), dy.offset, h0 * tq * dv, n, tq, dv);
+    const sb = block(S, 0, 0, n, tq, tk), dpb = block(DP, 0, 0, n, tq, tk);
+    transposeInto(of(k), kb.offset, n, tk, d, T);
+    mm(p, qb, block(T, 0, 0, n, d, tk), sb, false, false, backend);
+    probabilities(S, n, h0, p, M, attrs.causal, scale, L, false);
+    mm(p, sb, dyb, block(of(dvOut), dvOut.offset, h0 * tk * dv, n, tk, dv), true, false, backend);
+    transposeInto(of(v), v.offset + h0 * tk * dv, n, tk, dv, T);
+    mm(p, dyb, block(T, 0, 0, n, dv, tk), dpb, false, false, backend);
+    for (let g = 0; g < n; g++) {
       for (let i = 0; i < tq; i++) {
-        const row = head * tq + i, qo = row * d, go = row * dv;
-        const end = attrs.causal ? Math.min(tk, i + shift + 1) : tk;
-        const best = scoreRow(Q, K, M, s, qo, ko, mo, end, tk, d, scale);
-        if (best === -Infinity) {
-          for (let j = 0; j < tk; j++) {
-            for (let c = 0; c < dv; c++) dvAcc[j * dv + c] += DY[go + c] / tk;
-          }
-          continue;
-        }
-        const l = L[row];
-        let dsum = 0;
+        const row = g * tq * tk + i * tk;
+        let dot = 0;
+        for (let j = 0; j < tk; j++) dot += S[row + j] * DP[row + j];
+        // A row with no visible key was uniform by construction, not through the scores.
+        const blocked = L[(h0 + g) * tq + i] === -Infinity;
         for (let j = 0; j < tk; j++) {
-          if (s[j] === -Infinity) continue;
-          const p = Math.exp(s[j] - l);
-          s[j] = p;
-          const vj = vo + j * dv, aj = j * dv;
-          let g = 0;
-          for (let c = 0; c < dv; c++) {
-            const dyc = DY[go + c];
-            g += dyc * V[vj + c];
-            dvAcc[aj + c] += p * dyc;
-          }
-          dp[j] = g;
-          dsum += p * g;
+          DP[row + j] = blocked ? 0 : S[row + j] * (DP[row + j] - dot) * scale;
         }
-        dqRow.fill(0);
-        for (let j = 0; j < tk; j++) {
-          if (s[j] === -Infinity) continue;
-          const ds = s[j] * (dp[j] - dsum) * scale;
-          const kj = ko + j * d, aj = j * d;
-          for (let c = 0; c < d; c++) {
-            dqRow[c] += ds * K[kj + c];
-            dkAcc[aj + c] += ds * Q[qo + c];
-          }
-        }
-        for (let c = 0; c < d; c++) DQ[qo + c] = dqRow[c];
       }
-      DK.set(dkAcc, ko);
-      DV.set(dvAcc, vo);
     }
+    mm(p, dpb, kb, block(of(dq), dq.offset, h0 * tq * d, n, tq, d), false, false, backend);
+    mm(p, dpb, qb, block(of(dk), dk.offset, h0 * tk * d, n, tk, d), true, false, backend);
   }
+  backend.free(S);
+  backend.free(DP);
+  backend.free(T);
 }
