@@ -46,4 +46,5 @@ export * from "./ops/dropout.ts";
 export * from "./ops/gather.ts";
 export * from "./ops/attention.ts";
 export * from "./ops/masked.ts";
+export * as nn from "./nn/mod.ts";
 export * as optim from "./optim/mod.ts";
