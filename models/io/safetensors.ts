@@ -1,0 +1,228 @@
+/**
+ * The safetensors format: an 8-byte little-endian header length, a JSON header naming each
+ * tensor's dtype, shape and byte range, then the raw little-endian bytes.
+ *
+ * Reading converts F32/F16/BF16/F64 and integer tensors to f32; writing emits F32 with the
+ * header padded by spaces to a multiple of 8 bytes (so the data stays aligned), the way the
+ * reference implementation does, with `__metadata__` `{format: "pt"}` so Python's
+ * `transformers` accepts the file.
+ *
+ * @module
+ */
+
+import { writeFileAtomic } from "./atomic.ts";
+import { DTYPE_BYTES, toFloat32 } from "./dtype.ts";
+import { assertShape, type HostArray, numelOf, type StateDict, type StoredDType } from "./host.ts";
+
+/** One header entry, as stored. */
+export interface SafetensorsEntry {
+  /** Stored element type. */
+  dtype: StoredDType;
+  /** Dimensions. */
+  shape: number[];
+  /** Byte range `[begin, end)` inside the data section. */
+  dataOffsets: [number, number];
+}
+
+/** A parsed header. */
+export interface SafetensorsHeader {
+  /** Free-form string metadata (`__metadata__`), `{}` when absent. */
+  metadata: Record<string, string>;
+  /** Tensors in header order. */
+  entries: Map<string, SafetensorsEntry>;
+  /** Where the data section starts in the file. */
+  dataStart: number;
+}
+
+/** Options for reading. */
+export interface ReadTensorsOptions {
+  /** Keep only the tensors this returns true for (others are never converted). */
+  include?: (name: string) => boolean;
+  /** A name for the source in error messages (default: the path, or `safetensors`). */
+  source?: string;
+}
+
+// The reference implementation refuses headers above 100 MB; so do we, before parsing junk.
+const MAX_HEADER_BYTES = 100_000_000;
+const KNOWN_DTYPES = new Set(Object.keys(DTYPE_BYTES));
+
+/**
+ * Parse and validate the header of a safetensors file.
+ *
+ * @param bytes The whole file (or at least its header).
+ * @param source Name used in error messages.
+ */
+export function parseSafetensorsHeader(
+  bytes: Uint8Array,
+  source = "safetensors",
+): SafetensorsHeader {
+  if (bytes.byteLength < 8) {
+    throw new Error(`${source}: not a safetensors file (${bytes.byteLength} bytes, need >= 8)`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.byteLength) {
+    throw new Error(
+      `${source}: header length ${headerLength} does not fit the file (${bytes.byteLength} bytes); ` +
+        `the file is truncated or not safetensors`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(
+      bytes.subarray(8, 8 + headerLength),
+    ));
+  } catch (error) {
+    throw new Error(`${source}: header is not valid UTF-8 JSON (${(error as Error).message})`);
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new Error(`${source}: header must be a JSON object`);
+  }
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.byteLength - dataStart;
+  const metadata: Record<string, string> = {};
+  const entries = new Map<string, SafetensorsEntry>();
+  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (name === "__metadata__") {
+      for (const [k, v] of Object.entries((value ?? {}) as Record<string, unknown>)) {
+        metadata[k] = String(v);
+      }
+      continue;
+    }
+    const entry = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const where = `${source}: tensor "${name}"`;
+    if (typeof entry?.dtype !== "string" || !KNOWN_DTYPES.has(entry.dtype)) {
+      throw new Error(
+        `${where}: unsupported dtype ${JSON.stringify(entry?.dtype)} (supported: ${
+          [...KNOWN_DTYPES].join(", ")
+        })`,
+      );
+    }
+    const dtype = entry.dtype as StoredDType;
+    assertShape(entry.shape, where);
+    const offsets = entry.data_offsets;
+    if (
+      !Array.isArray(offsets) || offsets.length !== 2 ||
+      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
+    ) {
+      throw new Error(
+        `${where}: data_offsets must be [begin, end], got ${JSON.stringify(offsets)}`,
+      );
+    }
+    const [begin, end] = offsets as [number, number];
+    const expected = numelOf(entry.shape) * DTYPE_BYTES[dtype];
+    if (end - begin !== expected) {
+      throw new Error(
+        `${where}: byte range [${begin}, ${end}) holds ${end - begin} bytes but ${dtype} ` +
+          `${JSON.stringify(entry.shape)} needs ${expected}`,
+      );
+    }
+    if (end > dataLength) {
+      throw new Error(
+        `${where}: byte range [${begin}, ${end}) runs past the data section (${dataLength} bytes); ` +
+          `the file is truncated`,
+      );
+    }
+    entries.set(name, { dtype, shape: entry.shape, dataOffsets: [begin, end] });
+  }
+  return { metadata, entries, dataStart };
+}
+
+/**
+ * Decode every tensor of an in-memory safetensors file to f32.
+ *
+ * @param bytes The whole file.
+ * @param options Filter and error-message name.
+ */
+export function decodeSafetensors(bytes: Uint8Array, options: ReadTensorsOptions = {}): StateDict {
+  const source = options.source ?? "safetensors";
+  const header = parseSafetensorsHeader(bytes, source);
+  const out: StateDict = new Map();
+  for (const [name, entry] of header.entries) {
+    if (options.include && !options.include(name)) continue;
+    const [begin, end] = entry.dataOffsets;
+    const raw = bytes.subarray(header.dataStart + begin, header.dataStart + end);
+    out.set(name, { dtype: entry.dtype, shape: entry.shape, data: toFloat32(raw, entry.dtype) });
+  }
+  return out;
+}
+
+/**
+ * Read a `.safetensors` file into f32 host tensors.
+ *
+ * @param path The file.
+ * @param options Filter and error-message name.
+ */
+export async function readSafetensors(
+  path: string,
+  options: ReadTensorsOptions = {},
+): Promise<StateDict> {
+  const bytes = await Deno.readFile(path);
+  return decodeSafetensors(bytes, { ...options, source: options.source ?? path });
+}
+
+/**
+ * Encode tensors as an F32 safetensors file, in the order given.
+ *
+ * @param tensors Named tensors (a Map keeps insertion order; so does a plain object).
+ * @param metadata Header `__metadata__` (default `{format: "pt"}`, what transformers expects).
+ */
+export function encodeSafetensors(
+  tensors: Map<string, HostArray> | Record<string, HostArray>,
+  metadata: Record<string, string> = { format: "pt" },
+): Uint8Array {
+  const list = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, tensor] of list) {
+    if (name === "__metadata__") {
+      throw new Error(`safetensors: "__metadata__" is not a tensor name`);
+    }
+    assertShape(tensor.shape as number[], `safetensors: tensor "${name}"`);
+    const count = numelOf(tensor.shape);
+    if (!(tensor.data instanceof Float32Array) || tensor.data.length !== count) {
+      throw new Error(
+        `safetensors: tensor "${name}" has shape ${JSON.stringify(tensor.shape)} (${count} ` +
+          `values) but its data is ${tensor.data?.constructor?.name} of length ${tensor.data?.length}`,
+      );
+    }
+    header[name] = {
+      dtype: "F32",
+      shape: [...tensor.shape],
+      data_offsets: [offset, offset + count * 4],
+    };
+    offset += count * 4;
+  }
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const padding = (8 - (json.byteLength % 8)) % 8;
+  if (padding > 0) {
+    const padded = new Uint8Array(json.byteLength + padding).fill(0x20);
+    padded.set(json);
+    json = padded;
+  }
+  const out = new Uint8Array(8 + json.byteLength + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.byteLength), true);
+  out.set(json, 8);
+  let at = 8 + json.byteLength;
+  for (const [, tensor] of list) {
+    out.set(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength), at);
+    at += tensor.data.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Write tensors as an F32 safetensors file atomically (temporary file, then rename).
+ *
+ * @param path Destination.
+ * @param tensors Named tensors.
+ * @param metadata Header `__metadata__` (default `{format: "pt"}`).
+ */
+export async function writeSafetensors(
+  path: string,
+  tensors: Map<string, HostArray> | Record<string, HostArray>,
+  metadata: Record<string, string> = { format: "pt" },
+): Promise<void> {
+  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}

@@ -1,0 +1,290 @@
+/**
+ * `pytorch_model.bin` as `torch.save` writes it since PyTorch 1.6: a zip archive holding
+ * `<prefix>/data.pkl` (the state dict, pickled) and one raw little-endian file per storage,
+ * `<prefix>/data/<key>`. The pickle is decoded by the restricted unpickler with an allow-list
+ * of tensor-rebuilding globals only; tensors are materialised as contiguous row-major f32
+ * copies, honouring storage offsets and strides.
+ *
+ * @module
+ */
+
+import { DTYPE_BYTES, elementReader, toFloat32 } from "./dtype.ts";
+import type { HostTensor, StateDict, StoredDType } from "./host.ts";
+import { type PickleCallable, unpickle } from "./pickle.ts";
+import { readZipDirectory, readZipEntry, type ZipEntry } from "./zip.ts";
+
+/** Options for reading a torch checkpoint. */
+export interface ReadTorchOptions {
+  /** Keep only the tensors this returns true for (others are never materialised). */
+  include?: (name: string) => boolean;
+  /** A name for the source in error messages. */
+  source?: string;
+}
+
+class StorageType {
+  constructor(readonly dtype: StoredDType) {}
+}
+
+class StorageRef {
+  constructor(readonly dtype: StoredDType, readonly key: string, readonly numel: number) {}
+}
+
+class TensorRef {
+  constructor(
+    readonly storage: StorageRef,
+    readonly offset: number,
+    readonly shape: number[],
+    readonly stride: number[],
+  ) {}
+}
+
+const STORAGE_DTYPES: Record<string, StoredDType> = {
+  FloatStorage: "F32",
+  HalfStorage: "F16",
+  BFloat16Storage: "BF16",
+  DoubleStorage: "F64",
+  LongStorage: "I64",
+  IntStorage: "I32",
+  ShortStorage: "I16",
+  CharStorage: "I8",
+  ByteStorage: "U8",
+  BoolStorage: "BOOL",
+};
+
+const TORCH_DTYPES: Record<string, StoredDType> = {
+  float32: "F32",
+  float: "F32",
+  float16: "F16",
+  half: "F16",
+  bfloat16: "BF16",
+  float64: "F64",
+  double: "F64",
+  int64: "I64",
+  long: "I64",
+  int32: "I32",
+  int: "I32",
+  int16: "I16",
+  int8: "I8",
+  uint8: "U8",
+  bool: "BOOL",
+};
+
+function callable(qualifiedName: string, call: (args: readonly unknown[]) => unknown) {
+  return { qualifiedName, call } satisfies PickleCallable;
+}
+
+function intList(value: unknown, what: string): number[] {
+  if (!Array.isArray(value) || !value.every((v) => Number.isSafeInteger(v))) {
+    throw new Error(`${what} must be a tuple of integers, got ${JSON.stringify(value)}`);
+  }
+  return value as number[];
+}
+
+/** The only globals a torch checkpoint's pickle may name. */
+function torchGlobals(): Map<string, unknown> {
+  const globals = new Map<string, unknown>();
+  globals.set(
+    "torch._utils._rebuild_tensor_v2",
+    callable("torch._utils._rebuild_tensor_v2", (args) => {
+      const [storage, offset, size, stride] = args;
+      if (!(storage instanceof StorageRef)) {
+        throw new Error("_rebuild_tensor_v2: first argument is not a checkpoint storage");
+      }
+      if (!Number.isSafeInteger(offset)) {
+        throw new Error(`_rebuild_tensor_v2: storage offset ${offset} is not an integer`);
+      }
+      const shape = intList(size, "_rebuild_tensor_v2 size");
+      const strides = intList(stride, "_rebuild_tensor_v2 stride");
+      if (shape.length !== strides.length) {
+        throw new Error(`_rebuild_tensor_v2: size ${shape} and stride ${strides} differ in rank`);
+      }
+      return new TensorRef(storage, offset as number, [...shape], [...strides]);
+    }),
+  );
+  globals.set(
+    "torch._utils._rebuild_parameter",
+    callable("torch._utils._rebuild_parameter", (args) => args[0]),
+  );
+  globals.set(
+    "collections.OrderedDict",
+    callable("collections.OrderedDict", (args) => {
+      const dict = new Map<unknown, unknown>();
+      const pairs = args[0];
+      if (Array.isArray(pairs)) {
+        for (const pair of pairs) if (Array.isArray(pair)) dict.set(pair[0], pair[1]);
+      }
+      return dict;
+    }),
+  );
+  for (const [name, dtype] of Object.entries(STORAGE_DTYPES)) {
+    globals.set(`torch.${name}`, new StorageType(dtype));
+  }
+  for (const [name, dtype] of Object.entries(TORCH_DTYPES)) {
+    globals.set(`torch.${name}`, new StorageType(dtype));
+  }
+  return globals;
+}
+
+function persistentLoad(pid: unknown): StorageRef {
+  if (!Array.isArray(pid) || pid[0] !== "storage" || pid.length < 5) {
+    throw new Error(`unsupported persistent id ${JSON.stringify(pid)} (expected a storage)`);
+  }
+  const [, type, key, , numel] = pid;
+  if (!(type instanceof StorageType)) {
+    throw new Error(`persistent id for storage ${key} has no known storage type`);
+  }
+  if (typeof key !== "string" || !Number.isSafeInteger(numel)) {
+    throw new Error(`malformed storage persistent id ${JSON.stringify(pid)}`);
+  }
+  return new StorageRef(type.dtype, key, numel as number);
+}
+
+function collectTensors(
+  value: unknown,
+  prefix: string,
+  out: Map<string, TensorRef>,
+): void {
+  if (!(value instanceof Map)) return;
+  for (const [key, item] of value) {
+    const name = prefix + String(key);
+    if (item instanceof TensorRef) out.set(name, item);
+    else if (item instanceof Map) collectTensors(item, `${name}.`, out);
+  }
+}
+
+function materialise(
+  ref: TensorRef,
+  bytes: Uint8Array,
+  where: string,
+): Float32Array {
+  const { shape, stride, offset, storage } = ref;
+  const itemBytes = DTYPE_BYTES[storage.dtype];
+  const available = Math.floor(bytes.byteLength / itemBytes);
+  let numel = 1;
+  let last = offset;
+  for (let d = 0; d < shape.length; d++) {
+    numel *= shape[d];
+    if (shape[d] > 0) last += (shape[d] - 1) * stride[d];
+  }
+  if (numel === 0) return new Float32Array(0);
+  if (offset < 0 || last >= available || stride.some((s) => s < 0)) {
+    throw new Error(
+      `${where}: view (offset ${offset}, shape [${shape}], stride [${stride}]) reaches element ` +
+        `${last}, past its storage of ${available} elements`,
+    );
+  }
+  let contiguous = true;
+  for (let d = shape.length - 1, expect = 1; d >= 0; d--) {
+    if (shape[d] !== 1 && stride[d] !== expect) contiguous = false;
+    expect *= shape[d];
+  }
+  if (contiguous) {
+    return toFloat32(
+      bytes.subarray(offset * itemBytes, (offset + numel) * itemBytes),
+      storage.dtype,
+    );
+  }
+  // General strided view: walk a row-major multi-index, carrying the storage position.
+  const read = elementReader(bytes, storage.dtype);
+  const out = new Float32Array(numel);
+  const rank = shape.length;
+  const index = new Array<number>(rank).fill(0);
+  let at = offset;
+  for (let i = 0; i < numel; i++) {
+    out[i] = read(at);
+    for (let d = rank - 1; d >= 0; d--) {
+      index[d]++;
+      at += stride[d];
+      if (index[d] < shape[d]) break;
+      at -= stride[d] * shape[d];
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * Decode an in-memory `pytorch_model.bin` (zip format) into f32 host tensors.
+ *
+ * @param bytes The whole file.
+ * @param options Filter and source name.
+ */
+export async function decodeTorchCheckpoint(
+  bytes: Uint8Array,
+  options: ReadTorchOptions = {},
+): Promise<StateDict> {
+  const source = options.source ?? "pytorch_model.bin";
+  if (bytes[0] !== 0x50 || bytes[1] !== 0x4b) {
+    throw new Error(
+      `${source}: not a zip archive. Checkpoints saved by PyTorch < 1.6 (the legacy format) are ` +
+        `not supported: re-save with torch.save in a newer PyTorch, or convert to safetensors`,
+    );
+  }
+  const entries = readZipDirectory(bytes, source);
+  const pickles = [...entries.keys()].filter((name) =>
+    name === "data.pkl" || name.endsWith("/data.pkl")
+  );
+  if (pickles.length === 0) throw new Error(`${source}: the archive has no data.pkl`);
+  // The archive root folder is named after the file torch.save wrote; use the shallowest.
+  pickles.sort((a, b) => a.split("/").length - b.split("/").length);
+  const pickleName = pickles[0];
+  const prefix = pickleName.slice(0, pickleName.length - "data.pkl".length);
+  const pickleBytes = await readZipEntry(bytes, entries.get(pickleName)!, source);
+  const root = unpickle(pickleBytes, {
+    globals: torchGlobals(),
+    persistentLoad,
+    source: `${source} (${pickleName})`,
+  });
+  if (!(root instanceof Map)) {
+    throw new Error(
+      `${source}: expected a state dict (a dict of tensors) at the top of ${pickleName}; ` +
+        `save model.state_dict(), not the model object`,
+    );
+  }
+  const refs = new Map<string, TensorRef>();
+  collectTensors(root, "", refs);
+  const storages = new Map<string, Uint8Array>();
+  const out: StateDict = new Map();
+  for (const [name, ref] of refs) {
+    if (options.include && !options.include(name)) continue;
+    const key = ref.storage.key;
+    let storageBytes = storages.get(key);
+    if (storageBytes === undefined) {
+      const entry: ZipEntry | undefined = entries.get(`${prefix}data/${key}`);
+      if (!entry) {
+        throw new Error(
+          `${source}: tensor "${name}" needs storage ${prefix}data/${key}, which is missing`,
+        );
+      }
+      storageBytes = await readZipEntry(bytes, entry, source);
+      const expected = ref.storage.numel * DTYPE_BYTES[ref.storage.dtype];
+      if (storageBytes.byteLength < expected) {
+        throw new Error(
+          `${source}: storage ${key} has ${storageBytes.byteLength} bytes, expected ${expected}`,
+        );
+      }
+      storages.set(key, storageBytes);
+    }
+    const tensor: HostTensor = {
+      dtype: ref.storage.dtype,
+      shape: ref.shape,
+      data: materialise(ref, storageBytes, `${source}: tensor "${name}"`),
+    };
+    out.set(name, tensor);
+  }
+  return out;
+}
+
+/**
+ * Read a `pytorch_model.bin` (zip format) into f32 host tensors.
+ *
+ * @param path The file.
+ * @param options Filter and source name.
+ */
+export async function readTorchCheckpoint(
+  path: string,
+  options: ReadTorchOptions = {},
+): Promise<StateDict> {
+  const bytes = await Deno.readFile(path);
+  return await decodeTorchCheckpoint(bytes, { ...options, source: options.source ?? path });
+}

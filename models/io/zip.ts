@@ -1,0 +1,151 @@
+/**
+ * A minimal zip reader for the archives `torch.save` writes: it walks the central directory
+ * (with ZIP64 records for large files) and returns entries stored uncompressed, or inflates
+ * deflated ones with the platform's `DecompressionStream`.
+ *
+ * @module
+ */
+
+/** One file inside an archive. */
+export interface ZipEntry {
+  /** Path inside the archive. */
+  name: string;
+  /** 0 = stored, 8 = deflate. */
+  method: number;
+  /** Bytes in the archive. */
+  compressedSize: number;
+  /** Bytes once extracted. */
+  size: number;
+  /** Where the entry's local header starts. */
+  localHeaderOffset: number;
+}
+
+const EOCD_SIGNATURE = 0x06054b50;
+const ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
+const ZIP64_EOCD_SIGNATURE = 0x06064b50;
+const CENTRAL_SIGNATURE = 0x02014b50;
+const LOCAL_SIGNATURE = 0x04034b50;
+const ZIP64_EXTRA_ID = 0x0001;
+
+function u64(view: DataView, at: number): number {
+  return Number(view.getBigUint64(at, true));
+}
+
+/**
+ * List the entries of a zip archive held in memory.
+ *
+ * @param bytes The archive.
+ * @param source Name for error messages.
+ */
+export function readZipDirectory(bytes: Uint8Array, source = "zip"): Map<string, ZipEntry> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // The end record is 22 bytes plus a comment of at most 65535 bytes.
+  let eocd = -1;
+  for (let at = bytes.byteLength - 22; at >= Math.max(0, bytes.byteLength - 22 - 65535); at--) {
+    if (view.getUint32(at, true) === EOCD_SIGNATURE) {
+      eocd = at;
+      break;
+    }
+  }
+  if (eocd < 0) {
+    throw new Error(`${source}: not a zip archive (no end-of-central-directory record)`);
+  }
+  let count = view.getUint16(eocd + 10, true);
+  let directorySize = view.getUint32(eocd + 12, true);
+  let directoryOffset = view.getUint32(eocd + 16, true);
+  const locator = eocd - 20;
+  if (locator >= 0 && view.getUint32(locator, true) === ZIP64_LOCATOR_SIGNATURE) {
+    const record = u64(view, locator + 8);
+    if (view.getUint32(record, true) !== ZIP64_EOCD_SIGNATURE) {
+      throw new Error(`${source}: broken ZIP64 end record at ${record}`);
+    }
+    count = u64(view, record + 32);
+    directorySize = u64(view, record + 40);
+    directoryOffset = u64(view, record + 48);
+  }
+  if (directoryOffset + directorySize > bytes.byteLength) {
+    throw new Error(`${source}: central directory runs past the end of the file (truncated?)`);
+  }
+  const decoder = new TextDecoder();
+  const entries = new Map<string, ZipEntry>();
+  let at = directoryOffset;
+  for (let i = 0; i < count; i++) {
+    if (view.getUint32(at, true) !== CENTRAL_SIGNATURE) {
+      throw new Error(`${source}: bad central directory entry ${i} at byte ${at}`);
+    }
+    const method = view.getUint16(at + 10, true);
+    let compressedSize = view.getUint32(at + 20, true);
+    let size = view.getUint32(at + 24, true);
+    const nameLength = view.getUint16(at + 28, true);
+    const extraLength = view.getUint16(at + 30, true);
+    const commentLength = view.getUint16(at + 32, true);
+    let localHeaderOffset = view.getUint32(at + 42, true);
+    const name = decoder.decode(bytes.subarray(at + 46, at + 46 + nameLength));
+    // ZIP64: fields saturated at 0xffffffff continue, in order, in the 0x0001 extra block.
+    let extra = at + 46 + nameLength;
+    const extraEnd = extra + extraLength;
+    while (extra + 4 <= extraEnd) {
+      const id = view.getUint16(extra, true);
+      const length = view.getUint16(extra + 2, true);
+      if (id === ZIP64_EXTRA_ID) {
+        let field = extra + 4;
+        if (size === 0xffffffff) {
+          size = u64(view, field);
+          field += 8;
+        }
+        if (compressedSize === 0xffffffff) {
+          compressedSize = u64(view, field);
+          field += 8;
+        }
+        if (localHeaderOffset === 0xffffffff) localHeaderOffset = u64(view, field);
+      }
+      extra += 4 + length;
+    }
+    entries.set(name, { name, method, compressedSize, size, localHeaderOffset });
+    at = extraEnd + commentLength;
+  }
+  return entries;
+}
+
+/**
+ * The extracted bytes of one entry (a view into `bytes` when stored uncompressed).
+ *
+ * @param bytes The archive.
+ * @param entry An entry from {@link readZipDirectory}.
+ * @param source Name for error messages.
+ */
+export async function readZipEntry(
+  bytes: Uint8Array,
+  entry: ZipEntry,
+  source = "zip",
+): Promise<Uint8Array> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const local = entry.localHeaderOffset;
+  if (local + 30 > bytes.byteLength || view.getUint32(local, true) !== LOCAL_SIGNATURE) {
+    throw new Error(`${source}: entry "${entry.name}" has no local header at byte ${local}`);
+  }
+  // The local extra field may differ from the central one (torch pads it to align data).
+  const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+  const end = start + entry.compressedSize;
+  if (end > bytes.byteLength) {
+    throw new Error(`${source}: entry "${entry.name}" runs past the end of the file (truncated?)`);
+  }
+  const raw = bytes.subarray(start, end);
+  if (entry.method === 0) return raw;
+  if (entry.method !== 8) {
+    throw new Error(
+      `${source}: entry "${entry.name}" uses compression method ${entry.method}; ` +
+        `only stored (0) and deflate (8) are supported`,
+    );
+  }
+  const stream = new Blob([raw.slice()]).stream().pipeThrough(
+    new DecompressionStream("deflate-raw"),
+  );
+  const inflated = new Uint8Array(await new Response(stream).arrayBuffer());
+  if (inflated.byteLength !== entry.size) {
+    throw new Error(
+      `${source}: entry "${entry.name}" inflated to ${inflated.byteLength} bytes, expected ${entry.size}`,
+    );
+  }
+  return inflated;
+}
