@@ -14,7 +14,7 @@ import {
 } from "../../core/mod.ts";
 
 /** Label value that marks prompt and padding positions. */
-export const LABEL_PAD_TOKEN_ID = -100;
+export const LABEL_PAD_TOKEN_ID: number = -100;
 
 /**
  * Σ_t log π(label_{t+1} | ...) over positions whose label is not −100 (TRL's `_get_batch_logps`):
