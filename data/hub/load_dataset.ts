@@ -21,6 +21,7 @@ import { ProgressBar, type ProgressSink } from "../progress.ts";
 import type { StreamingDataset } from "../streaming.ts";
 import {
   datasetFolderName,
+  fileExists,
   type HubEnv,
   isCommitHash,
   isOfflineEnv,
@@ -37,6 +38,7 @@ import {
   fetchDatasetListing,
   type FetchLike,
   type HubClient,
+  type HubFileInfo,
 } from "./download.ts";
 
 /** The branch holding the Hub's parquet conversion of every dataset. */
@@ -83,7 +85,7 @@ export interface ResolvedHubSplit {
   commit: string;
   /** Absolute paths of the split's files in the cache, in order. */
   files: string[];
-  /** True when no network request was made or needed. */
+  /** True when every file was already cached, so nothing was downloaded. */
   fromCache: boolean;
 }
 
@@ -178,9 +180,9 @@ export function selectConversionFiles(
 
 /**
  * Pick a split's files from a repo's own data files, following the Hub's naming convention: a
- * file belongs to split `train` when a folder or the file name is `train` or starts with
- * `train` followed by `-`, `.`, `_`-free separators or digits (`train-00000-of-00002.parquet`,
- * `data/train.jsonl.gz`, `train/0.parquet`).
+ * file belongs to split `train` when a folder or the file name is `train`, or starts with
+ * `train` followed by `-`, `.`, a space or a digit (`train-00000-of-00002.parquet`,
+ * `data/train.jsonl.gz`, `train/0.parquet`; not `train_sft.parquet`).
  *
  * @param paths Repo-relative paths.
  * @param config A folder to look in (`default` or undefined: the whole repo).
@@ -269,8 +271,14 @@ async function resolveByDownload(
   const byPath = new Map(listing.files.map((file) => [file.path, file]));
   const picked = selectConversionFiles([...byPath.keys()], config, split);
   const wanted = picked.files.map((path) => byPath.get(path)!);
-  const total = wanted.reduce((sum, file) => sum + (file.size ?? 0), 0);
-  const progress = progressSink === false ? undefined : new ProgressBar({
+  const snapshot = join(repoDir, "snapshots", listing.commit);
+  const missing: HubFileInfo[] = [];
+  for (const file of wanted) {
+    if (!(await fileExists(join(snapshot, ...file.path.split("/"))))) missing.push(file);
+  }
+  const total = missing.reduce((sum, file) => sum + (file.size ?? 0), 0);
+  // A bar for an up-to-date cache would only add noise to the log.
+  const progress = progressSink === false || missing.length === 0 ? undefined : new ProgressBar({
     label: `${id} ${picked.config}/${split}`,
     total: total > 0 ? total : undefined,
     sink: progressSink,
@@ -278,7 +286,11 @@ async function resolveByDownload(
   const files: string[] = [];
   try {
     for (const file of wanted) {
-      files.push(await downloadToCache(client, id, repoDir, listing.commit, file, progress));
+      files.push(
+        missing.includes(file)
+          ? await downloadToCache(client, id, repoDir, listing.commit, file, progress)
+          : join(snapshot, ...file.path.split("/")),
+      );
     }
   } finally {
     progress?.finish();
@@ -290,7 +302,7 @@ async function resolveByDownload(
     split,
     commit: listing.commit,
     files,
-    fromCache: false,
+    fromCache: missing.length === 0,
   };
 }
 

@@ -183,7 +183,7 @@ export const SYNTHETIC_REVIEW_WORDS: readonly string[] = Object.freeze((() => {
     ...CLOSERS.negative,
   ].forEach(add);
   [...RATINGS.positive, ...RATINGS.negative].forEach((n) => words.add(String(n)));
-  // Words of the sentence templates below.
+  // The templates in sentence() use these words directly rather than through the tables.
   add("the was were not at all i it a an what but and out of 10 . , ! ?");
   return [...words].sort();
 })());

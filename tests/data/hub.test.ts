@@ -332,7 +332,7 @@ Deno.test("download: a fake Hub fills the standard cache atomically, then offlin
     });
     assert.deepEqual(train.column("text"), ["loved it", "hated it", "a classic"]);
 
-    // Only the listing and the two train files were requested, all with the token.
+    // A train load must not fetch the test split, and the token must reach every request.
     assert.deepEqual(hub.requests.map((r) => r.url.replace(/^https:\/\/hub\.test/, "")), [
       `/api/datasets/${DATASET}/revision/refs%2Fconvert%2Fparquet?blobs=true`,
       `/datasets/${DATASET}/resolve/${COMMIT}/plain_text/train/0000.parquet`,
@@ -340,7 +340,7 @@ Deno.test("download: a fake Hub fills the standard cache atomically, then offlin
     ]);
     assert.ok(hub.requests.every((r) => r.auth === "Bearer hf_secret"));
 
-    // huggingface_hub's layout: ref file, blobs by sha256, snapshot links into blobs.
+    // The layout must match huggingface_hub's so Python and Tether can share one cache.
     const repo = join(home, "hub", "datasets--test-org--tiny-imdb");
     assert.equal(await Deno.readTextFile(join(repo, "refs", "refs", "convert", "parquet")), COMMIT);
     const sha = createHash("sha256").update(TRAIN_0).digest("hex");
@@ -354,12 +354,25 @@ Deno.test("download: a fake Hub fills the standard cache atomically, then offlin
     }
     assert.deepEqual(leftovers, []);
 
-    // Plain progress lines in a log, never carriage returns.
+    // The sink is not a terminal, and carriage-return redraws would garble a CI log.
     assert.match(sink.text, /test-org\/tiny-imdb plain_text\/train: starting \(/);
     assert.match(sink.text, /: done, 100% /);
     assert.ok(!sink.text.includes("\r"));
 
-    // Second load: cached, so the Hub is not needed at all.
+    // Online again: only the listing is fetched, and an up-to-date cache draws no progress bar.
+    const quietSink = recordingSink(false);
+    const before = hub.requests.length;
+    const refreshed = await resolveHubSplit(DATASET, {
+      split: "train",
+      env,
+      fetch: hub.fetch,
+      progress: quietSink,
+    });
+    assert.ok(refreshed.fromCache);
+    assert.equal(hub.requests.length, before + 1);
+    assert.equal(quietSink.text, "");
+
+    // A filled cache has to be enough on its own.
     const again = await loadHubDataset(DATASET, {
       split: "train",
       env: { HF_HOME: home, HF_HUB_OFFLINE: "1" },

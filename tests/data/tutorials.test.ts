@@ -147,7 +147,7 @@ Deno.test("TL;DR: SFT and comparison rows, with field-level errors", async () =>
   });
 });
 
-// Transcripts in the real hh-rlhf format, written by hand.
+// Written by hand in the real hh-rlhf format: the shared sample must not be copied into the repo.
 const SINGLE_TURN = {
   chosen: "\n\nHuman: How do I boil an egg?\n\nAssistant: Put it in boiling water for 9 minutes.",
   rejected: "\n\nHuman: How do I boil an egg?\n\nAssistant: Eggs are overrated.",
