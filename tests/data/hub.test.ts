@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import {
   datasetFolderName,
@@ -158,7 +159,7 @@ Deno.test("offline: the real environment variables are honoured (child process)"
         "--allow-all",
         "--quiet",
         "--config",
-        new URL("../../deno.json", import.meta.url).pathname,
+        fileURLToPath(new URL("../../deno.json", import.meta.url)),
         "-",
       ],
       clearEnv: true,
