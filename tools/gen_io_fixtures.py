@@ -14,6 +14,16 @@ Outputs (all tiny):
       a scalar, an empty tensor and an nn.Parameter.
   deflated.bin
       strided.bin re-packed with deflate compression (torch writes stored entries).
+
+and, under tests/fixtures/tokenizers/ (no PyTorch needed: `python3 tools/gen_io_fixtures.py
+tokenizers`), hand-built tokenizers in the `tokenizers` JSON format whose encodings the tests
+derive by hand:
+  tiny-bpe/         GPT-2-style byte-level BPE: GPT-2's 256 byte symbols (same ids), nine
+                    merges spelling "hello" and " world", and <|endoftext|>; the config names no
+                    special tokens, as GPT-2's does not.
+  tiny-bpe-slow/    the same tokenizer as the legacy vocab.json + merges.txt pair.
+  tiny-wordlevel/   a lower-casing word-level tokenizer with [PAD]/[UNK]/[EOS].
+  tiny-bert-vocab/  a WordPiece vocabulary as a bare vocab.txt (BERT's legacy files).
 """
 
 import collections
@@ -23,33 +33,42 @@ import os
 import struct
 import zipfile
 
-import torch
+import sys
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "io")
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
+OUT = os.path.join(ROOT, "io")
+TOKENIZERS = os.path.join(ROOT, "tokenizers")
 
-SAFETENSORS_DTYPES = {
-    torch.float16: "F16",
-    torch.bfloat16: "BF16",
-    torch.float32: "F32",
-    torch.int64: "I64",
-    torch.int32: "I32",
-}
+def safetensors_dtype(t):
+    import torch
+
+    return {
+        torch.float16: "F16",
+        torch.bfloat16: "BF16",
+        torch.float32: "F32",
+        torch.int64: "I64",
+        torch.int32: "I32",
+    }[t.dtype]
 
 
 def f32_bits(t):
     """The f32 bit pattern of each element after torch converts it to float32."""
+    import torch
+
     return [int(b) & 0xFFFFFFFF for b in t.float().contiguous().view(torch.int32).flatten().tolist()]
 
 
 def write_safetensors(path, tensors):
     """Write a safetensors file by hand (the format is 8-byte length + JSON header + bytes)."""
+    import torch
+
     header = {"__metadata__": {"format": "pt"}}
     chunks = []
     offset = 0
     for name, t in tensors.items():
         raw = t.contiguous().view(torch.uint8).numpy().tobytes() if t.numel() else b""
         header[name] = {
-            "dtype": SAFETENSORS_DTYPES[t.dtype],
+            "dtype": safetensors_dtype(t),
             "shape": list(t.shape),
             "data_offsets": [offset, offset + len(raw)],
         }
@@ -65,6 +84,8 @@ def write_safetensors(path, tensors):
 
 
 def halfs():
+    import torch
+
     f16_bits = [
         0x0000, 0x8000, 0x3C00, 0xC000, 0x7BFF, 0x0400, 0x0001, 0x03FF, 0x8001,
         0x7C00, 0xFC00, 0x7E00, 0x3555, 0x5640,
@@ -91,6 +112,8 @@ def halfs():
 
 
 def strided():
+    import torch
+
     torch.manual_seed(0)
     module = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.LayerNorm(4))
     state = module.state_dict()  # OrderedDict carrying _metadata (pickled via BUILD)
@@ -122,12 +145,112 @@ def strided():
         os.path.join(OUT, "deflated.bin"), "w", compression=zipfile.ZIP_DEFLATED
     ) as dst:
         for info in src.infolist():
-            dst.writestr(info.filename, src.read(info.filename))
+            # A fixed timestamp keeps the output byte-stable across runs.
+            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(entry, src.read(info.filename))
+
+
+def byte_symbols():
+    """GPT-2's reversible byte → printable character table, in GPT-2's vocabulary order."""
+    printable = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
+    chars = {b: chr(b) for b in printable}
+    extra = 0
+    for b in range(256):
+        if b not in chars:
+            chars[b] = chr(256 + extra)
+            extra += 1
+    return [chars[b] for b in printable] + [chars[b] for b in range(256) if b not in printable]
+
+
+BPE_MERGES = ["h e", "l l", "he ll", "hell o", "Ġ w", "o r", "Ġw or", "l d", "Ġwor ld"]
+
+
+def write_json(path, value):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(value, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+
+
+def tokenizers():
+    vocab = {symbol: i for i, symbol in enumerate(byte_symbols())}
+    for merge in BPE_MERGES:
+        vocab[merge.replace(" ", "")] = len(vocab)
+    eos = len(vocab)
+    byte_level = {"add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+    write_json(os.path.join(TOKENIZERS, "tiny-bpe", "tokenizer.json"), {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [{
+            "id": eos, "content": "<|endoftext|>", "single_word": False, "lstrip": False,
+            "rstrip": False, "normalized": True, "special": True,
+        }],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", **byte_level},
+        "post_processor": {"type": "ByteLevel", **byte_level},
+        "decoder": {"type": "ByteLevel", **byte_level},
+        "model": {
+            "type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "",
+            "end_of_word_suffix": "", "fuse_unk": False, "byte_fallback": False,
+            "vocab": vocab, "merges": BPE_MERGES,
+        },
+    })
+    gpt2_config = {"model_max_length": 8, "tokenizer_class": "GPT2Tokenizer"}
+    write_json(os.path.join(TOKENIZERS, "tiny-bpe", "tokenizer_config.json"), gpt2_config)
+    slow_vocab = dict(vocab)
+    slow_vocab["<|endoftext|>"] = eos
+    write_json(os.path.join(TOKENIZERS, "tiny-bpe-slow", "vocab.json"), slow_vocab)
+    with open(os.path.join(TOKENIZERS, "tiny-bpe-slow", "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "\n".join(BPE_MERGES) + "\n")
+    write_json(os.path.join(TOKENIZERS, "tiny-bpe-slow", "tokenizer_config.json"), gpt2_config)
+
+    words = ["[PAD]", "[UNK]", "[EOS]", "the", "movie", "was", "great", "terrible", ".", "!"]
+    write_json(os.path.join(TOKENIZERS, "tiny-wordlevel", "tokenizer.json"), {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [
+            {"id": i, "content": w, "single_word": False, "lstrip": False, "rstrip": False,
+             "normalized": False, "special": True}
+            for i, w in enumerate(words[:3])
+        ],
+        "normalizer": {"type": "Lowercase"},
+        "pre_tokenizer": {"type": "Whitespace"},
+        "post_processor": None,
+        "decoder": None,
+        "model": {"type": "WordLevel", "vocab": {w: i for i, w in enumerate(words)},
+                  "unk_token": "[UNK]"},
+    })
+    write_json(os.path.join(TOKENIZERS, "tiny-wordlevel", "tokenizer_config.json"), {
+        "pad_token": "[PAD]", "unk_token": "[UNK]", "eos_token": "[EOS]",
+        "model_max_length": 16, "clean_up_tokenization_spaces": True,
+    })
+
+    bert = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "movie", "##s", "great", "!",
+            "good", "##ness", "un", "##believ", "##able"]
+    os.makedirs(os.path.join(TOKENIZERS, "tiny-bert-vocab"), exist_ok=True)
+    with open(os.path.join(TOKENIZERS, "tiny-bert-vocab", "vocab.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(bert) + "\n")
+    write_json(os.path.join(TOKENIZERS, "tiny-bert-vocab", "tokenizer_config.json"), {
+        "do_lower_case": True, "model_max_length": 12, "tokenizer_class": "DistilBertTokenizer",
+    })
 
 
 if __name__ == "__main__":
-    os.makedirs(OUT, exist_ok=True)
-    halfs()
-    strided()
-    for name in sorted(os.listdir(OUT)):
-        print(name, os.path.getsize(os.path.join(OUT, name)))
+    which = sys.argv[1:] or ["io", "tokenizers"]
+    if "io" in which:
+        os.makedirs(OUT, exist_ok=True)
+        halfs()
+        strided()
+    if "tokenizers" in which:
+        tokenizers()
+    for folder in (OUT, TOKENIZERS):
+        for base, _, files in sorted(os.walk(folder)):
+            for name in sorted(files):
+                print(os.path.relpath(os.path.join(base, name), ROOT), os.path.getsize(os.path.join(base, name)))

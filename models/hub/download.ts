@@ -29,7 +29,12 @@ const MAX_REDIRECTS = 8;
  * @param revision Branch, tag or commit.
  * @param file Path inside the repo.
  */
-export function hubFileUrl(endpoint: string, repoId: string, revision: string, file: string) {
+export function hubFileUrl(
+  endpoint: string,
+  repoId: string,
+  revision: string,
+  file: string,
+): string {
   const path = file.split("/").map(encodeURIComponent).join("/");
   return `${endpoint}/${repoId}/resolve/${encodeURIComponent(revision)}/${path}`;
 }

@@ -24,6 +24,8 @@ export class HubError extends Error {
   readonly file: string | undefined;
 
   /**
+   * Describe a failed resolution.
+   *
    * @param kind What went wrong.
    * @param repo The model id or folder.
    * @param file The wanted file.

@@ -28,6 +28,8 @@ export class UnsafePickleError extends Error {
   readonly source: string;
 
   /**
+   * Describe a refusal.
+   *
    * @param what The refused global or opcode.
    * @param source The file or stream.
    * @param message Full explanation.

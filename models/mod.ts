@@ -1,0 +1,73 @@
+/**
+ * Models: resolving model files (a local folder, the shared Hugging Face cache, or a download
+ * into it), reading and writing checkpoints (safetensors, sharded safetensors,
+ * `pytorch_model.bin` through a restricted unpickler) as plain f32 host arrays, checkpoint key
+ * conventions, and tokenizers.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig, loadStateDict, loadTokenizer, normalizeGpt2Keys } from "@tether/rlhf/models";
+ * const config = await loadConfig("openai-community/gpt2");
+ * const weights = normalizeGpt2Keys(await loadStateDict("openai-community/gpt2"));
+ * const tokenizer = await loadTokenizer("openai-community/gpt2");
+ * console.log(config.n_layer, weights.get("wte.weight")!.shape, tokenizer.encode("Hello"));
+ * ```
+ * @module
+ */
+
+export { hfHome, hubCacheDir, hubSettings } from "./hub/env.ts";
+export type { HubOptions, HubSettings, ProgressSink } from "./hub/env.ts";
+export { describeError, HubError } from "./hub/errors.ts";
+export type { HubErrorKind } from "./hub/errors.ts";
+export { isRepoId, openModel } from "./hub/repo.ts";
+export type { FileOptions, ModelFiles } from "./hub/repo.ts";
+export { isCommitHash, repoCacheDir } from "./hub/cache.ts";
+export { hubFileUrl } from "./hub/download.ts";
+
+export { numelOf } from "./io/host.ts";
+export type { HostArray, HostTensor, StateDict, StoredDType } from "./io/host.ts";
+export { bf16BitsToF32, f16BitsToF32 } from "./io/dtype.ts";
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  parseSafetensorsHeader,
+  readSafetensors,
+  writeSafetensors,
+} from "./io/safetensors.ts";
+export type { ReadTensorsOptions, SafetensorsEntry, SafetensorsHeader } from "./io/safetensors.ts";
+export { decodeTorchCheckpoint, readTorchCheckpoint } from "./io/torch_bin.ts";
+export type { ReadTorchOptions } from "./io/torch_bin.ts";
+export { UnsafePickleError } from "./io/pickle.ts";
+export {
+  CHECKPOINT_FILES,
+  findCheckpointFile,
+  loadConfig,
+  loadStateDict,
+  saveCheckpoint,
+} from "./io/checkpoint.ts";
+export type { CheckpointContents, LoadStateDictOptions } from "./io/checkpoint.ts";
+export {
+  diffKeys,
+  gpt2KeysForSave,
+  gpt2WeightNames,
+  isGpt2MaskBuffer,
+  normalizeGpt2Keys,
+  stripPrefix,
+  tieLmHead,
+} from "./io/keys.ts";
+export {
+  byteLevelBpeTokenizerJson,
+  saveTokenizer,
+  wordLevelTokenizerJson,
+  wordPieceTokenizerJson,
+} from "./io/tokenizer_files.ts";
+export type { AddedTokenJson, TokenizerJson, WordLevelOptions } from "./io/tokenizer_files.ts";
+
+export { createTokenizer, loadTokenizer, Tokenizer } from "./tokenizer.ts";
+export type {
+  BatchEncodeOptions,
+  BatchEncoding,
+  DecodeOptions,
+  EncodeOptions,
+  LoadTokenizerOptions,
+} from "./tokenizer.ts";
