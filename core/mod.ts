@@ -48,3 +48,6 @@ export * from "./ops/attention.ts";
 export * from "./ops/masked.ts";
 export * as nn from "./nn/mod.ts";
 export * as optim from "./optim/mod.ts";
+export * from "./ops/sample.ts";
+export * from "./backends/webgpu/mod.ts";
+export * from "./backends/select.ts";

@@ -113,7 +113,12 @@ export class WebGPUBackend implements Backend {
   #deferred: GpuBuffer[] = [];
   #elements = new WeakMap<GpuBuffer, number>();
 
-  constructor(readonly info: DeviceInfo, opts: WebGPUBackendOptions = {}) {
+  /** Wraps an opened device; use `initWebGPU()` instead, which also registers the kernels. */
+  constructor(
+    /** The device and what was detected about its adapter. */
+    readonly info: DeviceInfo,
+    opts: WebGPUBackendOptions = {},
+  ) {
     const device = info.device;
     this.#device = device;
     this.features = info.features;
@@ -315,6 +320,8 @@ export class WebGPUBackend implements Backend {
     if (elements === 0) return;
     const enc = this.#open();
     if (src.dirty) this.#clear(src);
+    // A partial copy into a recycled buffer must leave the rest reading as zeros.
+    if (dst.dirty) this.#clear(dst);
     this.#endPass();
     enc.copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, elements * 4);
     src.usedEpoch = dst.usedEpoch = this.#epoch;

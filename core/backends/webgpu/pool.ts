@@ -20,10 +20,11 @@ export class GpuBuffer {
    * True while the contents are stale (a recycled buffer): the backend clears it before anything
    * reads it, so every allocation still behaves as zero-filled.
    */
-  dirty = false;
+  dirty: boolean = false;
   /** The submit epoch of the last command that used this buffer (see `WebGPUBackend`). */
-  usedEpoch = -1;
+  usedEpoch: number = -1;
 
+  /** Wraps a created buffer (the pool creates them). */
   constructor(
     /** The WebGPU buffer. */
     readonly buffer: GPUBuffer,

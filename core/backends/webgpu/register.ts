@@ -13,6 +13,28 @@ import {
 import { argmaxKernel, maxKernel, sumKernel } from "./kernels/reduce.ts";
 import { concatKernel, sliceGradKernel, stridedCopyKernel } from "./kernels/layout.ts";
 import { matmulKernel } from "./kernels/matmul.ts";
+import {
+  logSoftmaxGradKernel,
+  logSoftmaxKernel,
+  softmaxGradKernel,
+  softmaxKernel,
+} from "./kernels/softmax.ts";
+import {
+  crossEntropyGradKernel,
+  crossEntropyKernel,
+  tokenLogProbsGradKernel,
+  tokenLogProbsKernel,
+} from "./kernels/cross_entropy.ts";
+import { layerNormGradKernel, layerNormKernel } from "./kernels/layer_norm.ts";
+import {
+  embeddingGradKernel,
+  embeddingKernel,
+  gatherKernel,
+  scatterAddKernel,
+} from "./kernels/gather.ts";
+import { attentionGradKernel, attentionKernel } from "./kernels/attention.ts";
+import { adamwKernel, assignKernel, sgdKernel } from "./kernels/optim.ts";
+import { sampleTokensKernel } from "./kernels/sample.ts";
 
 /** The registry name of the WebGPU backend. */
 export const WEBGPU = "webgpu";
@@ -36,4 +58,24 @@ export function registerWebGPUKernels(): void {
   registerKernel("concat", WEBGPU, concatKernel);
   registerKernel("sliceGrad", WEBGPU, sliceGradKernel);
   registerKernel("matmul", WEBGPU, matmulKernel);
+  registerKernel("softmax", WEBGPU, softmaxKernel);
+  registerKernel("logSoftmax", WEBGPU, logSoftmaxKernel);
+  registerKernel("softmaxGrad", WEBGPU, softmaxGradKernel);
+  registerKernel("logSoftmaxGrad", WEBGPU, logSoftmaxGradKernel);
+  registerKernel("crossEntropy", WEBGPU, crossEntropyKernel);
+  registerKernel("crossEntropyGrad", WEBGPU, crossEntropyGradKernel);
+  registerKernel("tokenLogProbs", WEBGPU, tokenLogProbsKernel);
+  registerKernel("tokenLogProbsGrad", WEBGPU, tokenLogProbsGradKernel);
+  registerKernel("layerNorm", WEBGPU, layerNormKernel);
+  registerKernel("layerNormGrad", WEBGPU, layerNormGradKernel);
+  registerKernel("gather", WEBGPU, gatherKernel);
+  registerKernel("scatterAdd", WEBGPU, scatterAddKernel);
+  registerKernel("embedding", WEBGPU, embeddingKernel);
+  registerKernel("embeddingGrad", WEBGPU, embeddingGradKernel);
+  registerKernel("attention", WEBGPU, attentionKernel);
+  registerKernel("attentionGrad", WEBGPU, attentionGradKernel);
+  registerKernel("adamw", WEBGPU, adamwKernel);
+  registerKernel("sgd", WEBGPU, sgdKernel);
+  registerKernel("assign", WEBGPU, assignKernel);
+  registerKernel("sampleTokens", WEBGPU, sampleTokensKernel);
 }

@@ -22,8 +22,8 @@ export function header(
   types: { in?: string; out?: string } = {},
 ): string {
   const lines = [
-    "@group(0) @binding(0) var<uniform> P: array<vec4<u32>, 16>;",
-    "fn pu(i: u32) -> u32 { return P[i >> 2u][i & 3u]; }",
+    "@group(0) @binding(0) var<uniform> prm: array<vec4<u32>, 16>;",
+    "fn pu(i: u32) -> u32 { return prm[i >> 2u][i & 3u]; }",
     "fn pi(i: u32) -> i32 { return bitcast<i32>(pu(i)); }",
     "fn pf(i: u32) -> f32 { return bitcast<f32>(pu(i)); }",
   ];
@@ -134,4 +134,36 @@ fn ${fnName}(i: u32) -> u32 {
   }
   return off;
 }`;
+}
+
+/**
+ * Workgroup-wide sum and max over one value per thread (`wg` threads, `lid` the thread index);
+ * every thread gets the result. Call from uniform control flow only (they contain barriers).
+ */
+export function workgroupReductions(wg: number): string {
+  return `
+var<workgroup> wgScratch: array<f32, ${wg}>;
+fn wgReduce(v: f32, lid: u32, isMax: bool) -> f32 {
+  wgScratch[lid] = v;
+  workgroupBarrier();
+  for (var s = ${wg / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      let a = wgScratch[lid];
+      let b = wgScratch[lid + s];
+      wgScratch[lid] = select(a + b, select(a, b, b > a || isNan(b)), isMax);
+    }
+    workgroupBarrier();
+  }
+  // A uniform value: callers may branch on it around later barriers.
+  let r = workgroupUniformLoad(&wgScratch[0]);
+  workgroupBarrier();
+  return r;
+}
+fn wgSum(v: f32, lid: u32) -> f32 { return wgReduce(v, lid, false); }
+fn wgMax(v: f32, lid: u32) -> f32 { return wgReduce(v, lid, true); }`;
+}
+
+/** Workgroup size for one-workgroup-per-row kernels: wide rows get more threads. */
+export function rowThreads(n: number): number {
+  return n >= 2048 ? 256 : 64;
 }

@@ -111,7 +111,8 @@ export const UNARY: Record<string, string> = {
   exp: "exp(x)",
   log: "logF(x)",
   sqrt: "sqrtF(x)",
-  rsqrt: "select(inverseSqrt(x), select(nanF(), posInf(), x == 0.0), x <= 0.0)",
+  // 1/sqrt rather than inverseSqrt: correctly signed at -0 and as accurate as the CPU's.
+  rsqrt: "1.0 / sqrtF(x)",
   tanh: "tanhF(x)",
   sigmoid: "sigmoidF(x)",
   logSigmoid: "logSigmoidF(x)",
