@@ -11,6 +11,7 @@
  */
 
 import { writeFileAtomic } from "./atomic.ts";
+import { readWholeFile } from "./read_file.ts";
 import { DTYPE_BYTES, toFloat32 } from "./dtype.ts";
 import { assertShape, type HostArray, numelOf, type StateDict, type StoredDType } from "./host.ts";
 
@@ -129,7 +130,8 @@ export function parseSafetensorsHeader(
 }
 
 /**
- * Decode every tensor of an in-memory safetensors file to f32.
+ * Decode every tensor of an in-memory safetensors file to f32. Without an `include` filter,
+ * aligned F32 tensors are views into `bytes` (no copy); everything else is copied.
  *
  * @param bytes The whole file.
  * @param options Filter and error-message name.
@@ -142,7 +144,12 @@ export function decodeSafetensors(bytes: Uint8Array, options: ReadTensorsOptions
     if (options.include && !options.include(name)) continue;
     const [begin, end] = entry.dataOffsets;
     const raw = bytes.subarray(header.dataStart + begin, header.dataStart + end);
-    out.set(name, { dtype: entry.dtype, shape: entry.shape, data: toFloat32(raw, entry.dtype) });
+    // Without a filter every tensor is kept, so aligned F32 data can alias the file buffer
+    // instead of doubling peak memory; with one, copies let the unused rest be freed.
+    const data = entry.dtype === "F32" && raw.byteOffset % 4 === 0 && options.include === undefined
+      ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4)
+      : toFloat32(raw, entry.dtype);
+    out.set(name, { dtype: entry.dtype, shape: entry.shape, data });
   }
   return out;
 }
@@ -157,7 +164,7 @@ export async function readSafetensors(
   path: string,
   options: ReadTensorsOptions = {},
 ): Promise<StateDict> {
-  const bytes = await Deno.readFile(path);
+  const bytes = await readWholeFile(path);
   return decodeSafetensors(bytes, { ...options, source: options.source ?? path });
 }
 

@@ -11,6 +11,7 @@
 import { DTYPE_BYTES, elementReader, toFloat32 } from "./dtype.ts";
 import type { HostTensor, StateDict, StoredDType } from "./host.ts";
 import { type PickleCallable, unpickle } from "./pickle.ts";
+import { readWholeFile } from "./read_file.ts";
 import { readZipDirectory, readZipEntry, type ZipEntry } from "./zip.ts";
 
 /** Options for reading a torch checkpoint. */
@@ -285,6 +286,6 @@ export async function readTorchCheckpoint(
   path: string,
   options: ReadTorchOptions = {},
 ): Promise<StateDict> {
-  const bytes = await Deno.readFile(path);
+  const bytes = await readWholeFile(path);
   return await decodeTorchCheckpoint(bytes, { ...options, source: options.source ?? path });
 }
