@@ -71,3 +71,6 @@ export type {
   EncodeOptions,
   LoadTokenizerOptions,
 } from "./tokenizer.ts";
+
+export * as bert from "./bert/mod.ts";
+export * from "./sequence_classifier.ts";
