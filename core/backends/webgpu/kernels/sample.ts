@@ -13,12 +13,10 @@ import type { Kernel } from "../../../backend.ts";
 import { Params, type WebGPUBackend } from "../backend.ts";
 import { buf, header, rowEntry, workgroupReductions } from "./common.ts";
 
-const WG = 256;
-
 // Params: 0 rows, 1 V, 2 logits offset, 3 uniforms offset, 4 temperature, 5 topK, 6 topP.
-const sampleWgsl = () =>
-  header(["X", "U"], ["O"]) + workgroupReductions(WG) + `
-var<workgroup> scan: array<f32, ${WG}>;
+const sampleWgsl = (wg: number) =>
+  header(["X", "U"], ["O"]) + workgroupReductions(wg) + `
+var<workgroup> scan: array<f32, ${wg}>;
 var<workgroup> pick: atomic<u32>;
 var<workgroup> lastKept: atomic<u32>;
 // Order-preserving map of f32 onto u32.
@@ -31,7 +29,7 @@ fn weight(base: u32, j: u32, kth: u32, m: f32) -> f32 {
   let z = scaled(base, j);
   return select(0.0, exp(z - m), key(z) >= kth);
 }` + rowEntry(
-    WG,
+    wg,
     `  if (row >= pu(0u)) { return; }
   let v = pu(1u);
   let base = pu(2u) + row * v;
@@ -45,13 +43,13 @@ fn weight(base: u32, j: u32, kth: u32, m: f32) -> f32 {
       let span = hi - lo;
       let mid = lo + (span >> 1u) + (span & 1u);
       var c = 0.0;
-      for (var j = lid; j < v; j += ${WG}u) { if (key(scaled(base, j)) >= mid) { c += 1.0; } }
+      for (var j = lid; j < v; j += ${wg}u) { if (key(scaled(base, j)) >= mid) { c += 1.0; } }
       if (wgSum(c, lid) >= f32(k)) { lo = mid; } else { hi = mid - 1u; }
     }
     kth = lo;
   }
   var mp = negInf();
-  for (var j = lid; j < v; j += ${WG}u) {
+  for (var j = lid; j < v; j += ${wg}u) {
     let z = scaled(base, j);
     if (key(z) >= kth && z > mp) { mp = z; }
   }
@@ -60,7 +58,7 @@ fn weight(base: u32, j: u32, kth: u32, m: f32) -> f32 {
   let p = pf(6u);
   if (p < 1.0) {
     var sp = 0.0;
-    for (var j = lid; j < v; j += ${WG}u) { sp += weight(base, j, kth, m); }
+    for (var j = lid; j < v; j += ${wg}u) { sp += weight(base, j, kth, m); }
     let goal = p * wgSum(sp, lid);
     var lo = 1u;
     var hi = 0x3f800000u;
@@ -68,7 +66,7 @@ fn weight(base: u32, j: u32, kth: u32, m: f32) -> f32 {
       if (lo >= hi) { break; }
       let mid = lo + (hi - lo) / 2u;
       var mass = 0.0;
-      for (var j = lid; j < v; j += ${WG}u) {
+      for (var j = lid; j < v; j += ${wg}u) {
         let e = weight(base, j, kth, m);
         if (bitcast<u32>(e) > mid) { mass += e; }
       }
@@ -76,7 +74,7 @@ fn weight(base: u32, j: u32, kth: u32, m: f32) -> f32 {
     }
     cut = lo;
   }
-  let chunk = (v + ${WG - 1}u) / ${WG}u;
+  let chunk = (v + ${wg - 1}u) / ${wg}u;
   let start = min(v, lid * chunk);
   let stop = min(v, start + chunk);
   var local = 0.0;
@@ -92,13 +90,13 @@ fn weight(base: u32, j: u32, kth: u32, m: f32) -> f32 {
   }
   scan[lid] = local;
   workgroupBarrier();
-  for (var off = 1u; off < ${WG}u; off <<= 1u) {
+  for (var off = 1u; off < ${wg}u; off <<= 1u) {
     let add = select(0.0, scan[lid - min(off, lid)], lid >= off);
     workgroupBarrier();
     scan[lid] += add;
     workgroupBarrier();
   }
-  let total = workgroupUniformLoad(&scan[${WG - 1}]);
+  let total = workgroupUniformLoad(&scan[${wg - 1}]);
   let draw = U[pu(3u) + row] * total;
   let before = select(0.0, scan[lid - min(1u, lid)], lid > 0u);
   if (hasAny) {
@@ -128,5 +126,14 @@ export const sampleTokensKernel: Kernel = ([logits, u], [out], attrs, backend) =
   const rows = u.size;
   const p = new Params().u(rows, v, logits.offset, u.offset).f(attrs.temperature as number)
     .u(attrs.topK as number).f(attrs.topP as number);
-  g.dispatch("sampleTokens", sampleWgsl, [buf(logits), buf(u)], [buf(out)], p, g.grid(rows, 1));
+  // Narrow rows need few threads; every bisection step pays log2(wg) barriers.
+  const wg = v <= 512 ? 32 : v <= 8192 ? 64 : 256;
+  g.dispatch(
+    `sampleTokens:${wg}`,
+    () => sampleWgsl(wg),
+    [buf(logits), buf(u)],
+    [buf(out)],
+    p,
+    g.grid(rows, 1),
+  );
 };
