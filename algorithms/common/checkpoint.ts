@@ -1,0 +1,384 @@
+/**
+ * Training checkpoints: model weights and optimizer state as safetensors, plus a JSON manifest
+ * (step, optimizer hyperparameters, scheduler state, trainer state), written atomically.
+ *
+ * A checkpoint folder is built under a temporary sibling and renamed into place only once every
+ * file is written, the manifest last; the previous checkpoint is removed only after that. If the
+ * process dies mid-write, `loadCheckpoint` still finds the last complete one. Values that are not
+ * finite are refused, so a diverged run never replaces a good checkpoint.
+ *
+ * @module
+ */
+
+import { basename, dirname, join } from "node:path";
+import type { Tensor } from "../../core/mod.ts";
+import { assign } from "../../core/nn/assign.ts";
+import type { OptimizerStateDict, ParamState, SchedulerState } from "../../core/optim/mod.ts";
+import {
+  decodeTensorFile,
+  encodeTensorFile,
+  type HostValues,
+  hostValuesOf,
+  tensorFromHost,
+} from "./tensor_file.ts";
+
+/** A model as checkpoints see it: a `Module` (state dict) or just a parameter list. */
+export interface CheckpointModel {
+  /** Trainable parameters (used, by index, when there is no `stateDict`). */
+  parameters(): Tensor[];
+  /** Dotted names to live tensors (core `nn.Module`). */
+  stateDict?(): Map<string, Tensor>;
+  /** Copies values into the live tensors in place. */
+  loadStateDict?(state: ReadonlyMap<string, Tensor>): unknown;
+}
+
+/** An optimizer with torch-style state dicts (core `optim`). */
+export interface CheckpointOptimizer {
+  /** Live state; buffers are serialized before anything else runs. */
+  stateDict(): OptimizerStateDict;
+  /** Restores hyperparameters, steps and buffers. */
+  loadStateDict(state: OptimizerStateDict): void;
+}
+
+/** A learning-rate scheduler with a resumable state (core `optim.LambdaLR`). */
+export interface CheckpointScheduler {
+  /** Step count and initial lrs. */
+  stateDict(): SchedulerState;
+  /** Restores them. */
+  loadStateDict(state: SchedulerState): void;
+}
+
+/** What {@link saveCheckpoint} writes. */
+export interface CheckpointContents {
+  /** The model whose weights are saved. */
+  model: CheckpointModel;
+  /** Its optimizer, if any. */
+  optimizer?: CheckpointOptimizer;
+  /** Its learning-rate scheduler, if any. */
+  scheduler?: CheckpointScheduler;
+  /** Optimizer steps completed. */
+  step: number;
+  /** Trainer state (JSON-serializable: numbers round-trip exactly). */
+  extra?: Record<string, unknown>;
+}
+
+/** Where {@link loadCheckpoint} restores into. */
+export interface CheckpointTargets {
+  /** Model whose tensors receive the saved weights in place. */
+  model: CheckpointModel;
+  /** Optimizer to restore (omit to leave it alone). */
+  optimizer?: CheckpointOptimizer;
+  /** Scheduler to restore. */
+  scheduler?: CheckpointScheduler;
+}
+
+/** What {@link loadCheckpoint} found. */
+export interface LoadedCheckpoint {
+  /** Optimizer steps completed when it was saved. */
+  step: number;
+  /** The trainer state saved with it. */
+  extra: Record<string, unknown>;
+  /** The folder actually read (a recovered sibling when a save was interrupted). */
+  dir: string;
+}
+
+/** The manifest file of a checkpoint folder. */
+export const CHECKPOINT_MANIFEST = "checkpoint.json";
+const MODEL_FILE = "model.safetensors";
+const OPTIMIZER_FILE = "optimizer.safetensors";
+const FORMAT = "tether-checkpoint";
+
+interface Manifest {
+  format: typeof FORMAT;
+  version: 1;
+  step: number;
+  model: { file: string; keys: "stateDict" | "parameters" };
+  optimizer: null | {
+    file: string;
+    paramGroups: Record<string, unknown>[];
+    state: { index: number; step: number; buffers: string[] }[];
+  };
+  scheduler: SchedulerState | null;
+  extra: Record<string, unknown>;
+}
+
+/**
+ * Write a checkpoint to `dir` atomically, replacing the one there only once the new one is
+ * complete.
+ *
+ * @param dir Checkpoint folder (created with its parents).
+ * @param contents Model, optimizer, scheduler, step and trainer state.
+ */
+export async function saveCheckpoint(dir: string, contents: CheckpointContents): Promise<void> {
+  if (!(Number.isInteger(contents.step) && contents.step >= 0)) {
+    throw new Error(`saveCheckpoint: step must be an integer >= 0, got ${contents.step}`);
+  }
+  // Read everything to the host first: optimizer buffers are live and change with the next step.
+  const { tensors: modelTensors, keys } = await modelValues(contents.model);
+  const optimizer = contents.optimizer ? await optimizerValues(contents.optimizer) : null;
+  for (const [what, map] of [["model", modelTensors], ["optimizer", optimizer?.tensors]] as const) {
+    for (const [name, t] of map ?? []) {
+      const bad = t.data.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) {
+        throw new Error(
+          `saveCheckpoint: ${what} tensor '${name}' holds ${t.data[bad]} at index ${bad}; ` +
+            `refusing to replace ${dir} with non-finite values`,
+        );
+      }
+    }
+  }
+  const manifest: Manifest = {
+    format: FORMAT,
+    version: 1,
+    step: contents.step,
+    model: { file: MODEL_FILE, keys },
+    optimizer: optimizer
+      ? { file: OPTIMIZER_FILE, paramGroups: optimizer.paramGroups, state: optimizer.state }
+      : null,
+    scheduler: contents.scheduler ? contents.scheduler.stateDict() : null,
+    extra: contents.extra ?? {},
+  };
+  const manifestText = JSON.stringify(manifest, null, 1);
+
+  await Deno.mkdir(dirname(dir), { recursive: true });
+  await removeIncompleteTemps(dir);
+  const temp = `${dir}.tmp-${randomTag()}`;
+  try {
+    await Deno.mkdir(temp);
+    await Deno.writeFile(join(temp, MODEL_FILE), encodeTensorFile(modelTensors));
+    if (optimizer) {
+      await Deno.writeFile(join(temp, OPTIMIZER_FILE), encodeTensorFile(optimizer.tensors));
+    }
+    // The manifest goes last: a folder with a manifest is a complete checkpoint.
+    await Deno.writeTextFile(join(temp, CHECKPOINT_MANIFEST), manifestText);
+    if (await exists(dir)) {
+      const old = `${dir}.old-${randomTag()}`;
+      await Deno.rename(dir, old);
+      await Deno.rename(temp, dir);
+      await Deno.remove(old, { recursive: true });
+    } else {
+      await Deno.rename(temp, dir);
+    }
+  } catch (error) {
+    await Deno.remove(temp, { recursive: true }).catch(() => {});
+    throw error;
+  }
+  // `dir` is complete now: whatever earlier interrupted saves left behind is obsolete.
+  for (const path of await siblings(dir, [".tmp-", ".old-"])) {
+    await Deno.remove(path, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Restore a checkpoint: model tensors and optimizer buffers are overwritten in place (they keep
+ * their identity), the scheduler state is restored, and the step and trainer state returned.
+ *
+ * @param dir Checkpoint folder written by {@link saveCheckpoint}.
+ * @param targets Model (and optimizer, scheduler) to restore into.
+ */
+export async function loadCheckpoint(
+  dir: string,
+  targets: CheckpointTargets,
+): Promise<LoadedCheckpoint> {
+  const found = await findComplete(dir);
+  const manifest = await readManifest(found);
+  const modelFile = decodeTensorFile(
+    await Deno.readFile(join(found, manifest.model.file)),
+    join(found, manifest.model.file),
+  );
+  restoreModel(targets.model, modelFile, manifest.model.keys, found);
+
+  if (targets.optimizer) {
+    if (!manifest.optimizer) {
+      throw new Error(
+        `loadCheckpoint: ${found} holds no optimizer state; it was saved without one`,
+      );
+    }
+    const file = join(found, manifest.optimizer.file);
+    const values = decodeTensorFile(await Deno.readFile(file), file);
+    const backendOf = paramsBackend(targets.model);
+    const created: Tensor[] = [];
+    try {
+      const state = new Map<number, ParamState>();
+      for (const s of manifest.optimizer.state) {
+        const buffers: Record<string, Tensor> = {};
+        for (const name of s.buffers) {
+          const host = values.get(`state.${s.index}.${name}`);
+          if (!host) throw new Error(`loadCheckpoint: ${file} lacks state.${s.index}.${name}`);
+          const t = tensorFromHost(host, backendOf);
+          created.push(t);
+          buffers[name] = t;
+        }
+        state.set(s.index, { step: s.step, buffers });
+      }
+      targets.optimizer.loadStateDict({
+        state,
+        paramGroups: manifest.optimizer.paramGroups as OptimizerStateDict["paramGroups"],
+      });
+    } finally {
+      for (const t of created) t.dispose();
+    }
+  }
+  if (targets.scheduler) {
+    if (!manifest.scheduler) {
+      throw new Error(
+        `loadCheckpoint: ${found} holds no scheduler state; it was saved without one`,
+      );
+    }
+    targets.scheduler.loadStateDict(manifest.scheduler);
+  }
+  return { step: manifest.step, extra: manifest.extra, dir: found };
+}
+
+/**
+ * Whether `dir` (or a sibling left by an interrupted save) holds a complete checkpoint.
+ *
+ * @param dir Checkpoint folder.
+ */
+export async function hasCheckpoint(dir: string): Promise<boolean> {
+  try {
+    await findComplete(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function modelValues(
+  model: CheckpointModel,
+): Promise<{ tensors: Map<string, HostValues>; keys: "stateDict" | "parameters" }> {
+  const tensors = new Map<string, HostValues>();
+  if (model.stateDict) {
+    for (const [name, t] of model.stateDict()) tensors.set(name, await hostValuesOf(t));
+    return { tensors, keys: "stateDict" };
+  }
+  for (const [i, t] of model.parameters().entries()) {
+    tensors.set(`parameters.${i}`, await hostValuesOf(t));
+  }
+  return { tensors, keys: "parameters" };
+}
+
+async function optimizerValues(optimizer: CheckpointOptimizer) {
+  const sd = optimizer.stateDict();
+  const tensors = new Map<string, HostValues>();
+  const state: { index: number; step: number; buffers: string[] }[] = [];
+  for (const [index, s] of sd.state) {
+    const names = Object.keys(s.buffers);
+    for (const name of names) {
+      tensors.set(`state.${index}.${name}`, await hostValuesOf(s.buffers[name]));
+    }
+    state.push({ index, step: s.step, buffers: names });
+  }
+  return { tensors, state, paramGroups: sd.paramGroups as Record<string, unknown>[] };
+}
+
+function paramsBackend(model: CheckpointModel): string {
+  return model.parameters()[0]?.backend.name ?? "cpu";
+}
+
+function restoreModel(
+  model: CheckpointModel,
+  values: Map<string, HostValues>,
+  keys: "stateDict" | "parameters",
+  source: string,
+): void {
+  const backend = paramsBackend(model);
+  const created = new Map<string, Tensor>();
+  try {
+    for (const [name, host] of values) created.set(name, tensorFromHost(host, backend));
+    if (keys === "stateDict") {
+      if (!model.stateDict || !model.loadStateDict) {
+        throw new Error(
+          `loadCheckpoint: ${source} was saved from a model with a state dict (named tensors); ` +
+            `this model has no stateDict/loadStateDict`,
+        );
+      }
+      model.loadStateDict(created);
+      return;
+    }
+    const params = model.parameters();
+    if (params.length !== created.size) {
+      throw new Error(
+        `loadCheckpoint: ${source} holds ${created.size} parameters, the model has ${params.length}`,
+      );
+    }
+    params.forEach((p, i) => assign(p, created.get(`parameters.${i}`)!, `parameter ${i}`));
+  } finally {
+    for (const t of created.values()) t.dispose();
+  }
+}
+
+async function readManifest(dir: string): Promise<Manifest> {
+  const path = join(dir, CHECKPOINT_MANIFEST);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(path));
+  } catch (error) {
+    throw new Error(`loadCheckpoint: cannot read ${path}: ${(error as Error).message}`);
+  }
+  const m = raw as Partial<Manifest>;
+  if (m?.format !== FORMAT || m.version !== 1 || !Number.isInteger(m.step) || !m.model) {
+    throw new Error(`loadCheckpoint: ${path} is not a ${FORMAT} manifest (version 1)`);
+  }
+  return m as Manifest;
+}
+
+/** `dir` when complete, else the newest complete sibling an interrupted save left behind. */
+async function findComplete(dir: string): Promise<string> {
+  if (await exists(join(dir, CHECKPOINT_MANIFEST))) return dir;
+  let best: { path: string; step: number } | null = null;
+  for (const path of await siblings(dir, [".tmp-", ".old-"])) {
+    try {
+      const m = await readManifest(path);
+      if (!best || m.step > best.step) best = { path, step: m.step };
+    } catch {
+      // An incomplete folder: no manifest yet.
+    }
+  }
+  if (!best) {
+    throw new Error(
+      `loadCheckpoint: no checkpoint at ${dir} (no ${CHECKPOINT_MANIFEST}, and no complete ` +
+        `folder left by an interrupted save next to it)`,
+    );
+  }
+  return best.path;
+}
+
+async function siblings(dir: string, tags: string[]): Promise<string[]> {
+  const parent = dirname(dir), base = basename(dir);
+  const out: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(parent)) {
+      if (entry.isDirectory && tags.some((tag) => entry.name.startsWith(base + tag))) {
+        out.push(join(parent, entry.name));
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return out;
+}
+
+/** Removes temporaries of interrupted saves that never finished (a finished one may be the
+ * last good checkpoint while `dir` is missing, so it stays until a save completes). */
+async function removeIncompleteTemps(dir: string): Promise<void> {
+  for (const path of await siblings(dir, [".tmp-"])) {
+    if (!(await exists(join(path, CHECKPOINT_MANIFEST)))) {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+function randomTag(): string {
+  return crypto.randomUUID().slice(0, 8);
+}

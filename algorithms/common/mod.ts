@@ -1,0 +1,80 @@
+/**
+ * What the trainers share: settings, the training loop, `metrics.jsonl`, the progress line,
+ * atomic checkpoints with exact resume, and the non-finite loss guard.
+ *
+ * @module
+ */
+
+export {
+  DEFAULT_TRAINING_ARGS,
+  type LrSchedulerType,
+  resolveTrainingArgs,
+  type TrainingArgs,
+} from "./args.ts";
+export {
+  allRows,
+  checkTokenRow,
+  epochPermutation,
+  MicroBatchOrder,
+  type PaddedRows,
+  padRight,
+  rowAt,
+  type Rows,
+} from "./batching.ts";
+export {
+  CHECKPOINT_MANIFEST,
+  type CheckpointContents,
+  type CheckpointModel,
+  type CheckpointOptimizer,
+  type CheckpointScheduler,
+  type CheckpointTargets,
+  hasCheckpoint,
+  loadCheckpoint,
+  type LoadedCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.ts";
+export {
+  type MetricsRecord,
+  MetricsWriter,
+  type MetricsWriterOptions,
+  readMetrics,
+} from "./metrics.ts";
+export { assertFiniteLoss, NonFiniteLossError } from "./nonfinite.ts";
+export {
+  Progress,
+  type ProgressSink,
+  stderrProgressSink,
+  type TrainingProgressOptions,
+} from "./progress.ts";
+export {
+  decodeTensorFile,
+  encodeTensorFile,
+  type HostValues,
+  hostValuesOf,
+  tensorFromHost,
+} from "./tensor_file.ts";
+export {
+  makeScheduler,
+  type MicroBatchResult,
+  prefixed,
+  type TrainableModel,
+  type TrainCallOptions,
+  TrainerBase,
+  type TrainerParts,
+  type TrainerScheduler,
+  type TrainOutput,
+} from "./trainer.ts";
+// Types the API mentions (Tensor, optimizers and what they reference), so the docs resolve them.
+export type * from "../../core/mod.ts";
+export type {
+  Hyperparams,
+  LambdaLR,
+  LrLambda,
+  Optimizer,
+  OptimizerStateDict,
+  ParamGroup,
+  ParamGroupInput,
+  ParamsInput,
+  ParamState,
+  SchedulerState,
+} from "../../core/optim/mod.ts";

@@ -1,0 +1,403 @@
+/**
+ * The loop the supervised trainers share (reward, SFT, DPO): seeded micro-batches, gradient
+ * accumulation, clipping, AdamW with a schedule, one readback per step, metrics.jsonl, periodic
+ * evaluation and checkpoints, exact resume and the non-finite loss guard. A trainer supplies the
+ * loss of a micro-batch and its evaluation.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import {
+  concat,
+  keep,
+  mul,
+  noGrad,
+  optim,
+  reshape,
+  stack,
+  type Tensor,
+  tidy,
+} from "../../core/mod.ts";
+import type { Hyperparams, Optimizer } from "../../core/optim/mod.ts";
+import { type LrSchedulerType, resolveTrainingArgs, type TrainingArgs } from "./args.ts";
+import { MicroBatchOrder, rowAt, type Rows } from "./batching.ts";
+import {
+  type CheckpointModel,
+  type CheckpointScheduler,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.ts";
+import { MetricsWriter } from "./metrics.ts";
+import { assertFiniteLoss } from "./nonfinite.ts";
+import { Progress, type ProgressSink } from "./progress.ts";
+
+/** A model a trainer can train: parameters, optional train/eval modes, optional state dict. */
+export interface TrainableModel extends CheckpointModel {
+  /** Training mode (dropout on). */
+  train?(): unknown;
+  /** Evaluation mode (dropout off). */
+  eval?(): unknown;
+}
+
+/** A learning-rate scheduler the loop steps once per optimizer step. */
+export interface TrainerScheduler extends CheckpointScheduler {
+  /** Advance one step. */
+  step(): void;
+}
+
+/** Optimizer, scheduler and output hooks shared by the trainers' constructors. */
+export interface TrainerParts {
+  /** Defaults to AdamW over the model's parameters with the args' lr, betas, eps, decay. */
+  optimizer?: Optimizer<Hyperparams>;
+  /** Defaults to the args' `lrSchedulerType` with `warmupSteps` over the run's steps. */
+  scheduler?: TrainerScheduler;
+  /** Where the progress line goes (default: standard error, when `args.progress`). */
+  progressSink?: ProgressSink;
+}
+
+/** What `train()` returns. */
+export interface TrainOutput {
+  /** Optimizer steps completed (including those before a resume). */
+  globalStep: number;
+  /** Mean training loss over the steps this call ran. */
+  trainingLoss: number;
+  /** Metrics of the last step, under `train/` names. */
+  lastStats: Record<string, number>;
+}
+
+/** Options of `train()`. */
+export interface TrainCallOptions {
+  /** Checkpoint folder to resume from (restores weights, optimizer, scheduler and step). */
+  resumeFrom?: string;
+}
+
+/** The loss of one micro-batch (with grad) and metrics under TRL names (constants). */
+export interface MicroBatchResult {
+  /** Scalar loss to backpropagate. */
+  loss: Tensor;
+  /** Scalar metrics, e.g. `rewards/chosen`; logged as `train/<name>`. */
+  stats: Record<string, Tensor>;
+}
+
+/** Base of the supervised trainers; see the module notes. */
+export abstract class TrainerBase<Example, Model extends TrainableModel = TrainableModel> {
+  /** Validated settings. */
+  readonly args: TrainingArgs;
+  /** The model being trained. */
+  readonly model: Model;
+  /** The optimizer. */
+  readonly optimizer: Optimizer<Hyperparams>;
+  /** The learning-rate scheduler. */
+  readonly scheduler: TrainerScheduler;
+  /** Optimizer steps completed. */
+  globalStep = 0;
+  /** Training rows. */
+  protected readonly trainRows: Rows<Example>;
+  /** Evaluation rows used by `evalSteps`, if any. */
+  protected readonly evalRows: Rows<Example> | undefined;
+  readonly #name: string;
+  readonly #order: MicroBatchOrder;
+  readonly #progressSink: ProgressSink | undefined;
+  #lastStats: Record<string, number> = {};
+
+  /**
+   * Validate the settings and set up the optimizer and schedule.
+   *
+   * @param name Trainer name for messages and the progress line.
+   * @param model The model.
+   * @param args Settings (validated here).
+   * @param trainRows Training rows.
+   * @param evalRows Evaluation rows.
+   * @param parts Optimizer, scheduler, progress sink.
+   * @param defaults Trainer-specific defaults of the settings.
+   */
+  protected constructor(
+    name: string,
+    model: Model,
+    args: Partial<TrainingArgs>,
+    trainRows: Rows<Example>,
+    evalRows: Rows<Example> | undefined,
+    parts: TrainerParts,
+    defaults: Partial<TrainingArgs> = {},
+  ) {
+    this.#name = name;
+    this.args = resolveTrainingArgs(name, args, defaults);
+    this.model = model;
+    if (trainRows.length === 0) throw new Error(`${name}: the training set is empty`);
+    this.trainRows = trainRows;
+    this.evalRows = evalRows;
+    this.#order = new MicroBatchOrder(trainRows.length, this.args.batchSize, this.args.seed);
+    this.optimizer = parts.optimizer ?? defaultOptimizer(model, this.args);
+    this.scheduler = parts.scheduler ??
+      makeScheduler(
+        this.optimizer,
+        this.args.lrSchedulerType,
+        this.args.warmupSteps,
+        this.totalSteps,
+      );
+    this.#progressSink = parts.progressSink;
+  }
+
+  /** Optimizer steps a full `train()` runs: `maxSteps`, else epochs × steps per epoch. */
+  get totalSteps(): number {
+    if (this.args.maxSteps !== null) return this.args.maxSteps;
+    const perEpoch = Math.max(
+      1,
+      Math.floor(this.#order.batchesPerEpoch / this.args.gradientAccumulationSteps),
+    );
+    return Math.ceil(this.args.numTrainEpochs * perEpoch);
+  }
+
+  /** The loss and metrics of one micro-batch (called inside a scope, with grads on). */
+  protected abstract computeLoss(batch: Example[], indices: number[]): MicroBatchResult;
+
+  /** Metrics of the model on `rows` under TRL names (logged as `eval/<name>`). */
+  abstract evaluate(rows?: Rows<Example>): Promise<Record<string, number>>;
+
+  /** Runs once before the first step of `train()` (after a resume has been applied). */
+  protected beforeTrain(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Trainer state saved with checkpoints (JSON). */
+  protected trainerState(): Record<string, unknown> {
+    return {};
+  }
+
+  /** Restores what `trainerState` saved. */
+  protected loadTrainerState(_state: Record<string, unknown>): void {}
+
+  /**
+   * Train until `totalSteps`, writing metrics and checkpoints as the args say.
+   *
+   * @param options Resume from a checkpoint.
+   */
+  async train(options: TrainCallOptions = {}): Promise<TrainOutput> {
+    const a = this.args;
+    if (options.resumeFrom) await this.loadCheckpoint(options.resumeFrom);
+    await this.beforeTrain();
+    const total = this.totalSteps;
+    const writer = a.outputDir
+      ? await MetricsWriter.open(a.outputDir, {
+        resumeStep: options.resumeFrom ? this.globalStep : undefined,
+      })
+      : null;
+    const progress = a.progress || this.#progressSink
+      ? new Progress({ label: this.#name, total, every: a.loggingSteps, sink: this.#progressSink })
+      : null;
+    const window = new Map<string, number>();
+    let windowSteps = 0, lossSum = 0, stepsRun = 0;
+    try {
+      while (this.globalStep < total) {
+        const stats = await this.#step();
+        this.#lastStats = stats;
+        stepsRun++;
+        lossSum += stats["train/loss"];
+        for (const [k, v] of Object.entries(stats)) window.set(k, (window.get(k) ?? 0) + v);
+        windowSteps++;
+        const step = this.globalStep;
+        if (step % a.loggingSteps === 0 || step === total) {
+          const averaged: Record<string, number> = {};
+          for (const [k, v] of window) averaged[k] = v / windowSteps;
+          // Point-in-time values, not averages.
+          averaged["train/learning_rate"] = stats["train/learning_rate"];
+          averaged["train/epoch"] = stats["train/epoch"];
+          await writer?.write(step, averaged);
+          window.clear();
+          windowSteps = 0;
+        }
+        if (a.evalSteps !== null && step % a.evalSteps === 0 && this.evalRows) {
+          const evalStats = prefixed("eval/", await this.evaluate(this.evalRows));
+          await writer?.write(step, evalStats);
+        }
+        if (a.saveSteps !== null && step % a.saveSteps === 0) await this.saveCheckpoint();
+        progress?.update(step, { loss: stats["train/loss"] });
+      }
+    } finally {
+      progress?.finish();
+      writer?.close();
+    }
+    return {
+      globalStep: this.globalStep,
+      trainingLoss: stepsRun > 0 ? lossSum / stepsRun : NaN,
+      lastStats: { ...this.#lastStats },
+    };
+  }
+
+  /**
+   * Save model, optimizer, scheduler, step and trainer state (atomically).
+   *
+   * @param dir Folder (default `<outputDir>/checkpoint`).
+   */
+  async saveCheckpoint(dir?: string): Promise<string> {
+    const target = dir ?? this.#defaultCheckpointDir();
+    await saveCheckpoint(target, {
+      model: this.model,
+      optimizer: this.optimizer,
+      scheduler: this.scheduler,
+      step: this.globalStep,
+      extra: {
+        trainer: this.#name,
+        dataOrder: this.#dataOrder(),
+        state: this.trainerState(),
+      },
+    });
+    return target;
+  }
+
+  /**
+   * Restore a checkpoint written by `saveCheckpoint` into this trainer's objects.
+   *
+   * @param dir Checkpoint folder.
+   */
+  async loadCheckpoint(dir: string): Promise<void> {
+    const loaded = await loadCheckpoint(dir, {
+      model: this.model,
+      optimizer: this.optimizer,
+      scheduler: this.scheduler,
+    });
+    const saved = loaded.extra.dataOrder as Record<string, number> | undefined;
+    const now = this.#dataOrder();
+    if (saved) {
+      const differing = Object.keys(now).filter((k) => saved[k] !== now[k as keyof typeof now]);
+      if (differing.length > 0) {
+        throw new Error(
+          `${this.#name}: cannot resume exactly from ${loaded.dir}: ${
+            differing.map((k) => `${k} was ${saved[k]}, now ${now[k as keyof typeof now]}`)
+              .join("; ")
+          } (the data order depends on them); use the saved values or start a fresh run`,
+        );
+      }
+    }
+    this.globalStep = loaded.step;
+    this.loadTrainerState((loaded.extra.state ?? {}) as Record<string, unknown>);
+  }
+
+  #defaultCheckpointDir(): string {
+    if (!this.args.outputDir) {
+      throw new Error(`${this.#name}: saveCheckpoint needs a folder, or args.outputDir`);
+    }
+    return join(this.args.outputDir, "checkpoint");
+  }
+
+  #dataOrder() {
+    return {
+      seed: this.args.seed,
+      batchSize: this.args.batchSize,
+      gradientAccumulationSteps: this.args.gradientAccumulationSteps,
+      trainRows: this.trainRows.length,
+    };
+  }
+
+  async #step(): Promise<Record<string, number>> {
+    const a = this.args;
+    const accum = a.gradientAccumulationSteps;
+    const step = this.globalStep + 1;
+    const lr = Number(this.optimizer.paramGroups[0].lr);
+    this.model.train?.();
+    let keys: string[] | null = null;
+    const rows: Tensor[] = [];
+    let gradNorm: Tensor | null = null;
+    try {
+      for (let k = 0; k < accum; k++) {
+        const indices = this.#order.indices(this.globalStep * accum + k);
+        const batch = indices.map((i) => rowAt(this.trainRows, i));
+        rows.push(keep(tidy(() => {
+          const { loss, stats } = this.computeLoss(batch, indices);
+          // CPU backends read the loss here; others are checked after the step's readback.
+          if (loss.backend.readSync) {
+            assertFiniteLoss(this.#name, step, loss.itemSync(), this.#lastStats);
+          }
+          (accum > 1 ? mul(loss, 1 / accum) : loss).backward();
+          keys ??= Object.keys(stats);
+          return noGrad(() =>
+            stack([reshape(loss, []), ...keys!.map((key) => reshape(stats[key], []))])
+          );
+        })));
+      }
+      const params = this.optimizer.params();
+      if (a.maxGradNorm !== null) gradNorm = keep(optim.clipGradNorm(params, a.maxGradNorm));
+      this.optimizer.step();
+      this.scheduler.step();
+    } catch (error) {
+      for (const r of rows) r.dispose();
+      gradNorm?.dispose();
+      throw error;
+    } finally {
+      this.optimizer.zeroGrad();
+    }
+    const packed = tidy(() => concat([...rows, ...(gradNorm ? [reshape(gradNorm, [1])] : [])]));
+    const values = await packed.toArray();
+    packed.dispose();
+    gradNorm?.dispose();
+    for (const r of rows) r.dispose();
+    const width = 1 + keys!.length;
+    const mean = (j: number) => {
+      let s = 0;
+      for (let k = 0; k < accum; k++) s += values[k * width + j];
+      return s / accum;
+    };
+    const loss = mean(0);
+    assertFiniteLoss(this.#name, step, loss, this.#lastStats);
+    this.globalStep = step;
+    const stats: Record<string, number> = { "train/loss": loss };
+    keys!.forEach((key, j) => (stats[`train/${key}`] = mean(j + 1)));
+    if (gradNorm) stats["train/grad_norm"] = values[accum * width];
+    stats["train/learning_rate"] = lr;
+    stats["train/epoch"] = (step * accum) / this.#order.batchesPerEpoch;
+    return stats;
+  }
+}
+
+/**
+ * `name` → `prefix + name` for every metric.
+ *
+ * @param prefix E.g. `eval/`.
+ * @param metrics Metrics by name.
+ */
+export function prefixed(prefix: string, metrics: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [prefix + k, v]));
+}
+
+function defaultOptimizer(model: TrainableModel, a: TrainingArgs): Optimizer<Hyperparams> {
+  const params = model.parameters().filter((p) => p.requiresGrad);
+  const opts = {
+    lr: a.learningRate,
+    betas: a.adamBetas,
+    eps: a.adamEpsilon,
+    weightDecay: a.weightDecay,
+  };
+  if (a.weightDecay === 0) return new optim.AdamW(params, opts) as Optimizer<Hyperparams>;
+  // As transformers: no decay on biases and normalisation weights (the rank-1 tensors).
+  const decay = params.filter((p) => p.rank >= 2), rest = params.filter((p) => p.rank < 2);
+  const groups = [{ params: decay }, { params: rest, weightDecay: 0 }].filter((g) =>
+    g.params.length > 0
+  );
+  return new optim.AdamW(groups, opts) as Optimizer<Hyperparams>;
+}
+
+/**
+ * transformers' schedule `type` as a `LambdaLR` over `totalSteps`.
+ *
+ * @param optimizer The optimizer whose groups' lr it sets.
+ * @param type Schedule name.
+ * @param warmupSteps Linear warmup steps.
+ * @param totalSteps Steps of the run.
+ */
+export function makeScheduler(
+  optimizer: Optimizer<Hyperparams>,
+  type: LrSchedulerType,
+  warmupSteps: number,
+  totalSteps: number,
+): optim.LambdaLR {
+  const l = optim.lrLambdas;
+  const lambda = type === "linear"
+    ? l.linearWithWarmup(warmupSteps, totalSteps)
+    : type === "cosine"
+    ? l.cosineWithWarmup(warmupSteps, totalSteps)
+    : type === "constant_with_warmup"
+    ? l.constantWithWarmup(warmupSteps)
+    : l.constant();
+  return new optim.LambdaLR(optimizer, lambda);
+}
