@@ -339,6 +339,8 @@ for variant, p in {
 
 case("argmax/axis1", lambda i: i.distinct("x", [2, 3, 4], grad=False),
      lambda x, p: torch.argmax(x[0], dim=p["axis"]).double(), {"axis": 1, "keepDims": False})
+case("argmax/ties", lambda i: i.const("x", [[1.0, 3.0, 3.0, -1.0], [2.0, 2.0, 2.0, 0.5]]),
+     lambda x, p: torch.argmax(x[0], dim=p["axis"]).double(), {"axis": -1, "keepDims": False})
 case("argmax/lastKeep", lambda i: i.distinct("x", [2, 3, 4], grad=False),
      lambda x, p: torch.argmax(x[0], dim=p["axis"], keepdim=True).double(), {"axis": -1, "keepDims": True})
 
@@ -492,6 +494,12 @@ case("maskedWhiten/shift", lambda i: (i.randn("values", [3, 5], scale=2.0), i.co
      lambda x, p: masked_whiten(x[0], x[1], True))
 case("maskedWhiten/keepMean", lambda i: (i.randn("values", [3, 5], scale=2.0), i.const("mask", MASK)),
      lambda x, p: masked_whiten(x[0], x[1], False), {"shiftMean": False})
+
+# Sampling is random except where filtering leaves one token: top-k 1, or a top-p mass below the
+# largest probability (Hugging Face always keeps the most likely token). Then it is the argmax.
+for variant, p in {"topK1": {"topK": 1, "temperature": 0.7}, "topPTiny": {"topP": 1e-3}}.items():
+    case(f"sampleTokens/{variant}", lambda i: i.distinct("logits", [2, 3, 7], grad=False),
+         lambda x, p: torch.argmax(x[0], dim=-1).double(), {**p, "seed": 5})
 
 case("dropout/p0Training", X234, lambda x, p: F.dropout(x[0], p["p"], training=True), {"p": 0.0, "training": True})
 case("dropout/eval", X234, lambda x, p: F.dropout(x[0], p["p"], training=False), {"p": 0.5, "training": False})

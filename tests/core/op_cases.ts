@@ -48,6 +48,7 @@ import {
   relu,
   reshape,
   rsqrt,
+  sampleTokens,
   select,
   sigmoid,
   sign,
@@ -160,6 +161,7 @@ for (const v of ["lastKeep", "all", "axes02", "population"]) {
     variance(x, { ...reduceOpts(p), correction: p.correction as number | undefined });
 }
 cases["argmax/axis1"] = ([x], p) => argmax(x, num(p, "axis"), p.keepDims as boolean);
+cases["argmax/ties"] = ([x], p) => argmax(x, num(p, "axis"), p.keepDims as boolean);
 cases["argmax/lastKeep"] = ([x], p) => argmax(x, num(p, "axis"), p.keepDims as boolean);
 
 // ---- matmul -------------------------------------------------------------------------------
@@ -240,6 +242,16 @@ cases["maskedVar/unbiased"] = ([x, m]) => maskedVar(x, m);
 cases["maskedVar/biased"] = ([x, m], p) => maskedVar(x, m, p.unbiased as boolean);
 cases["maskedWhiten/shift"] = ([x, m]) => maskedWhiten(x, m);
 cases["maskedWhiten/keepMean"] = ([x, m], p) => maskedWhiten(x, m, p.shiftMean as boolean);
+
+for (const v of ["topK1", "topPTiny"]) {
+  cases[`sampleTokens/${v}`] = ([logits], p) =>
+    sampleTokens(logits, {
+      temperature: p.temperature as number | undefined,
+      topK: p.topK as number | undefined,
+      topP: p.topP as number | undefined,
+      seed: num(p, "seed"),
+    });
+}
 
 cases["dropout/p0Training"] = ([x], p) =>
   dropout(x, num(p, "p"), { training: p.training as boolean });
