@@ -74,3 +74,41 @@ export type {
 
 export * as bert from "./bert/mod.ts";
 export * from "./sequence_classifier.ts";
+
+export * from "./gpt2/mod.ts";
+export {
+  loadCausalLM,
+  type LoadCausalLMOptions,
+  type LoadGpt2ClassifierOptions,
+  loadGpt2ForSequenceClassification,
+} from "./causal_lm.ts";
+export {
+  type CachedLayer,
+  generate,
+  type GenerateOptions,
+  type GenerateResult,
+  type GenerativeModel,
+  sampleRow,
+} from "./generation.ts";
+export {
+  lastTokenIndex,
+  lastTokenScores,
+  ScoreHead,
+  type ScoreHeadOptions,
+  ValueHead,
+  type ValueHeadOptions,
+} from "./heads.ts";
+export {
+  applyLora,
+  type ApplyLoraOptions,
+  loadLora,
+  LoraAdapters,
+  type LoraConfig,
+  loraConfigFromPeft,
+  saveLora,
+} from "./lora.ts";
+
+// Types of the core that model signatures mention (tensors, modules, generators).
+export type * from "../core/mod.ts";
+export type * from "../core/nn/mod.ts";
+export type { LoadStateDictOptions as ModuleLoadStateDictOptions } from "../core/nn/mod.ts";
