@@ -50,3 +50,25 @@ export function maxAbsDiff(
   }
   return worst;
 }
+
+/**
+ * A Hugging Face hub cache holding `files` of fixture `name` as repo `repoId`, laid out as
+ * huggingface_hub writes it (refs/main → snapshots/<commit>/...). Returns the cache folder.
+ */
+export async function cacheWith(name: string, repoId: string, files: string[]): Promise<string> {
+  const cacheDir = await Deno.makeTempDir({ prefix: "tether-bert-cache-" });
+  const commit = "0123456789abcdef0123456789abcdef01234567";
+  const repoDir = join(cacheDir, `models--${repoId.replace("/", "--")}`);
+  await Deno.mkdir(join(repoDir, "refs"), { recursive: true });
+  await Deno.writeTextFile(join(repoDir, "refs", "main"), commit);
+  const snapshot = join(repoDir, "snapshots", commit);
+  await Deno.mkdir(snapshot, { recursive: true });
+  for (const file of files) await Deno.copyFile(join(fixtureDir(name), file), join(snapshot, file));
+  return cacheDir;
+}
+
+/** Collects log lines instead of printing them. */
+export function logSink(): { lines: string[]; log: (message: string) => void } {
+  const lines: string[] = [];
+  return { lines, log: (m: string) => lines.push(m) };
+}
