@@ -28,6 +28,12 @@ export function backward(root: Tensor, seed?: Tensor, opts: BackwardOptions = {}
         `${fmtShape(root.shape)}`,
     );
   }
+  if (!root.node && freedGraphs.has(root)) {
+    throw new Error(
+      `backward: the graph behind tensor #${root.id} was already freed by an earlier backward(); ` +
+        `pass { retainGraph: true } to the first call to backpropagate through it twice`,
+    );
+  }
   if (!root.node && !root.requiresGrad) {
     throw new Error(
       `backward: tensor #${root.id} does not require grad and was not produced by a recorded op ` +
@@ -136,7 +142,15 @@ function topoOrder(root: Tensor): TapeNode[] {
   return order;
 }
 
+/** Tensors whose tape node a backward pass released (for a clear error on a second pass). */
+const freedGraphs = new WeakSet<Tensor>();
+
 function release(node: TapeNode): void {
-  for (const o of node.outputs) if (o.node === node) o.node = null;
+  for (const o of node.outputs) {
+    if (o.node === node) {
+      o.node = null;
+      freedGraphs.add(o);
+    }
+  }
   for (const s of node.saved) s.dispose();
 }
