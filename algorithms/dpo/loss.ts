@@ -5,6 +5,7 @@
 
 import {
   add,
+  detach,
   div,
   exp,
   gather,
@@ -13,7 +14,6 @@ import {
   mean,
   mul,
   neg,
-  noGrad,
   relu,
   sigmoid,
   square,
@@ -168,8 +168,8 @@ export function dpoLoss(x: PairLogps, opts: DpoLossOptions = {}): DpoLossOutput 
   }
   return {
     losses,
-    chosenRewards: mul(constant(lrC), beta),
-    rejectedRewards: mul(constant(lrR), beta),
+    chosenRewards: mul(detach(lrC), beta),
+    rejectedRewards: mul(detach(lrR), beta),
   };
 }
 
@@ -180,14 +180,9 @@ export function dpoMetrics(x: PairLogps, out: DpoLossOutput): Record<string, Ten
     "rewards/rejected": mean(out.rejectedRewards),
     "rewards/accuracies": mean(greater(out.chosenRewards, out.rejectedRewards)),
     "rewards/margins": mean(sub(out.chosenRewards, out.rejectedRewards)),
-    "logps/chosen": mean(constant(x.chosen)),
-    "logps/rejected": mean(constant(x.rejected)),
+    "logps/chosen": mean(detach(x.chosen)),
+    "logps/rejected": mean(detach(x.rejected)),
   };
-}
-
-/** A copy outside the tape: rewards are reported, never differentiated. */
-function constant(t: Tensor): Tensor {
-  return noGrad(() => mul(t, 1));
 }
 
 /**

@@ -6,6 +6,7 @@
 
 import {
   concat,
+  detach,
   keep,
   mean,
   mul,
@@ -205,7 +206,7 @@ export class PPOTrainer {
             const scaledLoss = accum > 1 ? mul(out.loss, 1 / accum) : out.loss;
             scaledLoss.backward();
             const kept: Record<string, Tensor> = {};
-            for (const [k, v] of Object.entries(out.stats)) kept[k] = keep(noGrad(() => mul(v, 1)));
+            for (const [k, v] of Object.entries(out.stats)) kept[k] = keep(detach(v));
             return kept;
           });
           statRows.push(stats);
