@@ -12,5 +12,19 @@
  */
 
 export { bradleyTerryLoss, type BradleyTerryOptions, pairwiseAccuracy } from "./loss.ts";
-// Types the API mentions (Tensor and what it references), so the docs resolve them.
+export {
+  type RewardConfig,
+  type RewardEvalMetrics,
+  type RewardPair,
+  RewardTrainer,
+  type RewardTrainerParts,
+  type ScalarRewardModel,
+  type TextPair,
+  tokenizeRewardPairs,
+} from "./trainer.ts";
+export { rewardModelFunction, type RewardModelFunctionOptions } from "./reward_function.ts";
+export type { RewardFunction } from "./functions.ts";
+// Types the API mentions (Tensor, the shared trainer types and what they reference), so the docs
+// resolve them.
 export type * from "../core/mod.ts";
+export type * from "../algorithms/common/mod.ts";
