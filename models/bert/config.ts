@@ -116,17 +116,33 @@ export function configNumLabels(raw: RawConfig): number {
   return n;
 }
 
+/** Class-name prefixes of transformers' architectures, most specific first. */
+const ARCHITECTURE_PREFIXES: [string, EncoderType][] = [
+  ["DistilBert", "distilbert"],
+  ["Roberta", "roberta"],
+  ["Bert", "bert"],
+];
+
 /**
- * The model type a config declares, checked against the families implemented here.
+ * The model type a config declares, checked against the families implemented here. Old configs
+ * without `model_type` are recognised from `architectures` (e.g. `BertForMaskedLM`), as
+ * transformers' AutoConfig does.
  *
  * @param raw The parsed config.json.
  */
 export function encoderType(raw: RawConfig): EncoderType {
-  const t = raw.model_type;
+  let t = raw.model_type;
+  if (t === undefined && Array.isArray(raw.architectures)) {
+    const arch = String(raw.architectures[0] ?? "");
+    t = ARCHITECTURE_PREFIXES.find(([prefix]) => arch.startsWith(prefix))?.[1];
+  }
   if (!SUPPORTED_ENCODER_TYPES.includes(t as EncoderType)) {
+    const given = raw.model_type === undefined
+      ? `no model_type (architectures ${JSON.stringify(raw.architectures ?? null)})`
+      : `model_type ${JSON.stringify(raw.model_type)}`;
     throw new Error(
-      `config.json: model_type ${JSON.stringify(t)} is not a supported sequence-classification ` +
-        `encoder; supported: ${SUPPORTED_ENCODER_TYPES.join(", ")}`,
+      `config.json: ${given} is not a supported sequence-classification encoder; ` +
+        `supported model_type values: ${SUPPORTED_ENCODER_TYPES.join(", ")}`,
     );
   }
   return t as EncoderType;

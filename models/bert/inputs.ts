@@ -16,7 +16,10 @@ export interface EncoderBatch {
   inputIds: TokenMatrix;
   /** [B, T]: 1 for a real token, 0 for padding (default all ones). */
   attentionMask?: TokenMatrix;
-  /** [B, T] segment ids (BERT's sentence A/B; default zeros). */
+  /**
+   * [B, T] segment ids (BERT's sentence A/B; default zeros). DistilBERT has no segment
+   * embeddings and ignores them.
+   */
   tokenTypeIds?: TokenMatrix;
 }
 

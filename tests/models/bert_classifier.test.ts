@@ -92,7 +92,7 @@ Deno.test("an unsupported model_type fails listing the supported ones", async ()
   try {
     await assert.rejects(
       loadSequenceClassifier(dir),
-      /model_type "gpt2" is not a supported .*supported: distilbert, bert, roberta/,
+      /model_type "gpt2" is not a supported .*supported model_type values: distilbert, bert, roberta/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
