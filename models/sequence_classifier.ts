@@ -30,8 +30,9 @@ export interface LoadSequenceClassifierOptions extends HubOptions {
   /** Backend of the weights (default: the current backend). */
   backend?: string;
   /**
-   * Outputs of the head (1 for a reward model). When it differs from the config's, the head is
-   * initialised fresh (see `seed`) and a log line says so.
+   * Outputs of the head (1 for a reward model). Head weights whose shape differs from the
+   * checkpoint's are then initialised fresh (see `seed`, as transformers'
+   * `ignore_mismatched_sizes`) and a log line says so.
    */
   numLabels?: number;
   /** Seed of freshly initialised head weights (default 0). */
@@ -107,8 +108,7 @@ export async function loadSequenceClassifier(
   const files = await openModel(idOrPath, opts);
   const rawConfig = await loadConfig(files);
   const type = encoderType(rawConfig);
-  const declared = configNumLabels(rawConfig);
-  const numLabels = opts.numLabels ?? declared;
+  const numLabels = opts.numLabels ?? configNumLabels(rawConfig);
   const config = parseEncoderConfig(rawConfig, numLabels);
   const model = new FAMILIES[type](config, withNumLabels(rawConfig, numLabels), {
     backend: opts.backend ?? currentBackend(),
@@ -119,7 +119,7 @@ export async function loadSequenceClassifier(
     const state = await loadStateDict(files);
     loadEncoderWeights(model, state, {
       source: idOrPath,
-      numLabelsOverridden: numLabels !== declared,
+      numLabelsOverridden: opts.numLabels !== undefined,
       generator: new Generator(opts.seed ?? 0),
       log: opts.log,
     });
