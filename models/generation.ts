@@ -276,7 +276,7 @@ interface Start {
  * });
  * ```
  */
-export function generate(
+export async function generate(
   model: GenerativeModel,
   prompts: number[][],
   opts: GenerateOptions = {},
@@ -291,8 +291,8 @@ export function generate(
   const start = { b: prompts.length, ...padded };
   const onDevice = opts.sampleOnDevice ?? !getBackend(model.backend).readSync;
   return onDevice && !opts.returnScores
-    ? generateOnDevice(model, start, s, g, opts)
-    : generateOnHost(model, start, s, g, opts);
+    ? await generateOnDevice(model, start, s, g, opts)
+    : await generateOnHost(model, start, s, g, opts);
 }
 
 /** The mask with a column of ones appended (row-major [b, width] → [b, width + 1]). */
