@@ -152,8 +152,11 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
   /** The loss and metrics of one micro-batch (called inside a scope, with grads on). */
   protected abstract computeLoss(batch: Example[], indices: number[]): MicroBatchResult;
 
-  /** Metrics of the model on `rows` under TRL names (logged as `eval/<name>`). */
-  abstract evaluate(rows?: Rows<Example>): Promise<Record<string, number>>;
+  /**
+   * Metrics of the model on the eval set under TRL names (logged as `eval/<name>`). Trainers
+   * take an optional set of their own examples as well.
+   */
+  abstract evaluate(): Promise<Record<string, number>>;
 
   /** Runs once before the first step of `train()` (after a resume has been applied). */
   protected beforeTrain(): Promise<void> {
@@ -208,7 +211,7 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
           windowSteps = 0;
         }
         if (a.evalSteps !== null && step % a.evalSteps === 0 && this.evalRows) {
-          const evalStats = prefixed("eval/", await this.evaluate(this.evalRows));
+          const evalStats = prefixed("eval/", await this.evaluate());
           await writer?.write(step, evalStats);
         }
         if (a.saveSteps !== null && step % a.saveSteps === 0) await this.saveCheckpoint();

@@ -1,0 +1,223 @@
+/**
+ * `SFTTrainer`: causal-LM fine-tuning. The loss is the mean next-token cross-entropy over
+ * positions whose label is not −100: completion tokens only (prompt masked) or the whole text,
+ * optionally with short examples packed into fixed-length blocks.
+ *
+ * @module
+ */
+
+import {
+  argmax,
+  concat,
+  crossEntropy,
+  div,
+  equal,
+  mul,
+  noGrad,
+  reshape,
+  slice,
+  sub,
+  sum,
+  type Tensor,
+  tensor,
+  tidy,
+} from "../../core/mod.ts";
+import type { TrainingArgs } from "../common/args.ts";
+import { padRight, type Rows } from "../common/batching.ts";
+import {
+  type MicroBatchResult,
+  type TrainableModel,
+  TrainerBase,
+  type TrainerParts,
+} from "../common/trainer.ts";
+import { IGNORE_INDEX, type LmRow, packRows, type SftExample, toLmRows } from "./data.ts";
+
+/** What a causal language model must offer the trainers. */
+export interface CausalLM extends TrainableModel {
+  /** Next-token `logits` [B, L, V] of right-padded `inputIds` [B, L] under `attentionMask`. */
+  forward(inputs: { inputIds: Tensor; attentionMask: Tensor }): { logits: Tensor };
+}
+
+/** Settings of {@link SFTTrainer}: the shared training args plus the SFT-specific ones. */
+export interface SFTConfig extends Partial<TrainingArgs> {
+  /**
+   * Tokens kept per example (truncated from the end), or the block length when packing (examples
+   * are then not truncated one by one); default 1024, TRL's.
+   */
+  maxLength?: number | null;
+  /** Train only on completion tokens of prompt–completion examples (default true, as TRL). */
+  completionOnlyLoss?: boolean;
+  /** Pack examples into blocks of `maxLength` tokens (default false). */
+  packing?: boolean;
+}
+
+/** Model, data and helpers of an {@link SFTTrainer}. */
+export interface SFTTrainerParts extends TrainerParts {
+  /** The language model. */
+  model: CausalLM;
+  /** Training examples (token ids). */
+  trainDataset: Rows<SftExample>;
+  /** Examples for `evalSteps` and `evaluate()`. */
+  evalDataset?: Rows<SftExample>;
+  /** Pad token id (default: the tokenizer's pad, else EOS, else 0; padding never takes loss). */
+  padTokenId?: number;
+  /** Supplies the pad token id. */
+  tokenizer?: { padTokenId?: number | null; eosTokenId?: number | null };
+}
+
+/** What {@link SFTTrainer.evaluate} measures over all trained tokens of a set. */
+export interface SftEvalMetrics extends Record<string, number> {
+  /** Mean next-token negative log-likelihood per trained token. */
+  loss: number;
+  /** exp(loss). */
+  perplexity: number;
+  /** Fraction of trained tokens where the argmax prediction is the label. */
+  mean_token_accuracy: number;
+  /** Trained tokens counted. */
+  num_tokens: number;
+}
+
+/**
+ * Supervised fine-tuning of a causal LM. Training metrics: `train/loss`,
+ * `train/mean_token_accuracy`, `train/learning_rate`, `train/grad_norm`, `train/epoch`;
+ * evaluation: `eval/loss`, `eval/perplexity`, `eval/mean_token_accuracy`, `eval/num_tokens`.
+ *
+ * @example
+ * ```ts
+ * import { SFTTrainer, tokenizeSftExamples } from "@tether/rlhf/sft";
+ * const trainDataset = tokenizeSftExamples(rows, tokenizer); // { prompt, completion } texts
+ * const trainer = new SFTTrainer({ learningRate: 2e-5, batchSize: 8, numTrainEpochs: 1 }, {
+ *   model, // forward({ inputIds, attentionMask }) → { logits: [B, L, V] }
+ *   trainDataset,
+ *   tokenizer,
+ * });
+ * await trainer.train();
+ * console.log(await trainer.evaluate(heldOut)); // { loss, perplexity, ... }
+ * ```
+ */
+export class SFTTrainer extends TrainerBase<LmRow, CausalLM> {
+  /** SFT-specific settings, resolved. */
+  readonly sftConfig: { maxLength: number | null; completionOnlyLoss: boolean; packing: boolean };
+  readonly #padTokenId: number;
+
+  /**
+   * Tokenized examples become rows (masked, truncated, packed); errors name the example.
+   *
+   * @param config Training args and SFT settings.
+   * @param parts Model, datasets and optional optimizer, scheduler, tokenizer.
+   */
+  constructor(config: SFTConfig, parts: SFTTrainerParts) {
+    const { maxLength = 1024, completionOnlyLoss = true, packing = false, ...args } = config;
+    if (maxLength !== null && !(Number.isInteger(maxLength) && maxLength >= 2)) {
+      throw new Error(`SFTTrainer: maxLength must be an integer >= 2 or null, got ${maxLength}`);
+    }
+    if (packing && maxLength === null) {
+      throw new Error("SFTTrainer: packing needs maxLength (the block length)");
+    }
+    const options = { maxLength, completionOnlyLoss };
+    // Packed examples are cut by the blocks, not one by one.
+    let train = toLmRows("SFTTrainer: trainDataset", parts.trainDataset, {
+      ...options,
+      maxLength: packing ? null : maxLength,
+    });
+    if (packing) train = packRows(train, maxLength!);
+    const evalRows = parts.evalDataset
+      ? toLmRows("SFTTrainer: evalDataset", parts.evalDataset, options)
+      : undefined;
+    super("SFTTrainer", parts.model, args, train, evalRows, parts, { learningRate: 2e-5 });
+    this.sftConfig = { maxLength, completionOnlyLoss, packing };
+    this.#padTokenId = parts.padTokenId ?? parts.tokenizer?.padTokenId ??
+      parts.tokenizer?.eosTokenId ?? 0;
+  }
+
+  /** The rows training runs over (after masking, truncation and packing). */
+  get trainingRows(): readonly LmRow[] {
+    return this.trainRows as readonly LmRow[];
+  }
+
+  /** Summed token NLL, trained-token count and correct argmax count of a batch of rows. */
+  #tokenLoss(rows: readonly LmRow[], reduction: "mean" | "sum") {
+    const B = rows.length;
+    const padded = padRight(rows.map((r) => r.ids), this.#padTokenId);
+    const L = padded.length;
+    const labels = rows.flatMap((r) => [
+      ...r.labels,
+      ...Array(L - r.labels.length).fill(IGNORE_INDEX),
+    ]);
+    const backend = this.model.parameters()[0]?.backend.name;
+    const { logits } = this.model.forward({
+      inputIds: tensor(padded.ids, [B, L], { backend }),
+      attentionMask: tensor(padded.mask, [B, L], { backend }),
+    });
+    if (logits.rank !== 3 || logits.shape[0] !== B || logits.shape[1] !== L) {
+      throw new Error(
+        `SFTTrainer: the model returned logits [${logits.shape}] for input [${B}, ${L}]; a causal ` +
+          `LM must return [batch, length, vocab]`,
+      );
+    }
+    const V = logits.shape[2];
+    const cut = slice(logits, [0, 0, 0], [B, L - 1, V]);
+    const next = slice(tensor(labels, [B, L], { backend }), [0, 1], [B, L - 1]);
+    const loss = crossEntropy(cut, next, { ignoreIndex: IGNORE_INDEX, reduction });
+    const stats = noGrad(() => {
+      const counted = sub(1, equal(next, IGNORE_INDEX));
+      return {
+        tokens: sum(counted),
+        correct: sum(mul(equal(argmax(cut, -1), next), counted)),
+      };
+    });
+    return { loss, ...stats };
+  }
+
+  /** Mean token cross-entropy of one micro-batch, with token accuracy. */
+  protected computeLoss(batch: LmRow[]): MicroBatchResult {
+    const { loss, tokens, correct } = this.#tokenLoss(batch, "mean");
+    return {
+      loss,
+      stats: { mean_token_accuracy: noGrad(() => div(correct, tokens)) },
+    };
+  }
+
+  /**
+   * Token-weighted loss, perplexity and accuracy over `examples`, in eval mode without
+   * gradients. Examples are masked and truncated as for training (never packed).
+   *
+   * @param examples Tokenized examples (default: the eval dataset).
+   */
+  async evaluate(examples?: Rows<SftExample>): Promise<SftEvalMetrics> {
+    const rows = examples
+      ? toLmRows("SFTTrainer.evaluate", examples, this.sftConfig)
+      : (this.evalRows as LmRow[] | undefined);
+    if (!rows || rows.length === 0) {
+      throw new Error("SFTTrainer.evaluate: no examples (pass some, or an evalDataset)");
+    }
+    const size = this.args.evalBatchSize;
+    let nll = 0, tokens = 0, correct = 0;
+    this.model.eval?.();
+    try {
+      for (let start = 0; start < rows.length; start += size) {
+        const batch = rows.slice(start, start + size);
+        const packed = noGrad(() =>
+          tidy(() => {
+            const r = this.#tokenLoss(batch, "sum");
+            return concat([reshape(r.loss, [1]), reshape(r.tokens, [1]), reshape(r.correct, [1])]);
+          })
+        );
+        const [s, n, c] = await packed.toArray();
+        packed.dispose();
+        nll += s;
+        tokens += n;
+        correct += c;
+      }
+    } finally {
+      this.model.train?.();
+    }
+    const loss = nll / tokens;
+    return {
+      loss,
+      perplexity: Math.exp(loss),
+      mean_token_accuracy: correct / tokens,
+      num_tokens: tokens,
+    };
+  }
+}
