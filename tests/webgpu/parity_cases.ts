@@ -333,6 +333,10 @@ const matmulShapes: [string, number[], number[], boolean, boolean][] = [
   ["3-D TN at shared 2-D", [3, 20, 33], [20, 17], true, false],
   ["broadcast batch", [2, 1, 9, 8], [3, 8, 5], false, false],
   ["single row", [1, 300], [300, 70], false, false],
+  ["skinny: 4 rows at a transposed table (tied logits)", [4, 96], [300, 96], false, true],
+  ["skinny: batched, A transposed", [2, 40, 3], [2, 40, 50], true, false],
+  ["skinny: 8 folded rows at a shared matrix", [2, 4, 33], [33, 70], false, false],
+  ["skinny: A and B transposed", [70, 5], [90, 70], true, true],
 ];
 for (const [label, sa, sb, transA, transB] of matmulShapes) {
   add_(forwardBackward(`matmul ${label}`, (b, g) => {
