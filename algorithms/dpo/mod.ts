@@ -22,5 +22,18 @@ export {
   type PairLogps,
 } from "./loss.ts";
 export { LABEL_PAD_TOKEN_ID, sequenceLogps } from "./logps.ts";
-// Types the API mentions (Tensor and what it references), so the docs resolve them.
+export {
+  type DpoCausalLM,
+  type DPOConfig,
+  type DpoEvalMetrics,
+  type DpoPairRows,
+  type DpoPolicy,
+  DPOTrainer,
+  type DPOTrainerParts,
+  type PreferenceTriple,
+} from "./trainer.ts";
+export { NonFiniteLossError } from "../common/nonfinite.ts";
+// Types the API mentions (Tensor, the shared trainer types and what they reference), so the docs
+// resolve them.
 export type * from "../../core/mod.ts";
+export type * from "../common/mod.ts";
