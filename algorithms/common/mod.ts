@@ -54,6 +54,7 @@ export {
   tensorFromHost,
 } from "./tensor_file.ts";
 export {
+  type CausalLM,
   makeScheduler,
   type MicroBatchResult,
   prefixed,

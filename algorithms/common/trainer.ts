@@ -40,6 +40,12 @@ export interface TrainableModel extends CheckpointModel {
   eval?(): unknown;
 }
 
+/** A causal language model as the SFT and DPO trainers drive it. */
+export interface CausalLM extends TrainableModel {
+  /** Next-token `logits` [B, L, V] of right-padded `inputIds` [B, L] under `attentionMask`. */
+  forward(inputs: { inputIds: Tensor; attentionMask: Tensor }): { logits: Tensor };
+}
+
 /** A learning-rate scheduler the loop steps once per optimizer step. */
 export interface TrainerScheduler extends CheckpointScheduler {
   /** Advance one step. */

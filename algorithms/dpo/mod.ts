@@ -23,7 +23,6 @@ export {
 } from "./loss.ts";
 export { LABEL_PAD_TOKEN_ID, sequenceLogps } from "./logps.ts";
 export {
-  type DpoCausalLM,
   type DPOConfig,
   type DpoEvalMetrics,
   type DpoPairRows,
@@ -32,6 +31,7 @@ export {
   type DPOTrainerParts,
   type PreferenceTriple,
 } from "./trainer.ts";
+export type { CausalLM } from "../common/trainer.ts";
 export { NonFiniteLossError } from "../common/nonfinite.ts";
 // Types the API mentions (Tensor, the shared trainer types and what they reference), so the docs
 // resolve them.

@@ -11,22 +11,16 @@ import { concat, mean, noGrad, reshape, slice, type Tensor, tensor, tidy } from 
 import type { TrainingArgs } from "../common/args.ts";
 import { allRows, checkTokenRow, padRight, type Rows } from "../common/batching.ts";
 import {
+  type CausalLM,
   type MicroBatchResult,
-  type TrainableModel,
   TrainerBase,
   type TrainerParts,
 } from "../common/trainer.ts";
 import { LABEL_PAD_TOKEN_ID, sequenceLogps } from "./logps.ts";
 import { DPO_LOSS_TYPES, dpoLoss, type DpoLossType, dpoMetrics, type PairLogps } from "./loss.ts";
 
-/** A causal LM as the reference (and base of the policy). */
-export interface DpoCausalLM extends TrainableModel {
-  /** Next-token `logits` [B, L, V] of right-padded `inputIds` [B, L] under `attentionMask`. */
-  forward(inputs: { inputIds: Tensor; attentionMask: Tensor }): { logits: Tensor };
-}
-
 /** The policy: a causal LM, optionally with adapters that can be switched off. */
-export interface DpoPolicy extends DpoCausalLM {
+export interface DpoPolicy extends CausalLM {
   /** Runs `fn` with LoRA adapters off, so the frozen base serves as the reference model. */
   withAdaptersDisabled?<T>(fn: () => T): T;
 }
@@ -70,7 +64,7 @@ export interface DPOTrainerParts extends TrainerParts {
   /** The policy being trained. */
   model: DpoPolicy;
   /** A frozen reference; omit it when the policy has adapters, or precompute. */
-  refModel?: DpoCausalLM;
+  refModel?: CausalLM;
   /** Training triples. */
   trainDataset: Rows<PreferenceTriple>;
   /** Triples for `evalSteps` and `evaluate()`. */
@@ -150,7 +144,7 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
     maxLength: number | null;
     precomputeRefLogps: boolean;
   }>;
-  readonly #refModel: DpoCausalLM | undefined;
+  readonly #refModel: CausalLM | undefined;
   readonly #padTokenId: number;
   readonly #precomputed = new WeakMap<object, RefLogps>();
 
@@ -211,7 +205,7 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
   }
 
   /** Summed (IPO: averaged) completion log-probs of chosen and rejected rows, [B] each. */
-  #logps(model: DpoCausalLM, batch: readonly DpoPairRows[]): { chosen: Tensor; rejected: Tensor } {
+  #logps(model: CausalLM, batch: readonly DpoPairRows[]): { chosen: Tensor; rejected: Tensor } {
     const B = batch.length;
     const rows = [...batch.map((p) => p.chosen), ...batch.map((p) => p.rejected)];
     const padded = padRight(rows.map((r) => r.ids), this.#padTokenId);

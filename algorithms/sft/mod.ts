@@ -22,7 +22,6 @@
  */
 
 export {
-  type CausalLM,
   type SFTConfig,
   type SftEvalMetrics,
   SFTTrainer,
@@ -40,6 +39,7 @@ export {
   tokenizeSftExamples,
   toLmRows,
 } from "./data.ts";
+export type { CausalLM } from "../common/trainer.ts";
 export { NonFiniteLossError } from "../common/nonfinite.ts";
 export { readMetrics } from "../common/metrics.ts";
 // Types the API mentions (Tensor, the shared trainer types and what they reference), so the docs

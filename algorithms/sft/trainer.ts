@@ -25,18 +25,12 @@ import {
 import type { TrainingArgs } from "../common/args.ts";
 import { padRight, type Rows } from "../common/batching.ts";
 import {
+  type CausalLM,
   type MicroBatchResult,
-  type TrainableModel,
   TrainerBase,
   type TrainerParts,
 } from "../common/trainer.ts";
 import { IGNORE_INDEX, type LmRow, packRows, type SftExample, toLmRows } from "./data.ts";
-
-/** What a causal language model must offer the trainers. */
-export interface CausalLM extends TrainableModel {
-  /** Next-token `logits` [B, L, V] of right-padded `inputIds` [B, L] under `attentionMask`. */
-  forward(inputs: { inputIds: Tensor; attentionMask: Tensor }): { logits: Tensor };
-}
 
 /** Settings of {@link SFTTrainer}: the shared training args plus the SFT-specific ones. */
 export interface SFTConfig extends Partial<TrainingArgs> {

@@ -17,6 +17,7 @@ import {
   abs,
   Generator,
   mean,
+  memory,
   mul,
   nn,
   noGrad,
@@ -287,4 +288,21 @@ Deno.test("Progress prints a plain line every N steps in a log, redraws in place
   assert.ok(tty.text.endsWith("| loss 0.5000\x1b[K\n"), JSON.stringify(tty.text));
   assert.match(tty.text, /\rdpo step 3 \| /);
   assert.ok(!tty.text.includes("step 2 "));
+});
+
+Deno.test("training steps and evaluation leave no tensors behind", async () => {
+  const trainer = new RegressionTrainer(
+    model(),
+    { ...ARGS, maxSteps: 2 },
+    points(16, 7),
+    points(8, 8),
+  );
+  await trainer.train();
+  await trainer.evaluate();
+  const before = memory();
+  (trainer.args as { maxSteps: number }).maxSteps = 6;
+  await trainer.train();
+  await trainer.evaluate();
+  assert.equal(trainer.globalStep, 6);
+  assert.deepEqual(memory(), before);
 });

@@ -10,7 +10,7 @@ import {
   DPOTrainer,
   type PreferenceTriple,
 } from "../../algorithms/dpo/mod.ts";
-import { add, Generator, nn, optim, type Tensor } from "../../core/mod.ts";
+import { add, Generator, memory, nn, optim, type Tensor } from "../../core/mod.ts";
 import { generateSyntheticReviews, SyntheticWordTokenizer } from "../../data/mod.ts";
 
 const tokenizer = new SyntheticWordTokenizer();
@@ -318,4 +318,26 @@ Deno.test("evaluating new pairs after training without a reference model is refu
     () => trainer.evaluate(triples(4, 7)),
     /were not precomputed, and the policy has been trained for 1 steps/,
   );
+});
+
+Deno.test("DPOTrainer steps and evaluation leave no tensors behind, in every reference mode", async () => {
+  const rows = triples(8, 9);
+  const modes = [
+    { parts: { model: new BigramLM(3), refModel: new BigramLM(3) }, config: {} },
+    { parts: { model: new BigramLM(3) }, config: { precomputeRefLogps: true } },
+    { parts: { model: new AdapterLM(3, "cpu") }, config: { lossType: "aot" as const } },
+  ];
+  for (const { parts, config } of modes) {
+    const trainer = new DPOTrainer(
+      { learningRate: 0.01, batchSize: 4, maxSteps: 2, ...config },
+      { ...parts, trainDataset: rows, evalDataset: rows },
+    );
+    await trainer.train();
+    await trainer.evaluate();
+    const before = memory();
+    (trainer.args as { maxSteps: number }).maxSteps = 5;
+    await trainer.train();
+    await trainer.evaluate();
+    assert.deepEqual(memory(), before);
+  }
 });

@@ -8,6 +8,7 @@ import {
   div,
   Generator,
   logSigmoid,
+  memory,
   mul,
   nn,
   sum,
@@ -225,4 +226,19 @@ Deno.test("RewardTrainer names bad pairs and settings", () => {
     () => new RewardTrainer({ centerRewardsCoefficient: -1 }, { model, trainDataset: [ok] }),
     /centerRewardsCoefficient must be >= 0/,
   );
+});
+
+Deno.test("RewardTrainer steps and evaluation leave no tensors behind", async () => {
+  const pairs = reviewPairs(16, 8);
+  const trainer = new RewardTrainer(
+    { learningRate: 0.01, batchSize: 4, maxSteps: 2, centerRewardsCoefficient: 0.01 },
+    { model: new BagOfEmbeddings(2), trainDataset: pairs, evalDataset: pairs },
+  );
+  await trainer.train();
+  await trainer.evaluate();
+  const before = memory();
+  (trainer.args as { maxSteps: number }).maxSteps = 5;
+  await trainer.train();
+  await trainer.evaluate();
+  assert.deepEqual(memory(), before);
 });

@@ -12,7 +12,7 @@ import {
   tokenizeSftExamples,
   toLmRows,
 } from "../../algorithms/sft/mod.ts";
-import { Generator, nn, optim, softmax, type Tensor, tensor } from "../../core/mod.ts";
+import { Generator, memory, nn, optim, softmax, type Tensor, tensor } from "../../core/mod.ts";
 import { generateSyntheticReviews, SyntheticWordTokenizer } from "../../data/mod.ts";
 
 const tokenizer = new SyntheticWordTokenizer();
@@ -248,4 +248,19 @@ Deno.test("SFTTrainer names bad examples", () => {
       }),
     /packing needs maxLength/,
   );
+});
+
+Deno.test("SFTTrainer steps and evaluation leave no tensors behind", async () => {
+  const rows = reviewTexts(16, 8);
+  const trainer = new SFTTrainer(
+    { learningRate: 0.01, batchSize: 4, maxSteps: 2, packing: true, maxLength: 16 },
+    { model: new BigramLM(2), trainDataset: rows, evalDataset: rows },
+  );
+  await trainer.train();
+  await trainer.evaluate();
+  const before = memory();
+  (trainer.args as { maxSteps: number }).maxSteps = 5;
+  await trainer.train();
+  await trainer.evaluate();
+  assert.deepEqual(memory(), before);
 });
