@@ -18,7 +18,6 @@ import {
   slice,
   sub,
   sum,
-  type Tensor,
   tensor,
   tidy,
 } from "../../core/mod.ts";
