@@ -23,6 +23,7 @@ export {
 } from "./loss.ts";
 export { LABEL_PAD_TOKEN_ID, sequenceLogps } from "./logps.ts";
 export {
+  type AdapterSwitch,
   type DPOConfig,
   type DpoEvalMetrics,
   type DpoPairRows,

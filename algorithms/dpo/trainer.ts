@@ -59,12 +59,23 @@ export interface DPOConfig extends Partial<TrainingArgs> {
   precomputeRefLogps?: boolean;
 }
 
+/** Something that can switch a model's adapters off for a call (a LoRA handle). */
+export interface AdapterSwitch {
+  /** Runs `fn` with the adapters off. */
+  withAdaptersDisabled<T>(fn: () => T): T;
+}
+
 /** Models, data and helpers of a {@link DPOTrainer}. */
 export interface DPOTrainerParts extends TrainerParts {
   /** The policy being trained. */
   model: DpoPolicy;
   /** A frozen reference; omit it when the policy has adapters, or precompute. */
   refModel?: CausalLM;
+  /**
+   * The policy's adapters when they live on a separate handle (`applyLora`'s result): the
+   * adapters-off policy is then the reference. Default: the policy's own `withAdaptersDisabled`.
+   */
+  adapters?: AdapterSwitch;
   /** Training triples. */
   trainDataset: Rows<PreferenceTriple>;
   /** Triples for `evalSteps` and `evaluate()`. */
@@ -126,7 +137,7 @@ const METRIC_KEYS = [
  * import { DPOTrainer } from "@tether/rlhf/dpo";
  * const trainer = new DPOTrainer({ beta: 0.1, learningRate: 5e-7, batchSize: 8, maxSteps: 500 }, {
  *   model: policy,
- *   refModel: reference, // or a policy with withAdaptersDisabled, or precomputeRefLogps: true
+ *   refModel: reference, // or LoRA `adapters`, or precomputeRefLogps: true
  *   trainDataset: triples, // { prompt, chosen, rejected } token ids
  * });
  * await trainer.train();
@@ -145,6 +156,7 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
     precomputeRefLogps: boolean;
   }>;
   readonly #refModel: CausalLM | undefined;
+  readonly #adapters: AdapterSwitch | undefined;
   readonly #padTokenId: number;
   readonly #precomputed = new WeakMap<object, RefLogps>();
 
@@ -177,7 +189,8 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
       throw new Error(`DPOTrainer: maxLength must be an integer >= 2 or null, got ${maxLength}`);
     }
     if (
-      !referenceFree && !precomputeRefLogps && !parts.refModel && !parts.model.withAdaptersDisabled
+      !referenceFree && !precomputeRefLogps && !parts.refModel && !parts.adapters &&
+      !parts.model.withAdaptersDisabled
     ) {
       throw new Error(
         "DPOTrainer: no reference: pass refModel (a frozen copy of the starting policy), a policy " +
@@ -200,6 +213,11 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
       precomputeRefLogps,
     });
     this.#refModel = parts.refModel;
+    const model = parts.model;
+    this.#adapters = parts.adapters ??
+      (model.withAdaptersDisabled
+        ? { withAdaptersDisabled: (fn) => model.withAdaptersDisabled!(fn) }
+        : undefined);
     this.#padTokenId = parts.padTokenId ?? parts.tokenizer?.padTokenId ??
       parts.tokenizer?.eosTokenId ?? 0;
   }
@@ -240,8 +258,8 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
         this.#refModel.eval?.();
         return this.#logps(this.#refModel, batch);
       }
-      if (this.model.withAdaptersDisabled) {
-        return this.model.withAdaptersDisabled(() => this.#logps(this.model, batch));
+      if (this.#adapters) {
+        return this.#adapters.withAdaptersDisabled(() => this.#logps(this.model, batch));
       }
       // Only reached while precomputing, before the first update: the policy is the reference.
       return this.#logps(this.model, batch);
@@ -252,7 +270,7 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
   async #precompute(key: object, rows: readonly DpoPairRows[]): Promise<RefLogps> {
     const cached = this.#precomputed.get(key);
     if (cached) return cached;
-    if (!this.#refModel && !this.model.withAdaptersDisabled && this.globalStep > 0) {
+    if (!this.#refModel && !this.#adapters && this.globalStep > 0) {
       throw new Error(
         "DPOTrainer: reference log-probs for these pairs were not precomputed, and the policy has " +
           `been trained for ${this.globalStep} steps, so it no longer is the reference; pass them ` +

@@ -193,6 +193,16 @@ Deno.test("reference as a separate model, precomputed once, or adapters off: sam
     trainDataset: train,
   })
     .train();
+  // The adapters on a separate handle (as applyLora returns them), the policy without the method.
+  const handle = new AdapterLM(6);
+  const bare = {
+    forward: handle.forward.bind(handle),
+    parameters: () => handle.parameters(),
+    stateDict: () => handle.stateDict(),
+    loadStateDict: handle.loadStateDict.bind(handle),
+  };
+  await new DPOTrainer(args, { model: bare, adapters: handle, trainDataset: train }).train();
+  assert.ok(maxDiff(flat(adapters), flat(handle)) < 1e-12);
   assert.ok(maxDiff(flat(adapters), flat(adaptersRef)) < 1e-12);
   assert.ok(maxDiff(flat(adapters), flat(adaptersPre)) < 1e-12);
   // Only the adapter trained; the frozen base is untouched.
