@@ -348,7 +348,7 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
       return s / accum;
     };
     const loss = mean(0);
-    assertFiniteLoss(this.#name, step, loss, this.#lastStats);
+    assertFiniteLoss(this.#name, step, loss, this.#lastStats, true);
     this.globalStep = step;
     const stats: Record<string, number> = { "train/loss": loss };
     keys!.forEach((key, j) => (stats[`train/${key}`] = mean(j + 1)));
