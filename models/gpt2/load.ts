@@ -36,6 +36,7 @@ export async function loadGpt2LMHeadModel(
     backend: opts.backend,
     generator: opts.generator,
     valueHead: opts.valueHead,
+    initWeights: false,
   });
   try {
     const r = loadGpt2Weights(model, state, { optional: ["v_head."] });
@@ -67,6 +68,7 @@ export async function loadGpt2Classifier(
   const model = new GPT2ForSequenceClassification(withLabels, {
     backend: opts.backend,
     generator: opts.generator,
+    initWeights: false,
   });
   const log = opts.log ?? console.warn;
   const saved = state.get("score.weight");

@@ -19,6 +19,7 @@ export {
   GPT2LMHeadModel,
   GPT2MLP,
   GPT2Model,
+  type GPT2ModelOptions,
   type GPT2Options,
   LMHead,
   type PastKeyValues,

@@ -8,9 +8,8 @@
 import { currentBackend, equal, ones, sub, type Tensor } from "../../core/mod.ts";
 import { Module } from "../../core/nn/mod.ts";
 import { lastTokenScores, ScoreHead } from "../heads.ts";
-import type { BlockOptions } from "./attention.ts";
 import { type GPT2Config, gpt2Config } from "./config.ts";
-import { GPT2Model, onBackend, type TokenMatrix } from "./model.ts";
+import { GPT2Model, type GPT2ModelOptions, onBackend, type TokenMatrix } from "./model.ts";
 import { saveGpt2 } from "./weights.ts";
 
 /** Inputs of a sequence-classification forward pass. */
@@ -43,12 +42,18 @@ export class GPT2ForSequenceClassification extends Module {
   readonly backend: string;
 
   /** A freshly initialised classifier (load weights with `loadGpt2ForSequenceClassification`). */
-  constructor(config: Partial<GPT2Config> | Record<string, unknown>, opts: BlockOptions = {}) {
+  constructor(
+    config: Partial<GPT2Config> | Record<string, unknown>,
+    opts: GPT2ModelOptions = {},
+  ) {
     super();
     this.config = gpt2Config(config as Record<string, unknown>);
     this.backend = opts.backend ?? currentBackend();
     const o = { backend: this.backend, generator: opts.generator };
-    this.transformer = this.registerModule("transformer", new GPT2Model(this.config, o));
+    this.transformer = this.registerModule(
+      "transformer",
+      new GPT2Model(this.config, { ...o, initWeights: opts.initWeights }),
+    );
     this.score = this.registerModule(
       "score",
       new ScoreHead(this.config.n_embd, this.config.num_labels, {

@@ -15,6 +15,7 @@ import { readSafetensors } from "../../models/io/safetensors.ts";
 import { readTorchCheckpoint } from "../../models/io/torch_bin.ts";
 import type { Module } from "../../core/nn/mod.ts";
 import { expected, GPT2_A, loadGpt2A } from "./gpt2_fixture.ts";
+import { layOutCache } from "./hub/fake_hub.ts";
 
 function weights(m: Module): Map<string, Float32Array> {
   return new Map([...m.stateDict()].map(([k, t]) => [k, t.toArraySync()]));
@@ -40,6 +41,32 @@ Deno.test("pytorch_model.bin and model.safetensors load the same weights", async
   assert.equal(fromBin.lm_head.weight, fromBin.transformer.wte.weight, "lm_head is tied");
   fromSafetensors.dispose();
   fromBin.dispose();
+});
+
+Deno.test("loadCausalLM reads a Hub id from the shared cache offline, falling back to the .bin", async () => {
+  await withTempDir(async (cacheDir) => {
+    const commit = "c".repeat(40);
+    await layOutCache(cacheDir, "tiny-org/gpt2-bin", { main: commit }, {
+      [commit]: {
+        "config.json": await Deno.readFile(join(GPT2_A, "config.json")),
+        "pytorch_model.bin": await Deno.readFile(join(GPT2_A, "pytorch_model.bin")),
+      },
+    });
+    const noNetwork: typeof fetch = () => {
+      throw new Error("the network must not be used");
+    };
+    const fromHub = await loadCausalLM("tiny-org/gpt2-bin", {
+      cacheDir,
+      offline: true,
+      fetch: noNetwork,
+      backend: "cpu",
+    });
+    const local = await loadGpt2A();
+    assert.deepEqual(weights(fromHub), weights(local));
+    assert.equal(fromHub.training, false, "loaded models start in eval mode");
+    fromHub.dispose();
+    local.dispose();
+  });
 });
 
 Deno.test("a saved GPT-2 loads back bit-identical, named as transformers saves it", async () => {
