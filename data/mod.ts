@@ -83,7 +83,14 @@ export {
   resolveHubSplit,
   streamHubDataset,
 } from "./hub/load_dataset.ts";
-export { formatBytes, ProgressBar, type ProgressOptions, type ProgressSink } from "./progress.ts";
+export {
+  formatBytes,
+  ProgressBar,
+  type ProgressOptions,
+  type ProgressSink,
+  type TransferState,
+  type TransferWording,
+} from "../common/progress.ts";
 
 export type { TutorialLoadOptions, TutorialSource } from "./tutorials/source.ts";
 export {

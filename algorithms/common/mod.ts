@@ -43,9 +43,9 @@ export { assertFiniteLoss, NonFiniteLossError } from "./nonfinite.ts";
 export {
   Progress,
   type ProgressSink,
-  stderrProgressSink,
+  stderrSink as stderrProgressSink,
   type TrainingProgressOptions,
-} from "./progress.ts";
+} from "../../common/progress.ts";
 export {
   decodeTensorFile,
   encodeTensorFile,

@@ -30,7 +30,7 @@ import {
 } from "./checkpoint.ts";
 import { MetricsWriter } from "./metrics.ts";
 import { assertFiniteLoss } from "./nonfinite.ts";
-import { Progress, type ProgressSink } from "./progress.ts";
+import { Progress, type ProgressSink } from "../../common/progress.ts";
 
 /** A model a trainer can train: parameters, optional train/eval modes, optional state dict. */
 export interface TrainableModel extends CheckpointModel {

@@ -7,7 +7,7 @@
 
 import { createHash } from "node:crypto";
 import { dirname, join, relative } from "node:path";
-import type { ProgressBar } from "../progress.ts";
+import type { ProgressBar } from "../../common/progress.ts";
 import { fileExists } from "./cache.ts";
 
 /** The `fetch` signature the Hub code uses. */

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import type { Dataset } from "../dataset.ts";
 import { localRecords } from "../loaders/local.ts";
 import { type LoadOptions, type SourceRecord, streamRecords } from "../loaders/records.ts";
-import { ProgressBar, type ProgressSink } from "../progress.ts";
+import { ProgressBar, type ProgressSink } from "../../common/progress.ts";
 import type { StreamingDataset } from "../streaming.ts";
 import {
   datasetFolderName,

@@ -6,6 +6,9 @@
  */
 
 import { join } from "node:path";
+import { type ProgressSink, stderrSink } from "../../common/progress.ts";
+
+export type { ProgressSink };
 
 /** Settings every Hub call accepts; each defaults from the environment. */
 export interface HubOptions {
@@ -25,14 +28,6 @@ export interface HubOptions {
   progress?: ProgressSink | false;
   /** Give up on a request whose response headers take longer than this (default 30 s). */
   timeoutMs?: number;
-}
-
-/** Where progress is written. */
-export interface ProgressSink {
-  /** Whether output is an interactive terminal (redraw in place) or a log (plain lines). */
-  isTerminal(): boolean;
-  /** Write text as is. */
-  write(text: string): void;
 }
 
 /** {@link HubOptions} with every default filled in. */
@@ -117,22 +112,6 @@ export function tokenFromEnv(): string | undefined {
     return undefined;
   }
 }
-
-/** A sink writing to standard error. */
-export const stderrSink: ProgressSink = {
-  isTerminal() {
-    try {
-      return Deno.stderr.isTerminal();
-    } catch {
-      return false;
-    }
-  },
-  write(text) {
-    const bytes = new TextEncoder().encode(text);
-    let written = 0;
-    while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
-  },
-};
 
 /**
  * Fill in every Hub setting from options, then the environment, then the defaults.

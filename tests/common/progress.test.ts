@@ -1,0 +1,95 @@
+// The drawing policy every progress kind shares; the wordings are pinned by the data, model-hub
+// and trainer tests.
+import assert from "node:assert/strict";
+import {
+  formatBytes,
+  formatMetric,
+  Progress,
+  ProgressBar,
+  type ProgressSink,
+  type TransferWording,
+} from "../../common/progress.ts";
+
+function sink(terminal: boolean): ProgressSink & { text: string } {
+  const out = {
+    text: "",
+    isTerminal: () => terminal,
+    write: (chunk: string) => void (out.text += chunk),
+  };
+  return out;
+}
+
+const terse: TransferWording = {
+  amount: (s) => `${s.done}/${s.total ?? "?"}`,
+  start: (s) => `<${s.label}`,
+  line: (s) => `~${s.done}`,
+  done: (s) => `>${s.done} in ${s.seconds}s`,
+};
+
+Deno.test("ProgressBar: a custom wording shapes terminal frames and log lines alike", () => {
+  let now = 0;
+  const tty = sink(true);
+  const bar = new ProgressBar({ label: "f", total: 8, sink: tty, now: () => now, wording: terse });
+  // Drawn at once, before any byte, so a slow first chunk still shows something.
+  assert.equal(tty.text, "\rf [                        ] 0/8\x1b[K");
+  now = 500;
+  bar.add(8);
+  bar.finish();
+  assert.ok(tty.text.endsWith("\rf [########################] 8/8\x1b[K\n"), tty.text);
+
+  now = 0;
+  const log = sink(false);
+  const logged = new ProgressBar({
+    label: "f",
+    sink: log,
+    now: () => now,
+    logEveryMs: 1000,
+    wording: terse,
+  });
+  for (const t of [400, 1000, 1500, 2100]) {
+    now = t;
+    logged.add(1);
+  }
+  logged.finish();
+  logged.finish();
+  assert.equal(log.text, "<f\n~2\n~4\n>4 in 2.1s\n");
+});
+
+Deno.test("ProgressBar: an explicit undefined cadence keeps the default", () => {
+  let now = 0;
+  const log = sink(false);
+  const bar = new ProgressBar({ label: "x", sink: log, now: () => now, logEveryMs: undefined });
+  now = 4999;
+  bar.add(1);
+  now = 5000;
+  bar.add(1);
+  assert.equal(log.text.split("\n").filter(Boolean).length, 2, log.text);
+});
+
+Deno.test("Progress: in a log the step cadence decides, however fast the steps come", () => {
+  const log = sink(false);
+  const p = new Progress({ label: "rm", every: 1, sink: log, now: () => 0 });
+  p.update(1, { loss: 0.25 });
+  p.update(2, { loss: 1e-5 });
+  p.finish();
+  assert.deepEqual(log.text.trimEnd().split("\n"), [
+    "rm step 1 | 1000.00 steps/s | loss 0.2500",
+    "rm step 2 | 2000.00 steps/s | loss 1.000e-5",
+  ]);
+});
+
+Deno.test("Progress: a run that never stepped ends silently in a log", () => {
+  const log = sink(false);
+  new Progress({ label: "ppo", sink: log, now: () => 0 }).finish();
+  assert.equal(log.text, "");
+});
+
+Deno.test("formatBytes rounds fractional rates below 1 KiB; formatMetric keeps NaN visible", () => {
+  assert.equal(formatBytes(170.67), "171 B");
+  assert.equal(formatBytes(1023), "1023 B");
+  assert.equal(formatBytes(1024), "1.0 KiB");
+  assert.equal(formatBytes(5 * 1024 ** 5), "5120.0 TiB");
+  assert.equal(formatMetric(Number.NaN), "NaN");
+  assert.equal(formatMetric(123456), "1.235e+5");
+  assert.equal(formatMetric(0), "0.0000");
+});
