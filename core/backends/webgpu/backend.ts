@@ -288,6 +288,13 @@ export class WebGPUBackend implements Backend {
     zeroOutputs = false,
   ): void {
     if (grid[0] * grid[1] * grid[2] === 0) return;
+    const bound = inputs.length + outputs.length;
+    if (bound > this.limits.device.maxStorageBuffersPerShaderStage) {
+      throw new Error(
+        `webgpu ${key}: binds ${bound} storage buffers but this device allows ` +
+          `${this.limits.device.maxStorageBuffersPerShaderStage} per shader stage`,
+      );
+    }
     for (const o of outputs) {
       if (inputs.includes(o)) {
         throw new Error(`webgpu ${key}: an output buffer is also bound as an input`);

@@ -119,7 +119,7 @@ fn score(ko: u32, j: u32, d: u32) -> f32 {
   if (lid == 0u) { L[row] = best + log(sum); }`);
 }
 
-/** Pass A of the backward: dq per query row, and Σ_j p_ij (dy_i·v_j) into S. */
+/** Pass A of the backward: dq per query row, and (lse_i, Σ_j p_ij (dy_i·v_j)) into S. */
 function gradRowsWgsl(masked: boolean): string {
   const ins = masked ? ["Q", "K", "V", "M", "L", "DY"] : ["Q", "K", "V", "L", "DY"];
   return header(ins, ["DQ", "S"]) + common(masked) + `
@@ -182,12 +182,17 @@ fn dotGV(vo: u32, j: u32, dv: u32) -> f32 {
     let c = lid + t * WG;
     if (c < d) { DQ[row * d + c] = acc[t]; }
   }
-  if (lid == 0u) { S[row] = dsum; }`);
+  if (lid == 0u) {
+    S[2u * row] = l;
+    S[2u * row + 1u] = dsum;
+  }`);
 }
 
 /** Pass B of the backward: dk and dv per key row, walking every query row of the head. */
 function gradKeysWgsl(masked: boolean): string {
-  const ins = masked ? ["Q", "K", "V", "M", "L", "DY", "S"] : ["Q", "K", "V", "L", "DY", "S"];
+  // The row statistics (lse, Σ p·(dy·v)) come interleaved in S: with a mask this pass binds
+  // eight storage buffers, WebGPU's default per-stage limit.
+  const ins = masked ? ["Q", "K", "V", "M", "S", "DY"] : ["Q", "K", "V", "S", "DY"];
   return header(ins, ["DK", "DV"]) + common(masked) + `
 var<workgroup> Ks: array<f32, ${MAX_D}>;
 var<workgroup> Vs: array<f32, ${MAX_D}>;
@@ -210,7 +215,7 @@ var<workgroup> DSs: array<f32, ${CH}>;` + entry(`
     for (var ii = lid; ii < iN; ii += WG) {
       let i = i0 + ii;
       let qrow = head * tq + i;
-      let l = L[pu(12u) + qrow];
+      let l = S[2u * qrow];
       var p = 0.0;
       var ds = 0.0;
       if (isInf(l) && l < 0.0) {
@@ -221,7 +226,7 @@ var<workgroup> DSs: array<f32, ${CH}>;` + entry(`
         p = exp(s * scale - l);
         var gv = 0.0;
         for (var c = 0u; c < dv; c++) { gv += DY[go + i * dv + c] * Vs[c]; }
-        ds = p * (gv - S[qrow]) * scale;
+        ds = p * (gv - S[2u * qrow + 1u]) * scale;
       }
       Ps[ii] = p;
       DSs[ii] = ds;
@@ -314,23 +319,23 @@ export const attentionGradKernel: Kernel = (inputs, [dq, dk, dv], attrs, backend
   const dm = dims(q, k, v);
   const offs = { q: q.offset, k: k.offset, v: v.offset, m: mask?.offset ?? 0, l: lse.offset };
   const queryRows = dm.b * dm.h * dm.tq, keyRows = dm.b * dm.h * dm.tk;
-  const dsum = g.scratch(Math.max(queryRows, 1));
+  const stats = g.scratch(2 * Math.max(queryRows, 1));
   const kind = masked ? "mask" : "plain";
   g.dispatch(
     `attentionGrad:rows:${kind}`,
     () => gradRowsWgsl(masked),
     inputs.map(buf),
-    [buf(dq), dsum],
+    [buf(dq), stats],
     params(dm, queryRows, attrs, { ...offs, dy: dy.offset }),
     g.grid(queryRows, 1),
   );
   g.dispatch(
     `attentionGrad:keys:${kind}`,
     () => gradKeysWgsl(masked),
-    [...inputs.map(buf), dsum],
+    [...(mask ? [q, k, v, mask] : [q, k, v]).map(buf), stats, buf(dy)],
     [buf(dk), buf(dv)],
     params(dm, keyRows, attrs, { ...offs, dy: dy.offset }),
     g.grid(keyRows, 1),
   );
-  g.free(dsum);
+  g.free(stats);
 };
