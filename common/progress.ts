@@ -121,14 +121,18 @@ class ProgressLine {
   }
 }
 
-/** What a byte progress line shows. */
+/** What a byte progress line shows, already formatted. */
 export interface TransferState {
   /** What is being transferred. */
   readonly label: string;
-  /** Bytes so far. */
-  readonly done: number;
+  /** Bytes so far, e.g. `3.0 KiB`. */
+  readonly bytes: string;
   /** Expected bytes, when known. */
-  readonly total: number | undefined;
+  readonly size: string | undefined;
+  /** Share of the expected bytes, padded (` 75%`), when the total is known and positive. */
+  readonly percent: string | undefined;
+  /** Bytes per second, e.g. `1.5 KiB/s`. */
+  readonly rate: string;
   /** Seconds since the start (at least 1 ms). */
   readonly seconds: number;
 }
@@ -145,45 +149,13 @@ export interface TransferWording {
   done(state: TransferState): string;
 }
 
-/**
- * The total when it can give a percentage (known and positive), else undefined.
- *
- * @param state Progress so far.
- */
-export function percentBase(state: TransferState): number | undefined {
-  return state.total !== undefined && state.total > 0 ? state.total : undefined;
-}
-
-/**
- * `75%` of the total, padded so the column does not jump.
- *
- * @param done Bytes so far.
- * @param total Expected bytes (positive).
- */
-export function formatPercent(done: number, total: number): string {
-  return `${Math.min(100, (100 * done) / total).toFixed(0).padStart(3)}%`;
-}
-
-/**
- * Bytes per second, e.g. `1.5 MiB/s`.
- *
- * @param state Progress so far.
- */
-export function formatRate(state: TransferState): string {
-  return `${formatBytes(Math.round(state.done / state.seconds))}/s`;
-}
-
 /** The default wording: `imdb train:  75% 3.0 KiB of 4.0 KiB, 1.5 KiB/s`. */
 export const transferWording: TransferWording = {
-  amount: (s) => {
-    const total = percentBase(s);
-    return total === undefined
-      ? `${formatBytes(s.done)}, ${formatRate(s)}`
-      : `${formatPercent(s.done, total)} ${formatBytes(s.done)} of ${formatBytes(total)}, ${
-        formatRate(s)
-      }`;
-  },
-  start: (s) => `${s.label}: starting${s.total === undefined ? "" : ` (${formatBytes(s.total)})`}`,
+  amount: (s) =>
+    s.percent === undefined
+      ? `${s.bytes}, ${s.rate}`
+      : `${s.percent} ${s.bytes} of ${s.size}, ${s.rate}`,
+  start: (s) => `${s.label}: starting${s.size === undefined ? "" : ` (${s.size})`}`,
   line: (s) => `${s.label}: ${transferWording.amount(s)}`,
   done: (s) => `${s.label}: done, ${transferWording.amount(s)}`,
 };
@@ -267,24 +239,28 @@ export class ProgressBar {
   }
 
   #state(): TransferState {
+    const total = this.#total;
+    const seconds = this.#line.seconds();
     return {
       label: this.#label,
-      done: this.#done,
-      total: this.#total,
-      seconds: this.#line.seconds(),
+      bytes: formatBytes(this.#done),
+      size: total === undefined ? undefined : formatBytes(total),
+      percent: total !== undefined && total > 0
+        ? `${Math.min(100, (100 * this.#done) / total).toFixed(0).padStart(3)}%`
+        : undefined,
+      rate: `${formatBytes(Math.round(this.#done / seconds))}/s`,
+      seconds,
     };
   }
 
   #frame(): string {
-    const state = this.#state();
-    const total = percentBase(state);
     let bar = "";
-    if (total !== undefined) {
+    if (this.#total !== undefined && this.#total > 0) {
       const width = 24;
-      const filled = Math.min(width, Math.round((width * state.done) / total));
+      const filled = Math.min(width, Math.round((width * this.#done) / this.#total));
       bar = `[${"#".repeat(filled)}${" ".repeat(width - filled)}] `;
     }
-    return `${this.#label} ${bar}${this.#wording.amount(state)}`;
+    return `${this.#label} ${bar}${this.#wording.amount(this.#state())}`;
   }
 }
 

@@ -8,9 +8,6 @@
 
 import {
   formatBytes,
-  formatPercent,
-  formatRate,
-  percentBase,
   ProgressBar,
   type ProgressSink,
   type TransferWording,
@@ -20,18 +17,13 @@ export { formatBytes };
 
 /** `  org/name/file:  50% 2.0 KiB/4.0 KiB 171 B/s`, ending `done, 4.0 KiB in 24.0 s`. */
 const downloadWording: TransferWording = {
-  amount: (s) => {
-    const total = percentBase(s);
-    return total === undefined
-      ? `${formatBytes(s.done)} ${formatRate(s)}`
-      : `${formatPercent(s.done, total)} ${formatBytes(s.done)}/${formatBytes(total)} ${
-        formatRate(s)
-      }`;
-  },
-  start: (s) =>
-    `downloading ${s.label}${s.total === undefined ? "" : ` (${formatBytes(s.total)})`}`,
+  amount: (s) =>
+    s.percent === undefined
+      ? `${s.bytes} ${s.rate}`
+      : `${s.percent} ${s.bytes}/${s.size} ${s.rate}`,
+  start: (s) => `downloading ${s.label}${s.size === undefined ? "" : ` (${s.size})`}`,
   line: (s) => `  ${s.label}: ${downloadWording.amount(s)}`,
-  done: (s) => `  ${s.label}: done, ${formatBytes(s.done)} in ${s.seconds.toFixed(1)} s`,
+  done: (s) => `  ${s.label}: done, ${s.bytes} in ${s.seconds.toFixed(1)} s`,
 };
 
 /** Options for {@link DownloadProgress}. */

@@ -20,10 +20,10 @@ function sink(terminal: boolean): ProgressSink & { text: string } {
 }
 
 const terse: TransferWording = {
-  amount: (s) => `${s.done}/${s.total ?? "?"}`,
+  amount: (s) => `${s.bytes}/${s.size ?? "?"}${s.percent ?? ""}`,
   start: (s) => `<${s.label}`,
-  line: (s) => `~${s.done}`,
-  done: (s) => `>${s.done} in ${s.seconds}s`,
+  line: (s) => `~${s.bytes}`,
+  done: (s) => `>${s.bytes} in ${s.seconds}s`,
 };
 
 Deno.test("ProgressBar: a custom wording shapes terminal frames and log lines alike", () => {
@@ -31,11 +31,11 @@ Deno.test("ProgressBar: a custom wording shapes terminal frames and log lines al
   const tty = sink(true);
   const bar = new ProgressBar({ label: "f", total: 8, sink: tty, now: () => now, wording: terse });
   // Drawn at once, before any byte, so a slow first chunk still shows something.
-  assert.equal(tty.text, "\rf [                        ] 0/8\x1b[K");
+  assert.equal(tty.text, "\rf [                        ] 0 B/8 B  0%\x1b[K");
   now = 500;
   bar.add(8);
   bar.finish();
-  assert.ok(tty.text.endsWith("\rf [########################] 8/8\x1b[K\n"), tty.text);
+  assert.ok(tty.text.endsWith("\rf [########################] 8 B/8 B100%\x1b[K\n"), tty.text);
 
   now = 0;
   const log = sink(false);
@@ -52,7 +52,7 @@ Deno.test("ProgressBar: a custom wording shapes terminal frames and log lines al
   }
   logged.finish();
   logged.finish();
-  assert.equal(log.text, "<f\n~2\n~4\n>4 in 2.1s\n");
+  assert.equal(log.text, "<f\n~2 B\n~4 B\n>4 B in 2.1s\n");
 });
 
 Deno.test("ProgressBar: an explicit undefined cadence keeps the default", () => {
