@@ -16,6 +16,7 @@ import {
   keep,
   mean,
   noGrad,
+  selectBackend,
   type Tensor,
   tensor,
   tidy,
@@ -165,7 +166,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     options: {
       steps: { type: "string", default: "400" },
       seed: { type: "string", default: "0" },
-      backend: { type: "string", default: "cpu" },
+      backend: { type: "string" },
       "log-every": { type: "string", default: "40" },
     },
   });
@@ -177,15 +178,13 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     return v;
   };
   const steps = int("steps"), seed = int("seed"), logEvery = int("log-every");
-  if (values.backend === "webgpu") {
-    const { initWebGPU } = await import("../core/backends/webgpu/init.ts");
-    await initWebGPU({ allowFallback: true });
-  }
+  // --backend, else TETHER_BACKEND, else auto (WebGPU on a real GPU adapter, otherwise CPU).
+  const selected = await selectBackend(values.backend);
   console.log(
     `spirals: ${CLASSES} classes × ${POINTS_PER_CLASS} points, MLP 2→64→64→${CLASSES}, AdamW, ` +
-      `${steps} steps on '${values.backend}', seed ${seed}`,
+      `${steps} steps on '${selected.name}' (${selected.reason}), seed ${seed}`,
   );
-  const r = await train({ steps, seed, backend: values.backend, logEvery });
+  const r = await train({ steps, seed, backend: selected.name, logEvery });
   const ok = r.finalLoss < TARGET_LOSS;
   console.log(
     `trained in ${r.seconds.toFixed(1)} s; accuracy ${(100 * r.trainAccuracy).toFixed(1)}% ` +
