@@ -14,6 +14,7 @@
 
 import "./backends/cpu/register.ts";
 import "./backends/cpu/register_nn.ts";
+import "./backends/cpu/fast/register.ts";
 
 export * from "./shape.ts";
 export * from "./backend.ts";

@@ -1,0 +1,308 @@
+/**
+ * The onnxruntime matmul route: a one-node ONNX session per transpose variant, run on MLAS's
+ * multi-threaded SGEMM through onnxruntime's C API, called with Deno's FFI. The library is the
+ * one shipped inside the npm package onnxruntime-node; its Node-API addon is not used, because
+ * that addon keeps JavaScript handles in process-wide statics and panics Deno as soon as two
+ * isolates (workers, `deno test --parallel` modules) use it at once. The C API holds no
+ * JavaScript state, so every isolate can run its own sessions.
+ *
+ * Operands are wrapped in place: OrtValues point at our Float32Array storage, and the output is
+ * written straight into the preallocated output array. Loading needs Deno's --allow-ffi and
+ * --allow-read (or -A); where the library cannot load, `ortAvailable()` is false and says why.
+ */
+
+import { createRequire } from "node:module";
+import { matmulModel } from "./onnx_model.ts";
+
+/** Positions in onnxruntime's `OrtApi` function table (stable: the table is append-only). */
+const API = {
+  CreateStatus: 0,
+  GetErrorCode: 1,
+  GetErrorMessage: 2,
+  CreateEnv: 3,
+  CreateSessionFromArray: 8,
+  Run: 9,
+  CreateSessionOptions: 10,
+  SetSessionExecutionMode: 13,
+  SetSessionGraphOptimizationLevel: 23,
+  SetIntraOpNumThreads: 24,
+  SetInterOpNumThreads: 25,
+  CreateTensorWithDataAsOrtValue: 49,
+  CreateCpuMemoryInfo: 69,
+  ReleaseStatus: 93,
+  ReleaseValue: 96,
+  ReleaseSessionOptions: 100,
+} as const;
+
+const SIGNATURES = {
+  CreateStatus: { parameters: ["i32", "buffer"], result: "pointer" },
+  GetErrorCode: { parameters: ["pointer"], result: "i32" },
+  GetErrorMessage: { parameters: ["pointer"], result: "pointer" },
+  CreateEnv: { parameters: ["i32", "buffer", "buffer"], result: "pointer" },
+  CreateSessionFromArray: {
+    parameters: ["pointer", "buffer", "usize", "pointer", "buffer"],
+    result: "pointer",
+  },
+  Run: {
+    parameters: ["pointer", "pointer", "buffer", "buffer", "usize", "buffer", "usize", "buffer"],
+    result: "pointer",
+  },
+  CreateSessionOptions: { parameters: ["buffer"], result: "pointer" },
+  SetSessionExecutionMode: { parameters: ["pointer", "i32"], result: "pointer" },
+  SetSessionGraphOptimizationLevel: { parameters: ["pointer", "i32"], result: "pointer" },
+  SetIntraOpNumThreads: { parameters: ["pointer", "i32"], result: "pointer" },
+  SetInterOpNumThreads: { parameters: ["pointer", "i32"], result: "pointer" },
+  CreateTensorWithDataAsOrtValue: {
+    parameters: ["pointer", "buffer", "usize", "buffer", "usize", "i32", "buffer"],
+    result: "pointer",
+  },
+  CreateCpuMemoryInfo: { parameters: ["i32", "i32", "buffer"], result: "pointer" },
+  ReleaseStatus: { parameters: ["pointer"], result: "void" },
+  ReleaseValue: { parameters: ["pointer"], result: "void" },
+  ReleaseSessionOptions: { parameters: ["pointer"], result: "void" },
+} as const satisfies Record<keyof typeof API, Deno.UnsafeCallbackDefinition>;
+
+type Api = { [K in keyof typeof API]: Deno.UnsafeFnPointer<(typeof SIGNATURES)[K]> };
+
+interface Runtime {
+  api: Api;
+  env: Deno.PointerValue;
+  cpuMemory: Deno.PointerValue;
+}
+
+const ORT_LOGGING_LEVEL_ERROR = 3;
+const ORT_SEQUENTIAL = 0;
+const ORT_ENABLE_ALL = 99;
+const ORT_DEVICE_ALLOCATOR = 0;
+const ORT_MEM_TYPE_DEFAULT = 0;
+const TENSOR_FLOAT = 1;
+/** Any API version up to the library's own returns the same append-only table. */
+const REQUESTED_API_VERSION = 11;
+
+let runtime: Runtime | null | undefined;
+let unavailableReason = "";
+const sessions = new Map<string, Deno.PointerValue>();
+let intraOpThreads = Math.max(1, Math.min(navigator.hardwareConcurrency ?? 2, 8));
+
+const utf8 = new TextEncoder();
+const cString = (s: string) => utf8.encode(`${s}\0`);
+
+// Per-call scratch, reused: every call is synchronous, so nothing outlives it.
+const outPointer = new BigUint64Array(1);
+const shapes = [new BigInt64Array(3), new BigInt64Array(3), new BigInt64Array(3)];
+const inputValues = new BigUint64Array(2);
+const outputValues = new BigUint64Array(1);
+let inputNames = new BigUint64Array(2);
+let outputNames = new BigUint64Array(1);
+/** Keeps the name bytes alive: onnxruntime reads them through the pointers above. */
+let nameBytes: Uint8Array | null = null;
+
+/** "A\0B\0Y\0" in an explicit ArrayBuffer: small typed arrays may live on V8's moving heap. */
+function prepareNames(): void {
+  nameBytes = new Uint8Array(new ArrayBuffer(6));
+  nameBytes.set(cString("A"), 0);
+  nameBytes.set(cString("B"), 2);
+  nameBytes.set(cString("Y"), 4);
+  const at = (offset: number) =>
+    BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(nameBytes!.subarray(offset))));
+  inputNames = new BigUint64Array([at(0), at(2)]);
+  outputNames = new BigUint64Array([at(4)]);
+}
+
+function permitted(name: "ffi" | "read"): boolean {
+  // querySync never prompts, so a terminal session without the flags is not interrupted.
+  return Deno.permissions.querySync({ name }).state === "granted";
+}
+
+/** The shared library inside the onnxruntime-node package for this platform. */
+function libraryPath(): string {
+  const require = createRequire(import.meta.url);
+  const index = require.resolve("onnxruntime-node");
+  const platform =
+    ({ linux: "linux", darwin: "darwin", windows: "win32" } as Record<string, string>)[
+      Deno.build.os
+    ];
+  const arch = ({ x86_64: "x64", aarch64: "arm64" } as Record<string, string>)[Deno.build.arch];
+  if (!platform || !arch) {
+    throw new Error(`no onnxruntime binary for ${Deno.build.os}/${Deno.build.arch}`);
+  }
+  const dir = new URL(`../bin/napi-v3/${platform}/${arch}/`, `file://${index}`);
+  const file = [...Deno.readDirSync(dir)].map((e) => e.name).find((n) =>
+    /^(lib)?onnxruntime(\.\d+)*\.(so(\.\d+)*|dylib|dll)$/.test(n) && !n.includes("providers")
+  );
+  if (!file) throw new Error(`no onnxruntime library in ${dir.pathname}`);
+  return new URL(file, dir).pathname;
+}
+
+function check(api: Api, status: Deno.PointerValue, what: string): void {
+  if (status === null) return;
+  const message = Deno.UnsafePointerView.getCString(api.GetErrorMessage.call(status)!);
+  api.ReleaseStatus.call(status);
+  throw new Error(`matmul (onnxruntime): ${what} failed: ${message}`);
+}
+
+function created(api: Api, status: Deno.PointerValue, what: string): Deno.PointerValue {
+  check(api, status, what);
+  return Deno.UnsafePointer.create(outPointer[0]);
+}
+
+function load(): Runtime | null {
+  if (runtime !== undefined) return runtime;
+  runtime = null;
+  try {
+    if (!permitted("ffi") || !permitted("read")) {
+      unavailableReason = "Deno was started without --allow-ffi and --allow-read (or -A)";
+      return null;
+    }
+    const lib = Deno.dlopen(libraryPath(), {
+      OrtGetApiBase: { parameters: [], result: "pointer" },
+    });
+    const base = new Deno.UnsafePointerView(lib.symbols.OrtGetApiBase()!);
+    const getApi = new Deno.UnsafeFnPointer(base.getPointer(0)!, {
+      parameters: ["u32"],
+      result: "pointer",
+    });
+    const table = getApi.call(REQUESTED_API_VERSION);
+    if (table === null) {
+      throw new Error(`the library refused C API version ${REQUESTED_API_VERSION}`);
+    }
+    const view = new Deno.UnsafePointerView(table);
+    const api = Object.fromEntries(
+      Object.entries(API).map(([name, index]) => [
+        name,
+        new Deno.UnsafeFnPointer(
+          view.getPointer(index * 8)!,
+          SIGNATURES[name as keyof typeof API] as Deno.UnsafeCallbackDefinition,
+        ),
+      ]),
+    ) as unknown as Api;
+    // A round trip through a status object checks the table layout before anything heavier.
+    const probe = api.CreateStatus.call(2, cString("probe"));
+    const probeOk = api.GetErrorCode.call(probe) === 2 &&
+      Deno.UnsafePointerView.getCString(api.GetErrorMessage.call(probe)!) === "probe";
+    api.ReleaseStatus.call(probe);
+    if (!probeOk) throw new Error("the C API table does not have the expected layout");
+    const env = created(
+      api,
+      api.CreateEnv.call(ORT_LOGGING_LEVEL_ERROR, cString("tether"), outPointer),
+      "CreateEnv",
+    );
+    const cpuMemory = created(
+      api,
+      api.CreateCpuMemoryInfo.call(ORT_DEVICE_ALLOCATOR, ORT_MEM_TYPE_DEFAULT, outPointer),
+      "CreateCpuMemoryInfo",
+    );
+    prepareNames();
+    runtime = { api, env, cpuMemory };
+  } catch (e) {
+    unavailableReason = `onnxruntime did not load: ${e instanceof Error ? e.message : e}`;
+  }
+  return runtime;
+}
+
+/** True when onnxruntime's library loaded (it is loaded by the first call). */
+export function ortAvailable(): boolean {
+  return load() !== null;
+}
+
+/** Why the onnxruntime route is unavailable ("" when it is available). */
+export function ortUnavailableReason(): string {
+  load();
+  return unavailableReason;
+}
+
+/**
+ * Sets the intra-op thread count of sessions created from now on (default: the core count, at
+ * most 8) and returns the previous count. Sessions already made keep their thread pools.
+ */
+export function setOrtThreads(threads: number): number {
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`setOrtThreads: threads must be a positive integer, got ${threads}`);
+  }
+  const prev = intraOpThreads;
+  intraOpThreads = threads;
+  return prev;
+}
+
+function session(rt: Runtime, transA: boolean, transB: boolean): Deno.PointerValue {
+  const key = `${transA ? "t" : "n"}${transB ? "t" : "n"}${intraOpThreads}`;
+  let s = sessions.get(key);
+  if (s === undefined) {
+    const { api } = rt;
+    const options = created(api, api.CreateSessionOptions.call(outPointer), "CreateSessionOptions");
+    try {
+      check(api, api.SetIntraOpNumThreads.call(options, intraOpThreads), "SetIntraOpNumThreads");
+      check(api, api.SetInterOpNumThreads.call(options, 1), "SetInterOpNumThreads");
+      check(api, api.SetSessionExecutionMode.call(options, ORT_SEQUENTIAL), "SetExecutionMode");
+      check(
+        api,
+        api.SetSessionGraphOptimizationLevel.call(options, ORT_ENABLE_ALL),
+        "SetGraphOptimizationLevel",
+      );
+      const model = matmulModel(transA, transB);
+      s = created(
+        api,
+        api.CreateSessionFromArray.call(rt.env, model, BigInt(model.length), options, outPointer),
+        "CreateSessionFromArray",
+      );
+    } finally {
+      api.ReleaseSessionOptions.call(options);
+    }
+    sessions.set(key, s);
+  }
+  return s;
+}
+
+function wrap(rt: Runtime, data: Float32Array, dims: readonly number[], slot: number): bigint {
+  // Reading .buffer moves a small typed array off V8's moving heap (where it would otherwise
+  // live), so the address onnxruntime keeps stays valid until Run.
+  if (data.buffer.byteLength === 0) throw new Error("matmul (onnxruntime): empty operand");
+  const shape = shapes[slot];
+  for (let i = 0; i < dims.length; i++) shape[i] = BigInt(dims[i]);
+  const status = rt.api.CreateTensorWithDataAsOrtValue.call(
+    rt.cpuMemory,
+    data,
+    BigInt(data.byteLength),
+    shape,
+    BigInt(dims.length),
+    TENSOR_FLOAT,
+    outPointer,
+  );
+  check(rt.api, status, "CreateTensorWithDataAsOrtValue");
+  return outPointer[0];
+}
+
+/**
+ * out = op(A) @ op(B) with onnxruntime; `aDims`, `bDims` and `outDims` are the stored shapes
+ * (rank 2, or rank 3 with a leading batch axis; a rank-2 B is shared by every batch).
+ */
+export function ortMatmul(
+  A: Float32Array,
+  B: Float32Array,
+  out: Float32Array,
+  aDims: readonly number[],
+  bDims: readonly number[],
+  outDims: readonly number[],
+  transA: boolean,
+  transB: boolean,
+): void {
+  const rt = load();
+  if (!rt) throw new Error(`matmul (onnxruntime): unavailable: ${unavailableReason}`);
+  const { api } = rt;
+  const s = session(rt, transA, transB);
+  inputValues[0] = inputValues[1] = outputValues[0] = 0n;
+  try {
+    inputValues[0] = wrap(rt, A, aDims, 0);
+    inputValues[1] = wrap(rt, B, bDims, 1);
+    outputValues[0] = wrap(rt, out, outDims, 2);
+    check(
+      api,
+      api.Run.call(s, null, inputNames, inputValues, 2n, outputNames, 1n, outputValues),
+      "Run",
+    );
+  } finally {
+    for (const v of [inputValues[0], inputValues[1], outputValues[0]]) {
+      if (v !== 0n) api.ReleaseValue.call(Deno.UnsafePointer.create(v));
+    }
+  }
+}
