@@ -66,13 +66,8 @@ export {
   streamLocal,
 } from "./loaders/local.ts";
 
-export {
-  datasetFolderName,
-  type HubEnv,
-  isOfflineEnv,
-  readHubEnv,
-  resolveHubCacheDir,
-} from "./hub/cache.ts";
+export { datasetFolderName } from "./hub/cache.ts";
+export { type HubEnv, isOfflineEnv, readHubEnv, resolveHubCacheDir } from "../common/hub.ts";
 export { describeError, type FetchLike, HubRequestError } from "./hub/download.ts";
 export {
   HubDatasetError,

@@ -6,8 +6,9 @@
  */
 
 import { createHash } from "node:crypto";
-import { dirname, join, relative } from "node:path";
+import { dirname, relative } from "node:path";
 import type { ProgressBar } from "../../common/progress.ts";
+import { blobPath, snapshotPath } from "../../common/hub.ts";
 import { fileExists } from "./cache.ts";
 
 /** The `fetch` signature the Hub code uses. */
@@ -179,17 +180,17 @@ export async function fetchDatasetListing(
   return { commit: body.sha, files };
 }
 
-async function linkIntoSnapshot(blobPath: string, snapshotPath: string): Promise<void> {
-  await Deno.mkdir(dirname(snapshotPath), { recursive: true });
-  const temp = `${snapshotPath}.${crypto.randomUUID()}.incomplete`;
+async function linkIntoSnapshot(blob: string, link: string): Promise<void> {
+  await Deno.mkdir(dirname(link), { recursive: true });
+  const temp = `${link}.${crypto.randomUUID()}.incomplete`;
   try {
     // Relative links keep the cache valid when the whole folder is moved or mounted elsewhere.
-    await Deno.symlink(relative(dirname(snapshotPath), blobPath), temp);
+    await Deno.symlink(relative(dirname(link), blob), temp);
   } catch {
     // Filesystems without symlinks (some Windows setups) get a copy, as huggingface_hub does.
-    await Deno.copyFile(blobPath, temp);
+    await Deno.copyFile(blob, temp);
   }
-  await Deno.rename(temp, snapshotPath);
+  await Deno.rename(temp, link);
 }
 
 /**
@@ -213,24 +214,24 @@ export async function downloadToCache(
   file: HubFileInfo,
   progress?: ProgressBar,
 ): Promise<string> {
-  const snapshotPath = join(repoDir, "snapshots", commit, ...file.path.split("/"));
-  if (await fileExists(snapshotPath)) {
+  const target = snapshotPath(repoDir, commit, file.path);
+  if (await fileExists(target)) {
     progress?.add(file.size ?? 0);
-    return snapshotPath;
+    return target;
   }
   const etag = file.lfsSha256 ?? file.blobId ?? `${commit}-${file.path.replaceAll("/", "--")}`;
-  const blobPath = join(repoDir, "blobs", etag);
-  if (await fileExists(blobPath)) {
+  const blob = blobPath(repoDir, etag);
+  if (await fileExists(blob)) {
     progress?.add(file.size ?? 0);
-    await linkIntoSnapshot(blobPath, snapshotPath);
-    return snapshotPath;
+    await linkIntoSnapshot(blob, target);
+    return target;
   }
-  await Deno.mkdir(dirname(blobPath), { recursive: true });
+  await Deno.mkdir(dirname(blob), { recursive: true });
   const url = `${client.endpoint}/datasets/${repoId}/resolve/${commit}/${
     file.path.split("/").map(encodeURIComponent).join("/")
   }`;
   const response = await request(client, url);
-  const temp = `${blobPath}.${crypto.randomUUID()}.incomplete`;
+  const temp = `${blob}.${crypto.randomUUID()}.incomplete`;
   const hash = file.lfsSha256 ? createHash("sha256") : undefined;
   let received = 0;
   try {
@@ -269,11 +270,11 @@ export async function downloadToCache(
         );
       }
     }
-    await Deno.rename(temp, blobPath);
+    await Deno.rename(temp, blob);
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
     throw error;
   }
-  await linkIntoSnapshot(blobPath, snapshotPath);
-  return snapshotPath;
+  await linkIntoSnapshot(blob, target);
+  return target;
 }

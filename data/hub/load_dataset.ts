@@ -20,16 +20,21 @@ import { type LoadOptions, type SourceRecord, streamRecords } from "../loaders/r
 import { ProgressBar, type ProgressSink } from "../../common/progress.ts";
 import type { StreamingDataset } from "../streaming.ts";
 import {
-  datasetFolderName,
-  fileExists,
   type HubEnv,
   isCommitHash,
   isOfflineEnv,
+  processHubEnv,
+  refPath,
+  resolveEndpoint,
+  resolveHubCacheDir,
+  resolveToken,
+  snapshotPath,
+} from "../../common/hub.ts";
+import {
+  datasetFolderName,
+  fileExists,
   listSnapshotFiles,
   readCachedRef,
-  readHubEnv,
-  refPath,
-  resolveHubCacheDir,
   writeCachedRef,
 } from "./cache.ts";
 import {
@@ -59,7 +64,7 @@ export interface HubDatasetOptions<T> extends LoadOptions<T> {
   cacheDir?: string;
   /** Read the cache only (default from `HF_HUB_OFFLINE`). */
   offline?: boolean;
-  /** Access token (default `HF_TOKEN`). */
+  /** Access token (default `HF_TOKEN`, else the token `huggingface-cli login` saved). */
   token?: string;
   /** Hub address (default `HF_ENDPOINT` or `https://huggingface.co`). */
   endpoint?: string;
@@ -221,7 +226,7 @@ async function resolveFromCache(context: Context): Promise<ResolvedHubSplit> {
   const defaultRevision = revision === PARQUET_CONVERSION_REVISION;
   const commit = await readCachedRef(repoDir, revision);
   if (commit !== undefined) {
-    const snapshot = join(repoDir, "snapshots", commit);
+    const snapshot = snapshotPath(repoDir, commit);
     const paths = await listSnapshotFiles(snapshot);
     let picked: { config: string; files: string[] };
     try {
@@ -242,7 +247,7 @@ async function resolveFromCache(context: Context): Promise<ResolvedHubSplit> {
   if (defaultRevision) {
     const mainCommit = await readCachedRef(repoDir, "main");
     if (mainCommit !== undefined) {
-      const snapshot = join(repoDir, "snapshots", mainCommit);
+      const snapshot = snapshotPath(repoDir, mainCommit);
       const files = selectOwnDataFiles(await listSnapshotFiles(snapshot), config, split);
       return {
         dataset: id,
@@ -271,7 +276,7 @@ async function resolveByDownload(
   const byPath = new Map(listing.files.map((file) => [file.path, file]));
   const picked = selectConversionFiles([...byPath.keys()], config, split);
   const wanted = picked.files.map((path) => byPath.get(path)!);
-  const snapshot = join(repoDir, "snapshots", listing.commit);
+  const snapshot = snapshotPath(repoDir, listing.commit);
   const missing: HubFileInfo[] = [];
   for (const file of wanted) {
     if (!(await fileExists(join(snapshot, ...file.path.split("/"))))) missing.push(file);
@@ -321,7 +326,7 @@ export async function resolveHubSplit(
   options: Omit<HubDatasetOptions<unknown>, "schema">,
 ): Promise<ResolvedHubSplit> {
   const { split, config } = options;
-  const env = options.env ?? readHubEnv();
+  const env = options.env ?? processHubEnv();
   const offline = options.offline ?? isOfflineEnv(env);
   const fixFor = (repoDir: string) =>
     `Fix: load a local file instead (loadLocal("train.parquet"), or the tutorial loader's ` +
@@ -363,9 +368,9 @@ export async function resolveHubSplit(
     }
   }
   const client: HubClient = {
-    endpoint: (options.endpoint ?? env.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/+$/, ""),
+    endpoint: resolveEndpoint(env, options.endpoint),
     fetch: options.fetch ?? fetch,
-    token: options.token ?? env.HF_TOKEN,
+    token: options.token ?? resolveToken(env),
     metadataTimeoutMs: options.metadataTimeoutMs ?? 15_000,
   };
   try {

@@ -1,14 +1,7 @@
 /**
- * The standard Hugging Face hub cache, shared with Python's huggingface_hub so files either
- * side downloaded serve the other:
- *
- * ```
- * <cache>/models--ORG--NAME/
- *   refs/<revision>                the commit hash the branch or tag pointed to
- *   snapshots/<commit>/<file>      the repo's files at that commit (links into blobs/)
- *   blobs/<etag>                   file contents, named by sha256 (LFS) or git blob id
- *   .no_exist/<commit>/<file>      empty markers for files known to be absent
- * ```
+ * Reading and writing model repos in the standard Hugging Face hub cache (layout and names in
+ * common/hub.ts), shared with Python's huggingface_hub so files either side downloaded serve
+ * the other.
  *
  * Writes are atomic and ordered blob → snapshot link → ref, so a reader (or a crash) never
  * sees a ref to a snapshot whose files are half written.
@@ -17,25 +10,25 @@
  */
 
 import { dirname, join, relative } from "node:path";
+import {
+  isCommitHash,
+  noExistPath,
+  refPath,
+  repoFolderName,
+  snapshotPath,
+} from "../../common/hub.ts";
 import { pathExists, siblingTempPath, writeTextFileAtomic } from "../io/atomic.ts";
 
-/**
- * Whether a revision is a full commit hash (then no ref lookup is needed).
- *
- * @param revision Branch, tag or hash.
- */
-export function isCommitHash(revision: string): boolean {
-  return /^[0-9a-f]{40}$/.test(revision);
-}
+export { isCommitHash };
 
 /**
- * The cache folder of a model repo: `models--ORG--NAME`.
+ * The cache folder of a model repo: `<cacheDir>/models--ORG--NAME`.
  *
  * @param cacheDir The hub cache.
  * @param repoId `org/name` (or a bare `name`).
  */
 export function repoCacheDir(cacheDir: string, repoId: string): string {
-  return join(cacheDir, `models--${repoId.split("/").join("--")}`);
+  return join(cacheDir, repoFolderName("model", repoId));
 }
 
 /**
@@ -47,7 +40,7 @@ export function repoCacheDir(cacheDir: string, repoId: string): string {
 export async function cachedCommit(repoDir: string, revision: string): Promise<string | null> {
   if (isCommitHash(revision)) return revision;
   try {
-    const commit = (await Deno.readTextFile(join(repoDir, "refs", revision))).trim();
+    const commit = (await Deno.readTextFile(refPath(repoDir, revision))).trim();
     return commit === "" ? null : commit;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.IsADirectory) {
@@ -76,14 +69,14 @@ export async function lookupCachedFile(
   commit: string,
   file: string,
 ): Promise<CacheLookup> {
-  const path = join(repoDir, "snapshots", commit, file);
+  const path = snapshotPath(repoDir, commit, file);
   try {
     const info = await Deno.stat(path);
     if (info.isFile) return { state: "present", path };
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  if (await pathExists(join(repoDir, ".no_exist", commit, file))) return { state: "absent" };
+  if (await pathExists(noExistPath(repoDir, commit, file))) return { state: "absent" };
   return { state: "unknown" };
 }
 
@@ -96,7 +89,7 @@ export async function lookupCachedFile(
  * @param file Path inside the repo.
  */
 export async function markAbsent(repoDir: string, commit: string, file: string): Promise<void> {
-  const marker = join(repoDir, ".no_exist", commit, file);
+  const marker = noExistPath(repoDir, commit, file);
   await Deno.mkdir(dirname(marker), { recursive: true });
   await Deno.writeFile(marker, new Uint8Array(0));
 }
@@ -116,7 +109,7 @@ export async function linkSnapshotFile(
   file: string,
   blobPath: string,
 ): Promise<string> {
-  const path = join(repoDir, "snapshots", commit, file);
+  const path = snapshotPath(repoDir, commit, file);
   await Deno.mkdir(dirname(path), { recursive: true });
   const temp = siblingTempPath(path, "link");
   try {
@@ -142,7 +135,7 @@ export async function linkSnapshotFile(
  */
 export async function writeRef(repoDir: string, revision: string, commit: string): Promise<void> {
   if (isCommitHash(revision) || revision === commit) return;
-  const path = join(repoDir, "refs", revision);
+  const path = refPath(repoDir, revision);
   await Deno.mkdir(dirname(path), { recursive: true });
   await writeTextFileAtomic(path, commit);
 }

@@ -9,7 +9,8 @@
 
 import { join } from "node:path";
 import { pathExists, siblingTempPath } from "../io/atomic.ts";
-import { isCommitHash, linkSnapshotFile, markAbsent, repoCacheDir, writeRef } from "./cache.ts";
+import { blobPath, isCommitHash } from "../../common/hub.ts";
+import { linkSnapshotFile, markAbsent, repoCacheDir, writeRef } from "./cache.ts";
 import type { HubSettings } from "./env.ts";
 import { describeError, HubError } from "./errors.ts";
 import { DownloadProgress } from "./progress.ts";
@@ -159,7 +160,7 @@ export async function downloadToCache(
   }
   commit ??= revision;
 
-  const blobsDir = join(repoDir, "blobs");
+  const blobsDir = blobPath(repoDir);
   await Deno.mkdir(blobsDir, { recursive: true });
   if (etag !== null && await pathExists(join(blobsDir, etag))) {
     // Same contents already cached under another revision or path.

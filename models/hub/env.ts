@@ -1,11 +1,18 @@
 /**
- * Where the Hugging Face cache lives and how to reach the Hub, read from the same environment
- * variables the Python libraries use, so both sides share one cache.
+ * The settings of a model Hub call: explicit options first, then the Hugging Face environment
+ * (resolved in common/hub.ts, shared with datasets and the Python libraries), then defaults.
  *
  * @module
  */
 
-import { join } from "node:path";
+import {
+  isOfflineEnv,
+  processHubEnv,
+  resolveEndpoint,
+  resolveHfHome,
+  resolveHubCacheDir,
+  resolveToken,
+} from "../../common/hub.ts";
 import { type ProgressSink, stderrSink } from "../../common/progress.ts";
 
 export type { ProgressSink };
@@ -50,67 +57,14 @@ export interface HubSettings {
   timeoutMs: number;
 }
 
-/**
- * An environment variable, or undefined when unset, empty or unreadable (no `--allow-env`).
- *
- * @param name Variable name.
- */
-export function envVar(name: string): string | undefined {
-  try {
-    const value = Deno.env.get(name);
-    return value === undefined || value === "" ? undefined : value;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Whether an environment flag is set the way huggingface_hub reads it (1, true, yes, on).
- *
- * @param value The variable's value.
- */
-export function isTruthyFlag(value: string | undefined): boolean {
-  return value !== undefined && ["1", "true", "yes", "on"].includes(value.trim().toLowerCase());
-}
-
-function homeDir(): string {
-  const home = envVar("HOME") ?? envVar("USERPROFILE");
-  if (home === undefined) {
-    throw new Error(
-      "hub: cannot locate the Hugging Face cache: HOME is unset (or --allow-env is missing). " +
-        "Set HF_HOME or HF_HUB_CACHE, or pass cacheDir",
-    );
-  }
-  return home;
-}
-
-/** The Hugging Face home folder: `$HF_HOME`, else `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface`. */
+/** The Hugging Face home folder of this process: `$HF_HOME`, else `~/.cache/huggingface`. */
 export function hfHome(): string {
-  return envVar("HF_HOME") ??
-    join(envVar("XDG_CACHE_HOME") ?? join(homeDir(), ".cache"), "huggingface");
+  return resolveHfHome(processHubEnv());
 }
 
-/** The hub cache folder: `$HF_HUB_CACHE`, else `$HUGGINGFACE_HUB_CACHE`, else `<HF home>/hub`. */
+/** The hub cache folder of this process: `$HF_HUB_CACHE`, else `<HF home>/hub`. */
 export function hubCacheDir(): string {
-  return envVar("HF_HUB_CACHE") ?? envVar("HUGGINGFACE_HUB_CACHE") ?? join(hfHome(), "hub");
-}
-
-/** Whether the environment asks for offline mode (`HF_HUB_OFFLINE`, or `TRANSFORMERS_OFFLINE`). */
-export function offlineFromEnv(): boolean {
-  return isTruthyFlag(envVar("HF_HUB_OFFLINE")) || isTruthyFlag(envVar("TRANSFORMERS_OFFLINE"));
-}
-
-/** The access token: `$HF_TOKEN`, `$HUGGING_FACE_HUB_TOKEN`, else the file `huggingface-cli login` saved. */
-export function tokenFromEnv(): string | undefined {
-  const token = envVar("HF_TOKEN") ?? envVar("HUGGING_FACE_HUB_TOKEN");
-  if (token !== undefined) return token.trim();
-  try {
-    const path = envVar("HF_TOKEN_PATH") ?? join(hfHome(), "token");
-    const saved = Deno.readTextFileSync(path).trim();
-    return saved === "" ? undefined : saved;
-  } catch {
-    return undefined;
-  }
+  return resolveHubCacheDir(processHubEnv());
 }
 
 /**
@@ -119,16 +73,14 @@ export function tokenFromEnv(): string | undefined {
  * @param options Explicit settings (win over the environment).
  */
 export function hubSettings(options: HubOptions = {}): HubSettings {
-  const offline = options.offline ?? offlineFromEnv();
+  const env = processHubEnv();
+  const offline = options.offline ?? isOfflineEnv(env);
   return {
     revision: options.revision ?? "main",
-    token: options.token ?? (offline ? undefined : tokenFromEnv()),
+    token: options.token ?? (offline ? undefined : resolveToken(env)),
     offline,
-    cacheDir: options.cacheDir ?? hubCacheDir(),
-    endpoint: (options.endpoint ?? envVar("HF_ENDPOINT") ?? "https://huggingface.co").replace(
-      /\/+$/,
-      "",
-    ),
+    cacheDir: options.cacheDir ?? resolveHubCacheDir(env),
+    endpoint: resolveEndpoint(env, options.endpoint),
     fetch: options.fetch ?? globalThis.fetch,
     progress: options.progress ?? stderrSink,
     timeoutMs: options.timeoutMs ?? 30_000,

@@ -12,7 +12,8 @@
 import { isAbsolute, join, resolve } from "node:path";
 import { cachedCommit, lookupCachedFile, repoCacheDir, writeRef } from "./cache.ts";
 import { downloadToCache } from "./download.ts";
-import { envVar, type HubOptions, type HubSettings, hubSettings } from "./env.ts";
+import { envVar } from "../../common/hub.ts";
+import { type HubOptions, type HubSettings, hubSettings } from "./env.ts";
 import { fileURLToPath } from "node:url";
 import { HubError } from "./errors.ts";
 
