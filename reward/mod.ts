@@ -24,6 +24,13 @@ export {
 } from "./trainer.ts";
 export { rewardModelFunction, type RewardModelFunctionOptions } from "./reward_function.ts";
 export type { RewardFunction } from "./functions.ts";
+export {
+  type ClassifierDtype,
+  type ClassifierReward,
+  classifierReward,
+  type ClassifierRewardOptions,
+} from "./classifier.ts";
+export type { HubOptions, ProgressSink } from "../models/hub/env.ts";
 // Types the API mentions (Tensor, the shared trainer types and what they reference), so the docs
 // resolve them.
 export type * from "../core/mod.ts";
