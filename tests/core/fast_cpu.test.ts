@@ -27,7 +27,7 @@ import {
   matmulRoute,
 } from "../../core/backends/cpu/fast/matmul.ts";
 import { ortAvailable, ortUnavailableReason } from "../../core/backends/cpu/fast/ort_matmul.ts";
-import { wasmAvailable, wasmUnavailableReason } from "../../core/backends/cpu/fast/wasm_matmul.ts";
+import { wasmAvailable, wasmUnavailableReason } from "../../core/backends/cpu/fast/wasm_module.ts";
 import { Generator } from "../../core/random.ts";
 
 const RTOL = 1e-4;

@@ -10,7 +10,8 @@ import type { Attrs, Backend, KernelTensor } from "../../../backend.ts";
 import { data } from "../backend.ts";
 import { matmulDims, matmulReference } from "../kernels/matmul.ts";
 import { ortAvailable, ortMatmul, ortUnavailableReason } from "./ort_matmul.ts";
-import { wasmAvailable, wasmMatmul, wasmUnavailableReason } from "./wasm_matmul.ts";
+import { wasmMatmul } from "./wasm_matmul.ts";
+import { wasmAvailable, wasmUnavailableReason } from "./wasm_module.ts";
 
 /** Where a matmul runs. */
 export type MatmulRoute = "ts" | "wasm" | "ort";

@@ -5,6 +5,10 @@
 
 import { registerKernel } from "../../../backend.ts";
 import "../register.ts";
+import { FAST_BINARY_OPS, fastBinary, fastGeluTanh, fastGeluTanhGrad } from "./elementwise.ts";
 import { fastMatmul } from "./matmul.ts";
 
 registerKernel("matmul", "cpu", fastMatmul);
+for (const op of FAST_BINARY_OPS) registerKernel(op, "cpu", fastBinary(op));
+registerKernel("geluTanh", "cpu", fastGeluTanh);
+registerKernel("geluTanhGrad", "cpu", fastGeluTanhGrad);

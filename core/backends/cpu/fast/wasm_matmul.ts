@@ -5,54 +5,9 @@
  * onnxruntime's call overhead, and for all sizes when onnxruntime cannot load.
  */
 
-import { kernelsWasmBase64 } from "../wasm/build/kernels_wasm.ts";
-import { decodeBase64 } from "./base64.ts";
+import { align, heapF32, heapStart, wasmKernels, wasmUnavailableReason } from "./wasm_module.ts";
 
-interface KernelExports {
-  memory: WebAssembly.Memory;
-  heapBase(): number;
-  packA(a: number, dst: number, m: number, k: number, transA: number): void;
-  packB(b: number, dst: number, k: number, n: number, transB: number): void;
-  gemm(ap: number, bp: number, c: number, m: number, k: number, n: number, scratch: number): void;
-}
-
-const MR = 6, NR = 8, PAGE = 65536;
-
-let kernels: KernelExports | null | undefined;
-let loadError = "";
-
-/** Instantiates the embedded module once; null (with a reason) where WebAssembly SIMD is missing. */
-function load(): KernelExports | null {
-  if (kernels !== undefined) return kernels;
-  try {
-    const module = new WebAssembly.Module(decodeBase64(kernelsWasmBase64) as BufferSource);
-    const instance = new WebAssembly.Instance(module, {
-      env: {
-        abort() {
-          throw new Error("matmul (wasm): the kernel module aborted");
-        },
-      },
-    });
-    kernels = instance.exports as unknown as KernelExports;
-  } catch (e) {
-    loadError = e instanceof Error ? e.message : String(e);
-    kernels = null;
-  }
-  return kernels;
-}
-
-/** True when the WebAssembly kernels instantiated on this runtime. */
-export function wasmAvailable(): boolean {
-  return load() !== null;
-}
-
-/** Why the WebAssembly kernels are unavailable ("" when they are). */
-export function wasmUnavailableReason(): string {
-  load();
-  return loadError;
-}
-
-const align = (bytes: number) => (bytes + 63) & ~63;
+const MR = 6, NR = 8;
 
 /**
  * out[p] = op(A[p]) @ op(B[p]) for p < batch, where A[p] is m x k (k x m when transA) and B[p]
@@ -70,20 +25,17 @@ export function wasmMatmul(
   transB: boolean,
   bShared: boolean,
 ): void {
-  const wasm = load();
-  if (!wasm) throw new Error(`matmul (wasm): the kernel module did not load: ${loadError}`);
+  const wasm = wasmKernels();
+  if (!wasm) throw new Error(`matmul (wasm): the kernels did not load: ${wasmUnavailableReason()}`);
   const aLen = m * k, bLen = k * n, cLen = m * n;
-  const base = align(wasm.heapBase());
-  const aOff = base;
+  const aOff = heapStart(wasm);
   const bOff = aOff + align(aLen * 4);
   const apOff = bOff + align(bLen * 4);
   const bpOff = apOff + align(Math.ceil(m / MR) * MR * k * 4);
   const cOff = bpOff + align(Math.ceil(n / NR) * NR * k * 4);
   const scratch = cOff + align(cLen * 4);
   const end = scratch + MR * NR * 4;
-  const have = wasm.memory.buffer.byteLength;
-  if (end > have) wasm.memory.grow(Math.ceil((end - have) / PAGE));
-  const heap = new Float32Array(wasm.memory.buffer);
+  const heap = heapF32(wasm, end);
   for (let p = 0; p < batch; p++) {
     heap.set(A.subarray(p * aLen, (p + 1) * aLen), aOff >> 2);
     wasm.packA(aOff, apOff, m, k, transA ? 1 : 0);

@@ -200,3 +200,68 @@ export function gemm(ap: usize, bp: usize, c: usize, m: i32, k: i32, n: i32, scr
     }
   }
 }
+
+// ---- Elementwise kernels over n floats (the host pads buffers to whole vectors). ------------
+
+const LOG2E: f32 = 1.44269504;
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.12194440e-4;
+// exp(88) is the largest power this reduction scales without overflowing 2^127; below -87.3 the
+// result would be subnormal, and is flushed to zero.
+const EXP_MAX: f32 = 88.0;
+const EXP_MIN: f32 = -87.3;
+const GELU_K: f32 = 0.7978845608028654; // sqrt(2 / pi)
+const GELU_A: f32 = 0.044715;
+
+/** e^x per lane: x = n ln2 + r with |r| <= ln2/2, a degree-6 polynomial for e^r, times 2^n. */
+// @ts-ignore: decorator
+@inline
+function expV(x: v128): v128 {
+  const c = f32x4.min(f32x4.max(x, f32x4.splat(EXP_MIN)), f32x4.splat(EXP_MAX));
+  const n = f32x4.nearest(f32x4.mul(c, f32x4.splat(LOG2E)));
+  let r = f32x4.sub(c, f32x4.mul(n, f32x4.splat(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.relaxed_madd(p, r, f32x4.splat(1.3981999507e-3));
+  p = f32x4.relaxed_madd(p, r, f32x4.splat(8.3334519073e-3));
+  p = f32x4.relaxed_madd(p, r, f32x4.splat(4.1665795894e-2));
+  p = f32x4.relaxed_madd(p, r, f32x4.splat(1.6666665459e-1));
+  p = f32x4.relaxed_madd(p, r, f32x4.splat(5.0000001201e-1));
+  const y = f32x4.add(f32x4.relaxed_madd(p, f32x4.mul(r, r), r), f32x4.splat(1));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const e = f32x4.mul(y, scale);
+  return v128.andnot(e, f32x4.lt(x, f32x4.splat(EXP_MIN)));
+}
+
+/** sigma(2u) with u = sqrt(2/pi) (x + 0.044715 x^3): 0.5 (1 + tanh u) without tanh. */
+// @ts-ignore: decorator
+@inline
+function geluGate(x: v128): v128 {
+  const x3 = f32x4.mul(f32x4.mul(x, x), x);
+  const u2 = f32x4.mul(f32x4.splat(2 * GELU_K), f32x4.relaxed_madd(x3, f32x4.splat(GELU_A), x));
+  return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), expV(f32x4.neg(u2))));
+}
+
+/** out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) = x sigma(2u). */
+export function geluTanh(x: usize, out: usize, n: i32): void {
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    v128.store(out + o, f32x4.mul(v, geluGate(v)));
+  }
+}
+
+/** out = dy * d/dx geluTanh(x) = dy (s + 2 x s (1 - s) sqrt(2/pi) (1 + 3 * 0.044715 x^2)). */
+export function geluTanhGrad(x: usize, dy: usize, out: usize, n: i32): void {
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    const s = geluGate(v);
+    const du = f32x4.mul(
+      f32x4.splat(2 * GELU_K),
+      f32x4.relaxed_madd(f32x4.mul(v, v), f32x4.splat(3 * GELU_A), f32x4.splat(1)),
+    );
+    const ds = f32x4.mul(f32x4.mul(s, f32x4.sub(f32x4.splat(1), s)), f32x4.mul(v, du));
+    v128.store(out + o, f32x4.mul(v128.load(dy + o), f32x4.add(s, ds)));
+  }
+}
