@@ -118,6 +118,17 @@ Deno.test("fast geluTanhGrad matches the f64 derivative", () => {
   }
 });
 
+Deno.test("fast geluTanh keeps the reference's special values", () => {
+  const xs = Float32Array.of(Infinity, -Infinity, Number.NaN, 0, -0, -1e4, 1e4, -3e38);
+  const x = kt(xs, [xs.length]), out = kt(new Float32Array(xs.length), [xs.length]);
+  fastGeluTanh([x], [out], {}, cpu);
+  const got = view(out);
+  for (let i = 0; i < xs.length; i++) {
+    const want = Math.fround(unaryFns.geluTanh(xs[i]));
+    assert.ok(Object.is(got[i], want), `geluTanh(${xs[i]}) = ${got[i]}, reference ${want}`);
+  }
+});
+
 Deno.test("fast geluTanhGrad hands broadcast layouts to the reference", () => {
   const gen = new Generator(3);
   const x = kt(gen.normal(12), [3, 4]), dy = kt(gen.normal(4), [4]);

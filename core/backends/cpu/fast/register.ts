@@ -5,10 +5,25 @@
 
 import { registerKernel } from "../../../backend.ts";
 import "../register.ts";
+import "../register_nn.ts";
 import { FAST_BINARY_OPS, fastBinary, fastGeluTanh, fastGeluTanhGrad } from "./elementwise.ts";
 import { fastMatmul } from "./matmul.ts";
+import {
+  fastCrossEntropy,
+  fastCrossEntropyGrad,
+  fastLogSoftmax,
+  fastSoftmax,
+  fastTokenLogProbs,
+  fastTokenLogProbsGrad,
+} from "./rows.ts";
 
 registerKernel("matmul", "cpu", fastMatmul);
 for (const op of FAST_BINARY_OPS) registerKernel(op, "cpu", fastBinary(op));
 registerKernel("geluTanh", "cpu", fastGeluTanh);
 registerKernel("geluTanhGrad", "cpu", fastGeluTanhGrad);
+registerKernel("softmax", "cpu", fastSoftmax);
+registerKernel("logSoftmax", "cpu", fastLogSoftmax);
+registerKernel("crossEntropy", "cpu", fastCrossEntropy);
+registerKernel("crossEntropyGrad", "cpu", fastCrossEntropyGrad);
+registerKernel("tokenLogProbs", "cpu", fastTokenLogProbs);
+registerKernel("tokenLogProbsGrad", "cpu", fastTokenLogProbsGrad);

@@ -206,8 +206,9 @@ export function gemm(ap: usize, bp: usize, c: usize, m: i32, k: i32, n: i32, scr
 const LOG2E: f32 = 1.44269504;
 const LN2_HI: f32 = 0.693359375;
 const LN2_LO: f32 = -2.12194440e-4;
-// exp(88) is the largest power this reduction scales without overflowing 2^127; below -87.3 the
-// result would be subnormal, and is flushed to zero.
+// exp(88) is the largest power this reduction scales without overflowing 2^127: above it the
+// result is +Infinity (true f32 overflow starts at 88.72, a gap no caller here can see); below
+// -87.3 the result would be subnormal, and is flushed to zero.
 const EXP_MAX: f32 = 88.0;
 const EXP_MIN: f32 = -87.3;
 const GELU_K: f32 = 0.7978845608028654; // sqrt(2 / pi)
@@ -229,8 +230,8 @@ function expV(x: v128): v128 {
   p = f32x4.relaxed_madd(p, r, f32x4.splat(5.0000001201e-1));
   const y = f32x4.add(f32x4.relaxed_madd(p, f32x4.mul(r, r), r), f32x4.splat(1));
   const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  const e = f32x4.mul(y, scale);
-  return v128.andnot(e, f32x4.lt(x, f32x4.splat(EXP_MIN)));
+  const e = v128.andnot(f32x4.mul(y, scale), f32x4.lt(x, f32x4.splat(EXP_MIN)));
+  return v128.bitselect(f32x4.splat(Infinity), e, f32x4.gt(x, f32x4.splat(EXP_MAX)));
 }
 
 /** sigma(2u) with u = sqrt(2/pi) (x + 0.044715 x^3): 0.5 (1 + tanh u) without tanh. */
@@ -263,5 +264,66 @@ export function geluTanhGrad(x: usize, dy: usize, out: usize, n: i32): void {
     );
     const ds = f32x4.mul(f32x4.mul(s, f32x4.sub(f32x4.splat(1), s)), f32x4.mul(v, du));
     v128.store(out + o, f32x4.mul(v128.load(dy + o), f32x4.add(s, ds)));
+  }
+}
+
+// ---- Row kernels over `rows` contiguous rows of c floats (no padding assumed). -----------------
+
+/** Lane 0 of e^x for one float, with the vector code's rounding. */
+// @ts-ignore: decorator
+@inline
+function expScalar(x: f32): f32 {
+  return f32x4.extract_lane(expV(f32x4.splat(x)), 0);
+}
+
+/**
+ * Per row: rowMax[r] = max_j x[r, j] and sumExp[r] (f64) = Σ_j e^(x[r, j] - rowMax[r]). The host
+ * forms log-sum-exp in f64 from the two, which keeps its digits for logits in the thousands.
+ */
+export function rowMaxSumExp(x: usize, rowMax: usize, sumExp: usize, rows: i32, c: i32): void {
+  const whole = c & ~3;
+  for (let r = 0; r < rows; r++) {
+    const row = x + ((<usize>r * <usize>c) << 2);
+    let mv = f32x4.splat(-Infinity);
+    for (let j = 0; j < whole; j += 4) mv = f32x4.max(mv, v128.load(row + (<usize>j << 2)));
+    let m = max(
+      max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)),
+      max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)),
+    );
+    for (let j = whole; j < c; j++) m = max(m, load<f32>(row + (<usize>j << 2)));
+    const mvec = f32x4.splat(m);
+    let lo = f64x2.splat(0), hi = f64x2.splat(0);
+    for (let j = 0; j < whole; j += 4) {
+      const e = expV(f32x4.sub(v128.load(row + (<usize>j << 2)), mvec));
+      lo = f64x2.add(lo, f64x2.promote_low_f32x4(e));
+      hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 2, 3)));
+    }
+    let s = f64x2.extract_lane(lo, 0) + f64x2.extract_lane(lo, 1) +
+      (f64x2.extract_lane(hi, 0) + f64x2.extract_lane(hi, 1));
+    for (let j = whole; j < c; j++) s += <f64>expScalar(load<f32>(row + (<usize>j << 2)) - m);
+    store<f32>(rowMax + (<usize>r << 2), m);
+    store<f64>(sumExp + (<usize>r << 3), s);
+  }
+}
+
+/**
+ * out[r, j] = g[r] e^(x[r, j] - shift[r]): softmax rows (shift = max, g = 1 / sumExp) or a scaled
+ * softmax gradient (shift = log-sum-exp, g = upstream gradient).
+ */
+export function expRowsScaled(x: usize, shift: usize, g: usize, out: usize, rows: i32, c: i32): void {
+  const whole = c & ~3;
+  for (let r = 0; r < rows; r++) {
+    const offset = (<usize>r * <usize>c) << 2;
+    const l = load<f32>(shift + (<usize>r << 2));
+    const gr = load<f32>(g + (<usize>r << 2));
+    const lv = f32x4.splat(l), gv = f32x4.splat(gr);
+    for (let j = 0; j < whole; j += 4) {
+      const o = offset + (<usize>j << 2);
+      v128.store(out + o, f32x4.mul(gv, expV(f32x4.sub(v128.load(x + o), lv))));
+    }
+    for (let j = whole; j < c; j++) {
+      const o = offset + (<usize>j << 2);
+      store<f32>(out + o, gr * expScalar(load<f32>(x + o) - l));
+    }
   }
 }
