@@ -65,13 +65,14 @@ function assertClose(
   }
 }
 
-/** Logits with a few extreme rows: huge spreads, a -Infinity entry, a constant row. */
+/** Logits with a few extreme rows: huge spreads, a -Infinity entry, a constant row, a NaN. */
 function logits(gen: Generator, rows: number, c: number): Float32Array {
   const x = gen.normal(rows * c, 0, 3);
   if (rows > 3) {
     for (let j = 0; j < c; j++) x[c + j] = (j % 3) * 1e4 - 5e3;
     x[2 * c + 1] = -Infinity;
     x.fill(7, 3 * c, 4 * c);
+    if (rows > 4) x[4 * c + Math.min(2, c - 1)] = Number.NaN;
   }
   return x;
 }

@@ -218,7 +218,9 @@ const GELU_A: f32 = 0.044715;
 // @ts-ignore: decorator
 @inline
 function expV(x: v128): v128 {
-  const c = f32x4.min(f32x4.max(x, f32x4.splat(EXP_MIN)), f32x4.splat(EXP_MAX));
+  // pmin/pmax are single x86 instructions (min/max with wasm's NaN rules are about seven), and
+  // with x first they still pass a NaN through.
+  const c = f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_MIN)), f32x4.splat(EXP_MAX));
   const n = f32x4.nearest(f32x4.mul(c, f32x4.splat(LOG2E)));
   let r = f32x4.sub(c, f32x4.mul(n, f32x4.splat(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
@@ -229,7 +231,9 @@ function expV(x: v128): v128 {
   p = f32x4.relaxed_madd(p, r, f32x4.splat(1.6666665459e-1));
   p = f32x4.relaxed_madd(p, r, f32x4.splat(5.0000001201e-1));
   const y = f32x4.add(f32x4.relaxed_madd(p, f32x4.mul(r, r), r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // 2^n: n + 127 + 2^23 holds n + 127 in its low mantissa bits; shifting them into the exponent
+  // field drops the rest (cheaper than a saturating float-to-int conversion).
+  const scale = i32x4.shl(f32x4.add(n, f32x4.splat(8388608 + 127)), 23);
   const e = v128.andnot(f32x4.mul(y, scale), f32x4.lt(x, f32x4.splat(EXP_MIN)));
   return v128.bitselect(f32x4.splat(Infinity), e, f32x4.gt(x, f32x4.splat(EXP_MAX)));
 }
@@ -284,13 +288,20 @@ export function rowMaxSumExp(x: usize, rowMax: usize, sumExp: usize, rows: i32, 
   const whole = c & ~3;
   for (let r = 0; r < rows; r++) {
     const row = x + ((<usize>r * <usize>c) << 2);
+    // pmax skips NaN as the reference's `x > m` scan does; the sum still turns NaN.
     let mv = f32x4.splat(-Infinity);
-    for (let j = 0; j < whole; j += 4) mv = f32x4.max(mv, v128.load(row + (<usize>j << 2)));
-    let m = max(
-      max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)),
-      max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)),
-    );
-    for (let j = whole; j < c; j++) m = max(m, load<f32>(row + (<usize>j << 2)));
+    for (let j = 0; j < whole; j += 4) mv = f32x4.pmax(mv, v128.load(row + (<usize>j << 2)));
+    let m: f32 = -Infinity;
+    const l0 = f32x4.extract_lane(mv, 0), l1 = f32x4.extract_lane(mv, 1);
+    const l2 = f32x4.extract_lane(mv, 2), l3 = f32x4.extract_lane(mv, 3);
+    if (l0 > m) m = l0;
+    if (l1 > m) m = l1;
+    if (l2 > m) m = l2;
+    if (l3 > m) m = l3;
+    for (let j = whole; j < c; j++) {
+      const v = load<f32>(row + (<usize>j << 2));
+      if (v > m) m = v;
+    }
     const mvec = f32x4.splat(m);
     let lo = f64x2.splat(0), hi = f64x2.splat(0);
     for (let j = 0; j < whole; j += 4) {
