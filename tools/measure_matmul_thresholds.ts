@@ -25,7 +25,31 @@ if (!ortAvailable()) {
   throw new Error(`measure: onnxruntime is unavailable: ${ortUnavailableReason()}`);
 }
 
-const SIZES = [2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 56, 64, 72, 80, 96, 112, 128, 160];
+const SIZES = [
+  1,
+  2,
+  3,
+  4,
+  5,
+  6,
+  8,
+  10,
+  12,
+  16,
+  20,
+  24,
+  32,
+  40,
+  48,
+  56,
+  64,
+  72,
+  80,
+  96,
+  112,
+  128,
+  160,
+];
 const ROUTES: MatmulRoute[] = ["ts", "wasm", "ort"];
 const cpu = getBackend("cpu");
 
@@ -41,8 +65,10 @@ function time(route: MatmulRoute, s: number): number {
   const out = kt(new Float32Array(s * s), [s, s]);
   forceMatmulRoute(route);
   const run = () => fastMatmul([a, b], [out], { transA: false, transB: false }, cpu);
-  // Enough calls per round for ~2 ms of work at the slowest plausible speed.
-  const calls = Math.max(3, Math.ceil(2e-3 / (s * s * s * (route === "ts" ? 1e-9 : 1e-10))));
+  // Enough calls per round for ~2 ms of work at the slowest plausible speed (at most 500, which
+  // keeps the per-call overhead of tiny products from stretching a round).
+  const perCall = s * s * s * (route === "ts" ? 1e-9 : 1e-10);
+  const calls = Math.min(500, Math.max(3, Math.ceil(2e-3 / perCall)));
   for (let i = 0; i < calls; i++) run();
   let best = Infinity;
   for (let r = 0; r < rounds; r++) {
