@@ -304,6 +304,28 @@ Deno.test("fast matmul: workers run the onnxruntime route at the same time", asy
   }
 });
 
+for (const addonFirst of [false, true]) {
+  const name = addonFirst
+    ? "after the addon made the onnxruntime environment, sessions bring their own pools"
+    : "sessions share the onnxruntime environment's thread pool";
+  Deno.test(`fast matmul: ${name}`, async () => {
+    const child = new URL("./fast_cpu_env_child.ts", import.meta.url);
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", child.pathname, ...(addonFirst ? ["--addon-first"] : [])],
+      cwd: new URL("../../", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0, `child failed:\n${new TextDecoder().decode(stderr)}`);
+    const report = JSON.parse(new TextDecoder().decode(stdout));
+    // [[1, 2], [3, 4]] times itself with each operand optionally transposed.
+    const products = [[7, 10, 15, 22], [10, 14, 14, 20], [5, 11, 11, 25], [7, 15, 10, 22]];
+    assert.deepEqual(report.results, products);
+    assert.deepEqual(report.addon, addonFirst ? products[0] : null);
+    assert.equal(report.shared, !addonFirst);
+  });
+}
+
 // The compiler is an npm package; where it cannot be fetched (offline, empty cache) the rebuild
 // check cannot run, and says so instead of passing.
 let buildTools: typeof import("../../tools/build_wasm.ts") | null = null;

@@ -32,7 +32,14 @@ const API = {
   ReleaseStatus: 93,
   ReleaseValue: 96,
   ReleaseSessionOptions: 100,
+  CreateEnvWithGlobalThreadPools: 119,
+  DisablePerSessionThreads: 120,
+  CreateThreadingOptions: 121,
+  ReleaseThreadingOptions: 122,
   AddSessionConfigEntry: 130,
+  SetGlobalIntraOpNumThreads: 147,
+  SetGlobalInterOpNumThreads: 148,
+  SetGlobalSpinControl: 149,
 } as const;
 
 const SIGNATURES = {
@@ -61,7 +68,17 @@ const SIGNATURES = {
   ReleaseStatus: { parameters: ["pointer"], result: "void" },
   ReleaseValue: { parameters: ["pointer"], result: "void" },
   ReleaseSessionOptions: { parameters: ["pointer"], result: "void" },
+  CreateEnvWithGlobalThreadPools: {
+    parameters: ["i32", "buffer", "pointer", "buffer"],
+    result: "pointer",
+  },
+  DisablePerSessionThreads: { parameters: ["pointer"], result: "pointer" },
+  CreateThreadingOptions: { parameters: ["buffer"], result: "pointer" },
+  ReleaseThreadingOptions: { parameters: ["pointer"], result: "void" },
   AddSessionConfigEntry: { parameters: ["pointer", "buffer", "buffer"], result: "pointer" },
+  SetGlobalIntraOpNumThreads: { parameters: ["pointer", "i32"], result: "pointer" },
+  SetGlobalInterOpNumThreads: { parameters: ["pointer", "i32"], result: "pointer" },
+  SetGlobalSpinControl: { parameters: ["pointer", "i32"], result: "pointer" },
 } as const satisfies Record<keyof typeof API, Deno.UnsafeCallbackDefinition>;
 
 type Api = { [K in keyof typeof API]: Deno.UnsafeFnPointer<(typeof SIGNATURES)[K]> };
@@ -70,6 +87,8 @@ interface Runtime {
   api: Api;
   env: Deno.PointerValue;
   cpuMemory: Deno.PointerValue;
+  /** Sessions share the environment's thread pool (false: another loader made the env first). */
+  sharedPool: boolean;
 }
 
 const ORT_LOGGING_LEVEL_ERROR = 3;
@@ -84,7 +103,7 @@ const REQUESTED_API_VERSION = 11;
 let runtime: Runtime | null | undefined;
 let unavailableReason = "";
 const sessions = new Map<string, Deno.PointerValue>();
-let intraOpThreads = Math.max(1, Math.min(navigator.hardwareConcurrency ?? 2, 8));
+const intraOpThreads = Math.max(1, Math.min(navigator.hardwareConcurrency ?? 2, 8));
 
 const utf8 = new TextEncoder();
 const cString = (s: string) => utf8.encode(`${s}\0`);
@@ -148,6 +167,35 @@ function created(api: Api, status: Deno.PointerValue, what: string): Deno.Pointe
   return Deno.UnsafePointer.create(outPointer[0]);
 }
 
+/**
+ * The process's onnxruntime environment, with one intra-op pool that every session shares.
+ * Separate per-session pools (one per transpose variant) fight over the cores when a training
+ * step alternates variants: with spinning idle threads, four rotated 512³ products took 8.2 ms
+ * against 2.3 ms for one variant; without spinning the rotation cost little but a lone 1024³
+ * product slowed from 4.9 to 10.3 ms (the pool sleeps between MLAS's work batches). One shared,
+ * spinning pool gives 2.4 ms rotated and keeps the 1024³ speed.
+ */
+function createEnvWithSharedPool(api: Api): Deno.PointerValue {
+  const options = created(api, api.CreateThreadingOptions.call(outPointer), "ThreadingOptions");
+  try {
+    check(api, api.SetGlobalIntraOpNumThreads.call(options, intraOpThreads), "IntraOpThreads");
+    check(api, api.SetGlobalInterOpNumThreads.call(options, 1), "InterOpThreads");
+    check(api, api.SetGlobalSpinControl.call(options, 1), "SpinControl");
+    return created(
+      api,
+      api.CreateEnvWithGlobalThreadPools.call(
+        ORT_LOGGING_LEVEL_ERROR,
+        cString("tether"),
+        options,
+        outPointer,
+      ),
+      "CreateEnvWithGlobalThreadPools",
+    );
+  } finally {
+    api.ReleaseThreadingOptions.call(options);
+  }
+}
+
 function load(): Runtime | null {
   if (runtime !== undefined) return runtime;
   runtime = null;
@@ -184,18 +232,14 @@ function load(): Runtime | null {
       Deno.UnsafePointerView.getCString(api.GetErrorMessage.call(probe)!) === "probe";
     api.ReleaseStatus.call(probe);
     if (!probeOk) throw new Error("the C API table does not have the expected layout");
-    const env = created(
-      api,
-      api.CreateEnv.call(ORT_LOGGING_LEVEL_ERROR, cString("tether"), outPointer),
-      "CreateEnv",
-    );
+    const env = createEnvWithSharedPool(api);
     const cpuMemory = created(
       api,
       api.CreateCpuMemoryInfo.call(ORT_DEVICE_ALLOCATOR, ORT_MEM_TYPE_DEFAULT, outPointer),
       "CreateCpuMemoryInfo",
     );
     prepareNames();
-    runtime = { api, env, cpuMemory };
+    runtime = { api, env, cpuMemory, sharedPool: true };
   } catch (e) {
     unavailableReason = `onnxruntime did not load: ${e instanceof Error ? e.message : e}`;
   }
@@ -214,58 +258,65 @@ export function ortUnavailableReason(): string {
 }
 
 /**
- * Sets the intra-op thread count of sessions created from now on (default: the core count, at
- * most 8) and returns the previous count. Sessions already made keep their thread pools.
+ * Whether sessions share the environment's thread pool: true unless another onnxruntime user in
+ * this process created the environment first (null before the first session).
  */
-export function setOrtThreads(threads: number): number {
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new Error(`setOrtThreads: threads must be a positive integer, got ${threads}`);
-  }
-  const prev = intraOpThreads;
-  intraOpThreads = threads;
-  return prev;
+export function ortSharedPool(): boolean | null {
+  return runtime && sessions.size ? runtime.sharedPool : null;
 }
 
 function session(rt: Runtime, transA: boolean, transB: boolean): Deno.PointerValue {
-  const key = `${transA ? "t" : "n"}${transB ? "t" : "n"}${intraOpThreads}`;
+  const key = `${transA ? "t" : "n"}${transB ? "t" : "n"}`;
   let s = sessions.get(key);
   if (s === undefined) {
-    const { api } = rt;
-    const options = created(api, api.CreateSessionOptions.call(outPointer), "CreateSessionOptions");
-    try {
-      check(api, api.SetIntraOpNumThreads.call(options, intraOpThreads), "SetIntraOpNumThreads");
-      check(api, api.SetInterOpNumThreads.call(options, 1), "SetInterOpNumThreads");
-      // Idle pool threads must not spin: each transpose variant has its own session and pool,
-      // and a training step alternates between them, so spinning pools fight over the cores.
-      // Measured on 2 cores: 4 rotated 512³ products 8.2 ms spinning vs 2.6 ms not (2.3 ms for
-      // one variant either way); a small-GPT training step 500 ms vs 260 ms.
-      check(
-        api,
-        api.AddSessionConfigEntry.call(
-          options,
-          cString("session.intra_op.allow_spinning"),
-          cString("0"),
-        ),
-        "AddSessionConfigEntry",
-      );
-      check(api, api.SetSessionExecutionMode.call(options, ORT_SEQUENTIAL), "SetExecutionMode");
-      check(
-        api,
-        api.SetSessionGraphOptimizationLevel.call(options, ORT_ENABLE_ALL),
-        "SetGraphOptimizationLevel",
-      );
-      const model = matmulModel(transA, transB);
-      s = created(
-        api,
-        api.CreateSessionFromArray.call(rt.env, model, BigInt(model.length), options, outPointer),
-        "CreateSessionFromArray",
-      );
-    } finally {
-      api.ReleaseSessionOptions.call(options);
+    if (rt.sharedPool) {
+      try {
+        s = createSession(rt, transA, transB, true);
+      } catch {
+        // The environment predates us (another onnxruntime user in this process made it without
+        // global pools), so sessions must bring their own.
+        rt.sharedPool = false;
+      }
     }
+    s ??= createSession(rt, transA, transB, false);
     sessions.set(key, s);
   }
   return s;
+}
+
+function createSession(
+  rt: Runtime,
+  transA: boolean,
+  transB: boolean,
+  sharedPool: boolean,
+): Deno.PointerValue {
+  const { api } = rt;
+  const options = created(api, api.CreateSessionOptions.call(outPointer), "CreateSessionOptions");
+  try {
+    if (sharedPool) {
+      check(api, api.DisablePerSessionThreads.call(options), "DisablePerSessionThreads");
+    } else {
+      check(api, api.SetIntraOpNumThreads.call(options, intraOpThreads), "SetIntraOpNumThreads");
+      check(api, api.SetInterOpNumThreads.call(options, 1), "SetInterOpNumThreads");
+      // Own pools per variant must not spin, or they fight (see createEnvWithSharedPool).
+      const key = cString("session.intra_op.allow_spinning");
+      check(api, api.AddSessionConfigEntry.call(options, key, cString("0")), "allow_spinning");
+    }
+    check(api, api.SetSessionExecutionMode.call(options, ORT_SEQUENTIAL), "SetExecutionMode");
+    check(
+      api,
+      api.SetSessionGraphOptimizationLevel.call(options, ORT_ENABLE_ALL),
+      "SetGraphOptimizationLevel",
+    );
+    const model = matmulModel(transA, transB);
+    return created(
+      api,
+      api.CreateSessionFromArray.call(rt.env, model, BigInt(model.length), options, outPointer),
+      "CreateSessionFromArray",
+    );
+  } finally {
+    api.ReleaseSessionOptions.call(options);
+  }
 }
 
 function wrap(rt: Runtime, data: Float32Array, dims: readonly number[], slot: number): bigint {
