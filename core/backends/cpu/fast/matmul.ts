@@ -20,11 +20,11 @@ export type MatmulRoute = "ts" | "wasm" | "ort";
  * Crossovers in batch·m·k·n, measured on the 2-core AMD EPYC this project is benchmarked on by
  * `deno run -A tools/measure_matmul_thresholds.ts` (see bench/RESULTS.md, "Core (CPU)"): below
  * `wasm` the TypeScript loop wins, below `ort` the WebAssembly kernel does. The WebAssembly kernel
- * beat the TypeScript loop at every size down to 1×1×1 (0.32 vs 0.48 µs), so the loop only runs
- * where WebAssembly is missing; onnxruntime (≈9 µs per call) overtakes it between 72³ (16.0 vs
- * 16.3 µs) and 80³ (22.5 vs 17.1 µs), a geometric crossover of 437,153.
+ * beat the TypeScript loop at every size down to 1×1×1 (0.29 vs 0.39 µs), so the loop only runs
+ * where WebAssembly is missing; onnxruntime (≈9 µs per call) overtakes it between 56³ (8.6 vs
+ * 10.5 µs) and 64³ (11.9 vs 11.2 µs), a geometric crossover of 214,562.
  */
-export const MATMUL_THRESHOLDS = { wasm: 1, ort: 437_153 };
+export const MATMUL_THRESHOLDS = { wasm: 1, ort: 214_562 };
 
 let forcedRoute: MatmulRoute | null = null;
 const warned = new Set<string>();
