@@ -197,6 +197,15 @@ Deno.test("fast matmul: k = 0 gives zeros and empty outputs are fine on every ro
   }
 });
 
+Deno.test("fast matmul: operands that do not fill the output's batches are refused", () => {
+  const a = kt(new Float32Array(6), [2, 3]), b = kt(new Float32Array(24), [2, 3, 4]);
+  const out = kt(new Float32Array(16), [2, 2, 4]);
+  assert.throws(
+    () => fastMatmul([a, b], [out], { transA: false, transB: false }, getBackend("cpu")),
+    /matmul: operands \[2,3\] and \[2,3,4\] do not hold 2 batch\(es\) of 2×3 @ 3×4/,
+  );
+});
+
 Deno.test("fast matmul: routes by work with the measured thresholds", () => {
   const { wasm, ort } = MATMUL_THRESHOLDS;
   assert.ok(

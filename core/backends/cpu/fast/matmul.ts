@@ -91,6 +91,13 @@ export function fastMatmul(
   }
   const batch = out.size / (m * n);
   const bShared = b.size === k * n;
+  if (a.size !== batch * m * k || (!bShared && b.size !== batch * k * n)) {
+    // The frontend expands batch axes before the kernel; only a direct caller can get here.
+    throw new Error(
+      `matmul: operands [${a.shape}] and [${b.shape}] do not hold ${batch} batch(es) of ` +
+        `${m}×${k} @ ${k}×${n} for output [${out.shape}]; expand a's batch axes first`,
+    );
+  }
   const route = matmulRoute(batch * m * k * n);
   if (route === "ts") {
     matmulReference(a, b, out, transA, transB);
