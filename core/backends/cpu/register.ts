@@ -1,6 +1,6 @@
 /**
  * Registers the reference kernels on both CPU backends. The f32 `cpu` backend later overrides the
- * heavy ones (matmul, ...) with fast routes in `fast.ts`; `cpu64` keeps the plain versions.
+ * heavy ones (matmul, ...) with the routes in `fast/` (WASM SIMD, onnxruntime MLAS); `cpu64` keeps the plain ones.
  */
 
 import { type Attrs, type Kernel, registerBackend, registerKernel } from "../../backend.ts";
