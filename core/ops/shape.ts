@@ -198,7 +198,12 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 export function contiguous(x: Tensor): Tensor {
   x.assertLive("contiguous");
   if (x.isContiguous) return identity(x);
-  return engine.run("contiguous", [x], {}, { outShapes: [x.shape] })[0];
+  // One strided copy; going through engine.run would first copy the input to make it contiguous.
+  const out = engine.contiguous(x);
+  if (engine.willRecord([x])) {
+    out.node = { op: "contiguous", inputs: [x], outputs: [out], attrs: {}, saved: [] };
+  }
+  return out;
 }
 
 registerGrad("contiguous", ([dy]) => [dy]);

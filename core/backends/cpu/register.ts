@@ -63,4 +63,3 @@ registerCpuKernel(
   "matmul",
   ([a, b], [out], attrs) => matmulReference(a, b, out, !!attrs.transA, !!attrs.transB),
 );
-registerCpuKernel("contiguous", ([x], [out]) => stridedCopyKernel(x, out));

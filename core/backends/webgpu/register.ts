@@ -54,7 +54,6 @@ export function registerWebGPUKernels(): void {
   registerKernel("max", WEBGPU, maxKernel);
   registerKernel("argmax", WEBGPU, argmaxKernel);
   registerKernel("stridedCopy", WEBGPU, stridedCopyKernel);
-  registerKernel("contiguous", WEBGPU, stridedCopyKernel);
   registerKernel("concat", WEBGPU, concatKernel);
   registerKernel("sliceGrad", WEBGPU, sliceGradKernel);
   registerKernel("matmul", WEBGPU, matmulKernel);
