@@ -98,12 +98,22 @@ export function computeRewards(
   mode: KlPenalty = "kl",
   full?: FullKlInputs,
 ): TokenRewards {
-  const [B, T] = logprobs.shape;
+  return rewardsFromKl(scores, klPenalty(logprobs, refLogprobs, mode, full), lastIndex, klCoef);
+}
+
+/** `computeRewards` from a per-token KL estimate k [B, T] already computed (e.g. per chunk). */
+export function rewardsFromKl(
+  scores: Tensor,
+  k: Tensor,
+  lastIndex: readonly number[],
+  klCoef: number,
+): TokenRewards {
+  const [B, T] = k.shape;
   if (scores.size !== B) {
     throw new Error(`computeRewards: ${scores.size} scores for a batch of ${B} rows`);
   }
-  const nonScoreReward = mul(klPenalty(logprobs, refLogprobs, mode, full), -klCoef);
-  const last = lastTokenOneHot(lastIndex, T, logprobs.backend.name);
+  const nonScoreReward = mul(k, -klCoef);
+  const last = lastTokenOneHot(lastIndex, T, k.backend.name);
   const scoreAtLast = mul(last, expand(reshape(scores, [B, 1]), [B, T]));
   return { rewards: add(nonScoreReward, scoreAtLast), nonScoreReward };
 }

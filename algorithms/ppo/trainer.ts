@@ -11,6 +11,7 @@ import {
   mean,
   mul,
   noGrad,
+  reshape,
   slice,
   stack,
   sub,
@@ -28,7 +29,7 @@ import { packBatch } from "./batch.ts";
 import { makePPOConfig, type PPOConfigInput, type PPOConfigValues } from "./config.ts";
 import { AdaptiveKlController, FixedKlController, type KlController } from "./kl_controller.ts";
 import { ppoLoss } from "./loss.ts";
-import { computeRewards } from "./rewards.ts";
+import { klPenalty, rewardsFromKl } from "./rewards.ts";
 import { RunningMoments } from "./running_moments.ts";
 
 /** What a causal LM with a value head must offer PPO. */
@@ -135,44 +136,44 @@ export class PPOTrainer {
     const ids = tensor(packed.inputIds, undefined, { backend });
     const att = tensor(packed.attentionMask, undefined, { backend });
     const mask = keep(tensor(packed.responseMask, undefined, { backend }));
-    const full = cfg.klPenalty === "full";
 
     // Rollout: old log-probs, values, reference log-probs; all constants for the epochs below.
+    // Forward passes run in chunks of miniBatchSize rows, as TRL does, so full-vocabulary logits
+    // never exist for the whole batch at once; only [rows, T] pieces outlive a chunk.
     this.#parts.model.eval?.();
-    const rollout = noGrad(() =>
-      tidy(() => {
-        const pol = this.#forward(this.#parts.model, ids, att);
-        const ref = this.#parts.refModel
-          ? this.#forward(this.#parts.refModel, ids, att)
-          : this.#parts.model.withAdaptersDisabled!(() =>
-            this.#forward(this.#parts.model, ids, att)
-          );
-        const { rewards, nonScoreReward } = computeRewards(
+    const rollout = noGrad(() => {
+      const chunks: Record<"logprobs" | "refLogprobs" | "values" | "k", Tensor>[] = [];
+      for (let start = 0; start < B; start += cfg.miniBatchSize) {
+        const rows = Math.min(cfg.miniBatchSize, B - start);
+        chunks.push(tidy(() => this.#rolloutChunk(ids, att, start, rows)));
+      }
+      return tidy(() => {
+        const cat = (key: "logprobs" | "refLogprobs" | "values" | "k") =>
+          chunks.length === 1 ? chunks[0][key] : concat(chunks.map((c) => c[key]), 0);
+        const logprobs = cat("logprobs"), refLogprobs = cat("refLogprobs");
+        const { rewards, nonScoreReward } = rewardsFromKl(
           tensor(scaled, [B], { backend }),
-          pol.logprobs,
-          ref.logprobs,
+          cat("k"),
           packed.lastIndex,
           klCoef,
-          cfg.klPenalty,
-          full ? { logits: pol.logits, refLogits: ref.logits } : undefined,
         );
-        const adv = computeAdvantages(this.#valuesOf(pol.values), rewards, mask, {
+        const adv = computeAdvantages(cat("values"), rewards, mask, {
           gamma: cfg.gamma,
           lam: cfg.lam,
           whitenRewards: cfg.whitenRewards,
         });
-        const kl = sum(mul(sub(pol.logprobs, ref.logprobs), mask), { axis: 1 });
+        const kl = sum(mul(sub(logprobs, refLogprobs), mask), { axis: 1 });
         return {
-          logprobs: pol.logprobs,
-          refLogprobs: ref.logprobs,
+          logprobs,
+          refLogprobs,
           values: adv.values,
           advantages: adv.advantages,
           returns: adv.returns,
           nonScoreReward,
           klPerSeq: kl,
         };
-      })
-    );
+      });
+    });
     for (const t of Object.values(rollout)) keep(t);
 
     // PPO epochs over minibatches of the fixed rollout.
@@ -243,6 +244,26 @@ export class PPOTrainer {
     att.dispose();
     this.currentStep++;
     return stats;
+  }
+
+  /** Policy and reference passes over rows [start, start + rows): the small per-token results. */
+  #rolloutChunk(ids: Tensor, att: Tensor, start: number, rows: number) {
+    const take = (t: Tensor) => slice(t, [start, 0], [rows, t.shape[1]]);
+    const chunkIds = take(ids), chunkAtt = take(att);
+    const pol = this.#forward(this.#parts.model, chunkIds, chunkAtt);
+    const ref = this.#parts.refModel
+      ? this.#forward(this.#parts.refModel, chunkIds, chunkAtt)
+      : this.#parts.model.withAdaptersDisabled!(() =>
+        this.#forward(this.#parts.model, chunkIds, chunkAtt)
+      );
+    const mode = this.config.klPenalty;
+    const full = mode === "full" ? { logits: pol.logits, refLogits: ref.logits } : undefined;
+    return {
+      logprobs: pol.logprobs,
+      refLogprobs: ref.logprobs,
+      values: this.#valuesOf(pol.values),
+      k: klPenalty(pol.logprobs, ref.logprobs, mode, full),
+    };
   }
 
   #forward(model: PolicyModel, ids: Tensor, att: Tensor) {
@@ -336,15 +357,17 @@ export class PPOTrainer {
         stack(perKey),
         stack([nsr, maskSum, entropy]),
         rollout.klPerSeq,
+        reshape(rollout.logprobs, [-1]),
+        reshape(rollout.refLogprobs, [-1]),
       ]);
     });
+    // The one readback of the step: every statistic, packed into one vector.
     const v = await packedStats.toArray();
     packedStats.dispose();
-    const [logprobs, refLogprobs] = await Promise.all([
-      rollout.logprobs.toArray(),
-      rollout.refLogprobs.toArray(),
-    ]);
     const T = mask.shape[1];
+    const lpStart = keys.length + 3 + B;
+    const logprobs = v.subarray(lpStart, lpStart + B * T);
+    const refLogprobs = v.subarray(lpStart + B * T, lpStart + 2 * B * T);
     const rowsOf = (a: Float32Array) =>
       Array.from({ length: B }, (_, b) => Array.from(a.subarray(b * T, (b + 1) * T)));
     const stats: PPOStats = {};
