@@ -14,6 +14,7 @@ import { basename, dirname, join } from "node:path";
 import type { Tensor } from "../../core/mod.ts";
 import { assign } from "../../core/nn/assign.ts";
 import type { OptimizerStateDict, ParamState, SchedulerState } from "../../core/optim/mod.ts";
+import { pathExists } from "../../models/io/atomic.ts";
 import {
   decodeTensorFile,
   encodeTensorFile,
@@ -151,7 +152,7 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents):
     }
     // The manifest goes last: a folder with a manifest is a complete checkpoint.
     await Deno.writeTextFile(join(temp, CHECKPOINT_MANIFEST), manifestText);
-    if (await exists(dir)) {
+    if (await pathExists(dir)) {
       const old = `${dir}.old-${randomTag()}`;
       await Deno.rename(dir, old);
       await Deno.rename(temp, dir);
@@ -325,7 +326,7 @@ async function readManifest(dir: string): Promise<Manifest> {
 
 /** `dir` when complete, else the newest complete sibling an interrupted save left behind. */
 async function findComplete(dir: string): Promise<string> {
-  if (await exists(join(dir, CHECKPOINT_MANIFEST))) return dir;
+  if (await pathExists(join(dir, CHECKPOINT_MANIFEST))) return dir;
   let best: { path: string; step: number } | null = null;
   for (const path of await siblings(dir, [".tmp-", ".old-"])) {
     try {
@@ -363,19 +364,9 @@ async function siblings(dir: string, tags: string[]): Promise<string[]> {
  * last good checkpoint while `dir` is missing, so it stays until a save completes). */
 async function removeIncompleteTemps(dir: string): Promise<void> {
   for (const path of await siblings(dir, [".tmp-"])) {
-    if (!(await exists(join(path, CHECKPOINT_MANIFEST)))) {
+    if (!(await pathExists(join(path, CHECKPOINT_MANIFEST)))) {
       await Deno.remove(path, { recursive: true }).catch(() => {});
     }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
   }
 }
 

@@ -1,13 +1,13 @@
 /**
  * Tensors of a training checkpoint in the safetensors format, kept at the precision they live
  * in: F64 for the f64 reference backend (so a resumed run continues bit for bit), F32 otherwise.
- * Headers are parsed and validated by the models' safetensors reader; the writer lives here
- * because that one writes F32 only.
+ * Encoding and header parsing are the models' safetensors code; decoding here keeps F64 as f64,
+ * where the models' reader converts everything to f32.
  *
  * @module
  */
 
-import { parseSafetensorsHeader } from "../../models/io/safetensors.ts";
+import { encodeSafetensors, parseSafetensorsHeader } from "../../models/io/safetensors.ts";
 import { toFloat32 } from "../../models/io/dtype.ts";
 import { type Tensor, tensor } from "../../core/mod.ts";
 
@@ -51,43 +51,7 @@ export function encodeTensorFile(
   tensors: ReadonlyMap<string, HostValues>,
   metadata: Record<string, string> = { format: "pt" },
 ): Uint8Array {
-  const header: Record<string, unknown> = { __metadata__: metadata };
-  let offset = 0;
-  for (const [name, t] of tensors) {
-    if (name === "__metadata__") {
-      throw new Error(`tensor file: "__metadata__" is not a tensor name`);
-    }
-    const count = t.shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== count) {
-      throw new Error(
-        `tensor file: "${name}" has shape [${t.shape}] (${count} values) but ${t.data.length} values`,
-      );
-    }
-    const f64 = t.data instanceof Float64Array;
-    header[name] = {
-      dtype: f64 ? "F64" : "F32",
-      shape: [...t.shape],
-      data_offsets: [offset, offset + t.data.byteLength],
-    };
-    offset += t.data.byteLength;
-  }
-  let json = new TextEncoder().encode(JSON.stringify(header));
-  // Pad the header with spaces to a multiple of 8 so the data section starts aligned.
-  const padding = (8 - (json.byteLength % 8)) % 8;
-  if (padding > 0) {
-    const padded = new Uint8Array(json.byteLength + padding).fill(0x20);
-    padded.set(json);
-    json = padded;
-  }
-  const out = new Uint8Array(8 + json.byteLength + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.byteLength), true);
-  out.set(json, 8);
-  let at = 8 + json.byteLength;
-  for (const t of tensors.values()) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
-    at += t.data.byteLength;
-  }
-  return out;
+  return encodeSafetensors(new Map(tensors), metadata);
 }
 
 /**

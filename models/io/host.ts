@@ -33,12 +33,12 @@ export interface HostTensor {
   data: Float32Array;
 }
 
-/** What writers accept: a dtype is optional because everything is written as F32. */
+/** What writers accept: f32 values are written as F32, f64 values (exact checkpoints) as F64. */
 export interface HostArray {
   /** Dimensions, outermost first. */
   shape: readonly number[];
   /** Row-major values. */
-  data: Float32Array;
+  data: Float32Array | Float64Array;
 }
 
 /** Named tensors in file order. */

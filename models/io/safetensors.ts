@@ -169,7 +169,8 @@ export async function readSafetensors(
 }
 
 /**
- * Encode tensors as an F32 safetensors file, in the order given.
+ * Encode tensors as a safetensors file, in the order given: Float32Array data as F32 (what
+ * transformers loads), Float64Array data as F64 (exact training checkpoints of the f64 backend).
  *
  * @param tensors Named tensors (a Map keeps insertion order; so does a plain object).
  * @param metadata Header `__metadata__` (default `{format: "pt"}`, what transformers expects).
@@ -188,18 +189,20 @@ export function encodeSafetensors(
     }
     assertShape(tensor.shape as number[], `safetensors: tensor "${name}"`);
     const count = numelOf(tensor.shape);
-    if (!(tensor.data instanceof Float32Array) || tensor.data.length !== count) {
+    const f64 = tensor.data instanceof Float64Array;
+    if (!(f64 || tensor.data instanceof Float32Array) || tensor.data.length !== count) {
       throw new Error(
         `safetensors: tensor "${name}" has shape ${JSON.stringify(tensor.shape)} (${count} ` +
           `values) but its data is ${tensor.data?.constructor?.name} of length ${tensor.data?.length}`,
       );
     }
+    const bytes = tensor.data.byteLength;
     header[name] = {
-      dtype: "F32",
+      dtype: f64 ? "F64" : "F32",
       shape: [...tensor.shape],
-      data_offsets: [offset, offset + count * 4],
+      data_offsets: [offset, offset + bytes],
     };
-    offset += count * 4;
+    offset += bytes;
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
   const padding = (8 - (json.byteLength % 8)) % 8;
@@ -220,7 +223,7 @@ export function encodeSafetensors(
 }
 
 /**
- * Write tensors as an F32 safetensors file atomically (temporary file, then rename).
+ * Write tensors as a safetensors file atomically (temporary file, then rename).
  *
  * @param path Destination.
  * @param tensors Named tensors.
