@@ -5,6 +5,13 @@
  * are numbers or symbolic names. Field numbers follow onnx.proto (IR version 8, opset 13).
  */
 
+import {
+  bytesField,
+  floatField,
+  intField,
+  stringField,
+} from "../../core/backends/cpu/fast/protobuf.ts";
+
 /** Element types the writer stores; the value is TensorProto.DataType. */
 export const ElemType = { float: 1, int64: 7 } as const;
 
@@ -58,44 +65,6 @@ export interface OnnxGraph {
   /** Graph outputs. */
   outputs: readonly OnnxValue[];
 }
-
-const utf8 = new TextEncoder();
-
-// Protobuf varints are unsigned; a negative int64 is its 64-bit two's complement (ten bytes).
-function varint(value: number | bigint, out: number[]): void {
-  let v = BigInt.asUintN(64, BigInt(value));
-  while (v > 127n) {
-    out.push(Number(v & 127n) | 128);
-    v >>= 7n;
-  }
-  out.push(Number(v));
-}
-
-function intField(field: number, value: number | bigint): number[] {
-  const out: number[] = [];
-  varint(field * 8, out);
-  varint(value, out);
-  return out;
-}
-
-function bytesField(field: number, bytes: ArrayLike<number>): number[] {
-  const out: number[] = [];
-  varint(field * 8 + 2, out);
-  varint(bytes.length, out);
-  for (let i = 0; i < bytes.length; i++) out.push(bytes[i]);
-  return out;
-}
-
-function floatField(field: number, value: number): number[] {
-  const out: number[] = [];
-  varint(field * 8 + 5, out);
-  const bytes = new Uint8Array(4);
-  new DataView(bytes.buffer).setFloat32(0, value, true);
-  out.push(...bytes);
-  return out;
-}
-
-const stringField = (field: number, s: string) => bytesField(field, utf8.encode(s));
 
 function rawData(type: keyof typeof ElemType, values: readonly number[]): Uint8Array {
   const width = type === "float" ? 4 : 8;

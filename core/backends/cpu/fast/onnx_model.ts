@@ -6,33 +6,7 @@
  * product with the last two axes of either operand transposed, which MLAS reads without a copy.
  */
 
-const utf8 = new TextEncoder();
-
-function varint(value: number, out: number[]): void {
-  let v = value;
-  while (v > 127) {
-    out.push((v & 127) | 128);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-}
-
-function intField(field: number, value: number): number[] {
-  const out: number[] = [];
-  varint(field * 8, out);
-  varint(value, out);
-  return out;
-}
-
-function bytesField(field: number, bytes: ArrayLike<number>): number[] {
-  const out: number[] = [];
-  varint(field * 8 + 2, out);
-  varint(bytes.length, out);
-  for (let i = 0; i < bytes.length; i++) out.push(bytes[i]);
-  return out;
-}
-
-const stringField = (field: number, s: string) => bytesField(field, utf8.encode(s));
+import { bytesField, intField, stringField } from "./protobuf.ts";
 
 /** ValueInfoProto {name, type: TypeProto {tensor_type: {elem_type: FLOAT}}} with no shape. */
 function floatTensorOfAnyShape(name: string): number[] {
