@@ -19,6 +19,7 @@ import {
   type TokenizerJson,
   wordPieceTokenizerJson,
 } from "./io/tokenizer_files.ts";
+import { importTransformers } from "./transformers_js.ts";
 
 /** Options for {@link Tokenizer.encode}. */
 export interface EncodeOptions {
@@ -80,23 +81,6 @@ interface TokenizerInternals {
     vocab: (string | undefined)[];
   };
   all_special_ids: number[];
-}
-
-type Transformers = typeof import("@huggingface/transformers");
-let transformersModule: Promise<Transformers> | undefined;
-
-function importTransformers(): Promise<Transformers> {
-  transformersModule ??= import("@huggingface/transformers").catch((error) => {
-    transformersModule = undefined;
-    throw new Error(
-      `loading tokenizers needs @huggingface/transformers, which loads onnxruntime-node's native ` +
-        `addon: run with --allow-ffi --allow-env --allow-sys --allow-read (${
-          (error as Error).message
-        })`,
-      { cause: error },
-    );
-  });
-  return transformersModule;
 }
 
 const SPECIAL_KEYS = [
@@ -407,7 +391,7 @@ export async function createTokenizer(
   tokenizerConfig: Record<string, unknown> = {},
   modelType?: string,
 ): Promise<Tokenizer> {
-  const { AutoTokenizer, PreTrainedTokenizer } = await importTransformers();
+  const { AutoTokenizer, PreTrainedTokenizer } = await importTransformers("loading tokenizers");
   const config: Record<string, unknown> = { ...tokenizerConfig };
   for (const key of SPECIAL_KEYS) {
     const text = tokenText(config[key]);

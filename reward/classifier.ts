@@ -22,6 +22,7 @@ import { HubError } from "../models/hub/errors.ts";
 import { openModel } from "../models/hub/repo.ts";
 import { loadTokenizer, type Tokenizer } from "../models/tokenizer.ts";
 import type { RewardFunction } from "./functions.ts";
+import { importTransformers, type Transformers } from "../models/transformers_js.ts";
 
 /** Weight formats of transformers.js ONNX exports; each names a file suffix. */
 export type ClassifierDtype = "fp32" | "fp16" | "q8" | "int8" | "uint8" | "q4" | "q4f16" | "bnb4";
@@ -77,23 +78,6 @@ export interface ClassifierReward {
   readonly function: "softmax" | "sigmoid" | "none";
   /** Release the onnxruntime session; later calls fail. */
   dispose(): Promise<void>;
-}
-
-type Transformers = typeof import("@huggingface/transformers");
-let transformersModule: Promise<Transformers> | undefined;
-
-function importTransformers(): Promise<Transformers> {
-  transformersModule ??= import("@huggingface/transformers").catch((error) => {
-    transformersModule = undefined;
-    throw new Error(
-      `classifierReward needs @huggingface/transformers, which loads onnxruntime-node's native ` +
-        `addon: run with --allow-ffi --allow-env --allow-sys --allow-read (${
-          (error as Error).message
-        })`,
-      { cause: error },
-    );
-  });
-  return transformersModule;
 }
 
 // transformers disables local files inside web workers (it takes them for browsers); a load
@@ -312,7 +296,7 @@ export async function classifierReward(
   const padId = tokenizer.padTokenId ??
     (typeof config.pad_token_id === "number" ? config.pad_token_id : 0);
 
-  const transformers = await importTransformers();
+  const transformers = await importTransformers("classifierReward");
   let session: PreTrainedModel | null = await loadSequenceClassifier(transformers, folder, dtype);
 
   const score = async (texts: readonly string[]): Promise<number[]> => {
