@@ -9,23 +9,10 @@ import { div, Generator, mul, nn, optim, sum, type Tensor, unsqueeze } from "../
 import { generateSyntheticReviews, SyntheticWordTokenizer } from "../../data/mod.ts";
 import { RewardTrainer, tokenizeRewardPairs } from "../../reward/mod.ts";
 import { gpuTest } from "../webgpu/setup.ts";
+import { BigramLM } from "./tiny_lms.ts";
 
 const tokenizer = new SyntheticWordTokenizer();
 const V = tokenizer.vocabSize;
-
-class BigramLM extends nn.Module {
-  readonly wte: nn.Embedding;
-  readonly head: nn.Linear;
-  constructor(backend: string) {
-    super();
-    const g = new Generator(3);
-    this.wte = this.registerModule("wte", new nn.Embedding(V, 8, { generator: g, backend }));
-    this.head = this.registerModule("head", new nn.Linear(8, V, { generator: g, backend }));
-  }
-  forward(inputs: { inputIds: Tensor }): { logits: Tensor } {
-    return { logits: this.head.forward(this.wte.forward(inputs.inputIds)) };
-  }
-}
 
 class BagOfEmbeddings extends nn.Module {
   readonly emb: nn.Embedding;
@@ -89,16 +76,16 @@ gpuTest(
         ...sgd(reward),
       })
         .train();
-      const lm = new BigramLM(backend);
+      const lm = new BigramLM(3, backend, 8);
       const s = await new SFTTrainer({ ...ARGS, packing: true, maxLength: 16 }, {
         model: lm,
         trainDataset: texts,
         ...sgd(lm),
       }).train();
-      const policy = new BigramLM(backend);
+      const policy = new BigramLM(3, backend, 8);
       const d = await new DPOTrainer(ARGS, {
         model: policy,
-        refModel: new BigramLM(backend),
+        refModel: new BigramLM(3, backend, 8),
         trainDataset: triples,
         ...sgd(policy),
       }).train();

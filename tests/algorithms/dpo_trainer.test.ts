@@ -12,26 +12,10 @@ import {
 } from "../../algorithms/dpo/mod.ts";
 import { add, Generator, memory, nn, optim, type Tensor } from "../../core/mod.ts";
 import { generateSyntheticReviews, SyntheticWordTokenizer } from "../../data/mod.ts";
+import { BigramLM, crashAfterSteps } from "./tiny_lms.ts";
 
 const tokenizer = new SyntheticWordTokenizer();
 const V = tokenizer.vocabSize;
-
-/** Embedding → linear: a bigram language model. */
-class BigramLM extends nn.Module implements DpoPolicy {
-  readonly wte: nn.Embedding;
-  readonly head: nn.Linear;
-
-  constructor(seed: number, backend = "cpu", dim = 16) {
-    super();
-    const g = new Generator(seed);
-    this.wte = this.registerModule("wte", new nn.Embedding(V, dim, { generator: g, backend }));
-    this.head = this.registerModule("head", new nn.Linear(dim, V, { generator: g, backend }));
-  }
-
-  forward(inputs: { inputIds: Tensor; attentionMask: Tensor }): { logits: Tensor } {
-    return { logits: this.head.forward(this.wte.forward(inputs.inputIds)) };
-  }
-}
 
 /** A frozen bigram base with a LoRA-style adapter (B starts at zero) that can be switched off. */
 class AdapterLM extends nn.Module implements DpoPolicy {
@@ -263,12 +247,7 @@ Deno.test("DPOTrainer resumes exactly, with precomputed reference log-probs from
       model: new BigramLM(8, "cpu64"),
       trainDataset: train,
     });
-    let steps = 0;
-    const step = first.optimizer.step.bind(first.optimizer);
-    first.optimizer.step = () => {
-      if (++steps > 3) throw new Error("simulated crash after the step-3 checkpoint");
-      step();
-    };
+    crashAfterSteps(first.optimizer, 3);
     await assert.rejects(() => first.train(), /simulated crash/);
     // A fresh policy with other weights: its own log-probs must not become the reference.
     const resumed = new BigramLM(99, "cpu64");

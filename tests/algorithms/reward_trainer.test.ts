@@ -24,6 +24,7 @@ import {
   type ScalarRewardModel,
   tokenizeRewardPairs,
 } from "../../reward/mod.ts";
+import { crashAfterSteps } from "./tiny_lms.ts";
 
 const tokenizer = new SyntheticWordTokenizer();
 
@@ -179,12 +180,7 @@ Deno.test("RewardTrainer resumes exactly from its checkpoint (cpu64)", async () 
       model: new BagOfEmbeddings(1, "cpu64", 4),
       trainDataset: train,
     });
-    let steps = 0;
-    const origStep = first.optimizer.step.bind(first.optimizer);
-    first.optimizer.step = () => {
-      if (++steps > 4) throw new Error("simulated crash after the step-4 checkpoint");
-      origStep();
-    };
+    crashAfterSteps(first.optimizer, 4);
     await assert.rejects(() => first.train(), /simulated crash/);
 
     const resumedModel = new BagOfEmbeddings(42, "cpu64", 4);

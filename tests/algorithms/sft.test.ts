@@ -14,26 +14,12 @@ import {
 } from "../../algorithms/sft/mod.ts";
 import { Generator, memory, nn, optim, softmax, type Tensor, tensor } from "../../core/mod.ts";
 import { generateSyntheticReviews, SyntheticWordTokenizer } from "../../data/mod.ts";
+import { BigramLM, crashAfterSteps } from "./tiny_lms.ts";
 
 const tokenizer = new SyntheticWordTokenizer();
 
-/** Embedding → linear: a bigram language model. */
-class BigramLM extends nn.Module implements CausalLM {
-  readonly wte: nn.Embedding;
-  readonly head: nn.Linear;
-
-  constructor(seed: number, backend = "cpu", dim = 32) {
-    super();
-    const g = new Generator(seed);
-    const V = tokenizer.vocabSize;
-    this.wte = this.registerModule("wte", new nn.Embedding(V, dim, { generator: g, backend }));
-    this.head = this.registerModule("head", new nn.Linear(dim, V, { generator: g, backend }));
-  }
-
-  forward(inputs: { inputIds: Tensor; attentionMask: Tensor }): { logits: Tensor } {
-    return { logits: this.head.forward(this.wte.forward(inputs.inputIds)) };
-  }
-}
+/** The SFT tests' bigram model is wider (32) than the helper's default. */
+const sftLM = (seed: number, backend = "cpu", dim = 32) => new BigramLM(seed, backend, dim);
 
 /** Logits are a free parameter per position: the gradient reaching each position is visible. */
 class PositionTable extends nn.Module implements CausalLM {
@@ -70,7 +56,7 @@ Deno.test("SFTTrainer: a tiny causal LM's held-out loss on SYNTHETIC reviews fal
       evalSteps: 40,
       outputDir: dir,
       seed: 0,
-    }, { model: new BigramLM(0), trainDataset: train, evalDataset: heldOut, tokenizer });
+    }, { model: sftLM(0), trainDataset: train, evalDataset: heldOut, tokenizer });
     const before = await trainer.evaluate();
     const started = performance.now();
     await trainer.train();
@@ -175,7 +161,7 @@ Deno.test("packing concatenates rows into blocks and keeps their labels", async 
   const train = reviewTexts(300, 3), heldOut = reviewTexts(60, 4);
   const trainer = new SFTTrainer(
     { learningRate: 0.02, batchSize: 8, maxSteps: 60, packing: true, maxLength: 32 },
-    { model: new BigramLM(1), trainDataset: train, evalDataset: heldOut, tokenizer },
+    { model: sftLM(1), trainDataset: train, evalDataset: heldOut, tokenizer },
   );
   const tokens = train.reduce((n, e) => n + ("inputIds" in e ? e.inputIds.length : 0), 0);
   // Every block has targets here (text examples); a last block of one token would have none.
@@ -193,22 +179,17 @@ Deno.test("SFTTrainer resumes exactly from its checkpoint (cpu64)", async () => 
   try {
     const train = reviewTexts(40, 6);
     const args = { learningRate: 0.01, batchSize: 4, maxSteps: 6, seed: 5, maxLength: 24 };
-    const straight = new BigramLM(2, "cpu64", 8);
+    const straight = sftLM(2, "cpu64", 8);
     await new SFTTrainer(args, { model: straight, trainDataset: train }).train();
 
     const withSaves = { ...args, saveSteps: 3, outputDir: dir };
     const first = new SFTTrainer(withSaves, {
-      model: new BigramLM(2, "cpu64", 8),
+      model: sftLM(2, "cpu64", 8),
       trainDataset: train,
     });
-    let steps = 0;
-    const step = first.optimizer.step.bind(first.optimizer);
-    first.optimizer.step = () => {
-      if (++steps > 3) throw new Error("simulated crash after the step-3 checkpoint");
-      step();
-    };
+    crashAfterSteps(first.optimizer, 3);
     await assert.rejects(() => first.train(), /simulated crash/);
-    const resumed = new BigramLM(9, "cpu64", 8);
+    const resumed = sftLM(9, "cpu64", 8);
     const out = await new SFTTrainer(withSaves, { model: resumed, trainDataset: train })
       .train({ resumeFrom: join(dir, "checkpoint") });
     assert.equal(out.globalStep, 6);
@@ -222,7 +203,7 @@ Deno.test("SFTTrainer resumes exactly from its checkpoint (cpu64)", async () => 
 });
 
 Deno.test("SFTTrainer names bad examples", () => {
-  const model = new BigramLM(0);
+  const model = sftLM(0);
   assert.throws(
     () => new SFTTrainer({}, { model, trainDataset: [{ prompt: [1, 2], completion: [] }] }),
     /trainDataset example 0 has an empty completion/,
@@ -254,7 +235,7 @@ Deno.test("SFTTrainer steps and evaluation leave no tensors behind", async () =>
   const rows = reviewTexts(16, 8);
   const trainer = new SFTTrainer(
     { learningRate: 0.01, batchSize: 4, maxSteps: 2, packing: true, maxLength: 16 },
-    { model: new BigramLM(2), trainDataset: rows, evalDataset: rows },
+    { model: sftLM(2), trainDataset: rows, evalDataset: rows },
   );
   await trainer.train();
   await trainer.evaluate();
