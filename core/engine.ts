@@ -36,8 +36,13 @@ export interface RunOptions {
   outShapes: Shape[];
   /** How many leading outputs are returned to the caller; the rest are saved for backward. */
   visible?: number;
-  /** Record on the tape even if no rule is registered (the backward then fails clearly). */
+  /** Never record: the op has no gradient (comparisons, sign, argmax), so nothing flows back. */
   noGrad?: boolean;
+  /**
+   * Inputs the op created itself (numbers lifted to scalar tensors): freed with the tape node
+   * when the op is recorded, at once otherwise, so they never outlive the op's own intermediates.
+   */
+  owned?: readonly Tensor[];
 }
 
 class Engine {
@@ -122,7 +127,7 @@ class Engine {
 
     const visible = opts.visible ?? outputs.length;
     const shown = outputs.slice(0, visible);
-    const saved = outputs.slice(visible);
+    const saved = [...outputs.slice(visible), ...(opts.owned ?? [])];
     if (this.willRecord(inputs) && !opts.noGrad) {
       const node: TapeNode = { op, inputs: [...inputs], outputs: shown, attrs, saved };
       for (const t of shown) t.node = node;

@@ -23,17 +23,16 @@ function lift(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor, boolea
 function binary(op: string, a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb, liftedA, liftedB] = lift(op, a, b);
   const shape = broadcastShapes(op, ta.shape, tb.shape);
-  const out = engine.run(op, [ta, tb], {}, { outShapes: [shape] })[0];
-  // Lifted scalars are still referenced by the tape node, so only free them when nothing records.
-  if (!out.node) {
-    if (liftedA) ta.dispose();
-    if (liftedB) tb.dispose();
-  }
-  return out;
+  const owned = [...(liftedA ? [ta] : []), ...(liftedB ? [tb] : [])];
+  const noGrad = NO_GRADIENT.has(op);
+  return engine.run(op, [ta, tb], {}, { outShapes: [shape], owned, noGrad })[0];
 }
 
+/** Ops whose output carries no gradient: they are never recorded on the tape. */
+const NO_GRADIENT = new Set(["greater", "greaterEqual", "less", "lessEqual", "equal", "sign"]);
+
 function unary(op: string, x: Tensor, attrs: Record<string, unknown> = {}): Tensor {
-  return engine.run(op, [x], attrs, { outShapes: [x.shape] })[0];
+  return engine.run(op, [x], attrs, { outShapes: [x.shape], noGrad: NO_GRADIENT.has(op) })[0];
 }
 
 /** a + b */
@@ -105,7 +104,8 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const ta = typeof a === "number" ? scalar(a, { backend }) : a;
   const tb = typeof b === "number" ? scalar(b, { backend }) : b;
   const shape = broadcastShapes("where", broadcastShapes("where", cond.shape, ta.shape), tb.shape);
-  return engine.run("where", [cond, ta, tb], {}, { outShapes: [shape] })[0];
+  const owned = [ta, tb].filter((t, i) => t !== [a, b][i]);
+  return engine.run("where", [cond, ta, tb], {}, { outShapes: [shape], owned })[0];
 }
 
 // ---- gradient rules -------------------------------------------------------------------------
@@ -139,9 +139,6 @@ for (const [op, cmp] of [["maximum", greater], ["minimum", less]] as const) {
     const share = add(cmp(a, b), mul(equal(a, b), 0.5));
     return [mul(dy, share), mul(dy, sub(1, share))];
   });
-}
-for (const op of ["greater", "greaterEqual", "less", "lessEqual", "equal", "sign"]) {
-  registerGrad(op, (_dys, node) => node.inputs.map(() => null));
 }
 
 const grad1 = (op: string, f: (dy: Tensor, x: Tensor, y: Tensor) => Tensor) =>

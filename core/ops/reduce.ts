@@ -63,6 +63,7 @@ export function argmax(x: Tensor, axis = -1, keepDims = false): Tensor {
   const a = normalizeAxis("argmax", axis, x.rank);
   return engine.run("argmax", [x], { axis: a }, {
     outShapes: [reducedShape(x.shape, [a], keepDims)],
+    noGrad: true,
   })[0];
 }
 
@@ -84,5 +85,3 @@ registerGrad("max", ([dy], node) => {
   const count = sum(hits, { axis: node.attrs.axes as number[], keepDims: true });
   return [mul(div(hits, count), restore(dy!, x, node.attrs))];
 });
-
-registerGrad("argmax", () => [null]);

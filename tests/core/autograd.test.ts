@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import {
   add,
   detach,
+  dispose,
   exp,
+  greater,
   keep,
   memory,
   mul,
@@ -20,6 +22,7 @@ import {
   tensor,
   tidy,
   transpose,
+  where,
 } from "../../core/mod.ts";
 
 const values = (t: Tensor | null) => {
@@ -202,4 +205,18 @@ Deno.test("memory: a `using` declaration disposes at the end of its block", () =
     assert.equal(t.size, 8);
   }
   assert.equal(memory().tensors, before);
+});
+
+Deno.test("autograd: number operands are freed with their op, recorded or not, outside any scope", () => {
+  const x = tensor([1, 2, 3], undefined, { requiresGrad: true });
+  const before = memory().tensors;
+  const m = mul(x, 2), g = greater(x, 1.5), w = where(g, m, 1), y = sum(w);
+  y.backward();
+  dispose([m, g, w, y]);
+  // Only x.grad remains: the lifted 2, 1.5 and 1 went with their tape nodes.
+  assert.equal(memory().tensors, before + 1);
+  const plain = noGrad(() => where(greater(x, 0), 0, 1));
+  dispose(plain);
+  assert.equal(memory().tensors, before + 2, "the comparison's own output is the caller's");
+  x.dispose();
 });
