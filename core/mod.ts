@@ -34,7 +34,7 @@ export {
   tidy,
 } from "./engine.ts";
 export { backward, type BackwardOptions } from "./autograd.ts";
-export { defaultGenerator, Generator, manualSeed } from "./random.ts";
+export { defaultGenerator, Generator, type GeneratorState, manualSeed } from "./random.ts";
 export * from "./ops/create.ts";
 export * from "./ops/elementwise.ts";
 export * from "./ops/reduce.ts";

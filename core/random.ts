@@ -3,6 +3,14 @@
  * seed gives the same run. The generator is xoshiro128** seeded through splitmix32.
  */
 
+/** A generator's state: the four xoshiro words and the cached second normal draw. */
+export interface GeneratorState {
+  /** The xoshiro128** words (uint32). */
+  s: number[];
+  /** The spare Box–Muller draw, if one is cached. */
+  spare: number | null;
+}
+
 /** A seeded pseudo-random generator. */
 export class Generator {
   #s = new Uint32Array(4);
@@ -24,6 +32,24 @@ export class Generator {
       this.#s[i] = (z ^ (z >>> 16)) >>> 0;
     }
     this.#spare = null;
+  }
+
+  /** The full state (for checkpoints): restoring it with `setState` replays the same draws. */
+  getState(): GeneratorState {
+    return { s: Array.from(this.#s), spare: this.#spare };
+  }
+
+  /** Restores a state returned by `getState`. */
+  setState(state: GeneratorState): void {
+    const ok = Array.isArray(state?.s) && state.s.length === 4 &&
+      state.s.every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff);
+    if (!ok) {
+      throw new Error(
+        `Generator.setState: expected { s: four uint32 words }, got ${JSON.stringify(state)}`,
+      );
+    }
+    this.#s.set(state.s);
+    this.#spare = state.spare ?? null;
   }
 
   /** The next 32 random bits. */

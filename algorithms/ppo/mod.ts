@@ -13,6 +13,9 @@
  * const stats = await trainer.step(queries, responses, scores);
  * console.log(stats["objective/kl"], stats["ppo/returns/mean"]);
  * ```
+ *
+ * Or let {@link trainPPO} run the loop (batches → generate → reward → step) with metrics.jsonl,
+ * checkpoints and `resume`.
  * @module
  */
 
@@ -23,7 +26,24 @@ export {
   type PPOStats,
   PPOTrainer,
   type PPOTrainerParts,
+  type PPOTrainerState,
 } from "./trainer.ts";
+export {
+  PPO_CHECKPOINT_DIR,
+  type PPOLoopOptions,
+  type PPOLoopResult,
+  type PPOQuery,
+  type PPOStepContext,
+  type PPOStepInfo,
+  statsLine,
+  trainPPO,
+} from "./loop.ts";
+export { scalarStats } from "./stats.ts";
+// What the loop's options and errors mention.
+export { NonFiniteLossError } from "../common/nonfinite.ts";
+export type { CheckpointModel } from "../common/checkpoint.ts";
+export type { Rows } from "../common/batching.ts";
+export type { ProgressSink } from "../../common/progress.ts";
 export {
   computeRewards,
   type FullKlInputs,

@@ -23,7 +23,8 @@ import {
 } from "../../core/mod.ts";
 import { Adam } from "../../core/optim/mod.ts";
 import { clipGradNorm } from "../../core/optim/clip_grad.ts";
-import { Generator } from "../../core/random.ts";
+import { Generator, type GeneratorState } from "../../core/random.ts";
+import { NonFiniteLossError } from "../common/nonfinite.ts";
 import { computeAdvantages } from "./advantages.ts";
 import { packBatch } from "./batch.ts";
 import { makePPOConfig, type PPOConfigInput, type PPOConfigValues } from "./config.ts";
@@ -31,6 +32,7 @@ import { AdaptiveKlController, FixedKlController, type KlController } from "./kl
 import { ppoLoss } from "./loss.ts";
 import { klPenalty, rewardsFromKl } from "./rewards.ts";
 import { RunningMoments } from "./running_moments.ts";
+import { scalarStats } from "./stats.ts";
 
 /** What a causal LM with a value head must offer PPO. */
 export interface PolicyModel {
@@ -75,6 +77,18 @@ export interface PPOTrainerParts {
 /** Statistics of one step, under TRL's names (scalars, or arrays for distributions). */
 export type PPOStats = Record<string, number | number[] | number[][]>;
 
+/** What `PPOTrainer.stateDict()` returns: everything besides weights and optimizer a resume needs. */
+export interface PPOTrainerState {
+  /** Steps taken. */
+  currentStep: number;
+  /** The KL coefficient β after the last step. */
+  klCoef: number;
+  /** Running score moments. */
+  runningMoments: { mean: number; var: number; std: number; count: number };
+  /** The minibatch-shuffling generator. */
+  rng: GeneratorState;
+}
+
 /** PPO with TRL 0.7.4's step semantics. */
 export class PPOTrainer {
   /** Validated configuration. */
@@ -90,6 +104,7 @@ export class PPOTrainer {
   readonly #padTokenId: number;
   readonly #rng: Generator;
   readonly #warn: (message: string) => void;
+  #lastStats: Record<string, number> = {};
 
   /** Creates a trainer; the config is validated (errors name the field and value). */
   constructor(config: PPOConfigInput | PPOConfigValues, parts: PPOTrainerParts) {
@@ -115,7 +130,58 @@ export class PPOTrainer {
     this.#warn = parts.warn ?? ((m) => console.warn(m));
   }
 
-  /** One PPO step on a batch of `batchSize` (query, response, score) triples. */
+  /** The policy being trained. */
+  get model(): PolicyModel {
+    return this.#parts.model;
+  }
+
+  /** The optimizer (the one passed in, or the Adam the trainer made), e.g. to checkpoint it. */
+  get optimizer(): PpoOptimizer {
+    return this.#optimizer;
+  }
+
+  /** Step counter, KL coefficient, running moments and shuffling state, as JSON-safe values. */
+  stateDict(): PPOTrainerState {
+    return {
+      currentStep: this.currentStep,
+      klCoef: this.klCtl.value,
+      runningMoments: this.runningMoments.stateDict(),
+      rng: this.#rng.getState(),
+    };
+  }
+
+  /**
+   * Restores what `stateDict()` returned, so the next `step()` is the one the saved run would
+   * have taken (given the same weights and optimizer state).
+   */
+  loadStateDict(state: PPOTrainerState): void {
+    if (!(Number.isInteger(state?.currentStep) && state.currentStep >= 0)) {
+      throw new Error(
+        `PPOTrainer.loadStateDict: currentStep must be an integer >= 0, got ${state?.currentStep}`,
+      );
+    }
+    if (this.klCtl instanceof AdaptiveKlController) {
+      this.klCtl.value = state.klCoef;
+    } else if (state.klCoef !== this.klCtl.value) {
+      throw new Error(
+        `PPOTrainer.loadStateDict: the saved KL coefficient is ${state.klCoef} but this trainer's ` +
+          `fixed coefficient is ${this.klCtl.value}; use the saved initKlCoef or adapKlCtrl`,
+      );
+    }
+    this.#rng.setState(state.rng);
+    this.runningMoments.loadStateDict(state.runningMoments);
+    this.currentStep = state.currentStep;
+    this.#lastStats = {};
+  }
+
+  /**
+   * One PPO step on a batch of `batchSize` (query, response, score) triples.
+   *
+   * A non-finite `ppo/loss/total` or `objective/kl` throws {@link NonFiniteLossError}: the step's
+   * single readback comes after its optimizer updates, so the weights, optimizer and running
+   * moments in memory already hold the bad step (`afterUpdate` is true); reload a checkpoint.
+   * The KL controller and `currentStep` are left as they were.
+   */
   async step(
     queries: number[][],
     responses: number[][],
@@ -236,13 +302,26 @@ export class PPOTrainer {
       mask,
       statRows,
     });
-    this.klCtl.update(stats["objective/kl"] as number, B);
     for (const row of statRows) for (const t of Object.values(row)) t.dispose();
     for (const t of Object.values(rollout)) t.dispose();
     mask.dispose();
     ids.dispose();
     att.dispose();
+    for (const name of ["ppo/loss/total", "objective/kl"]) {
+      const value = stats[name] as number;
+      if (!Number.isFinite(value)) {
+        throw new NonFiniteLossError(
+          `PPOTrainer (${name})`,
+          this.currentStep + 1,
+          value,
+          this.#lastStats,
+          true,
+        );
+      }
+    }
+    this.klCtl.update(stats["objective/kl"] as number, B);
     this.currentStep++;
+    this.#lastStats = scalarStats(stats);
     return stats;
   }
 
