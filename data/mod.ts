@@ -3,7 +3,7 @@
  * JSONL (+gz), CSV/TSV, Parquet and JSON files and for Hub datasets through the standard Hugging
  * Face cache; the tutorial datasets (IMDB, GoEmotions, hh-rlhf, TL;DR) with schemas; all-pairs
  * preference builders; query builders with TRL's `LengthSampler`; and a SYNTHETIC movie-review
- * corpus with its word tokenizer for offline demos.
+ * corpus, preference and SFT sets in its grammar, and its word tokenizer for offline demos.
  *
  * @example
  * ```ts
@@ -153,6 +153,17 @@ export {
   type SyntheticReviewOptions,
   writeSyntheticReview,
 } from "./synthetic/reviews.ts";
+export {
+  generateSyntheticPreferences,
+  generateSyntheticSft,
+  SYNTHETIC_PREFERENCE_WORDS,
+  type SyntheticPreference,
+  type SyntheticPreferenceOptions,
+  syntheticPreferenceSplit,
+  type SyntheticSftExample,
+  syntheticSftSplit,
+  writeSyntheticPreference,
+} from "./synthetic/preferences.ts";
 export {
   EOS_TOKEN,
   PAD_TOKEN,
