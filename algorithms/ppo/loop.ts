@@ -91,8 +91,11 @@ export interface PPOLoopOptions {
    * trained policy; frozen weights never change, so leaving them out keeps resume exact.
    */
   model?: CheckpointModel;
-  /** Other generators whose state the checkpoint keeps (e.g. the LoRA dropout generator). */
-  generators?: Record<string, Generator>;
+  /**
+   * Other generators whose state the checkpoint keeps (e.g. the LoRA dropout generator);
+   * undefined entries are skipped.
+   */
+  generators?: Record<string, Generator | undefined>;
   /** Seed of the batch order and the per-step generators (default `trainer.config.seed`). */
   seed?: number;
   /** Receives the stats line of each step (default: standard error); `false` for none. */
@@ -173,7 +176,7 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
     checkDataOrder(loaded.extra.dataOrder as Record<string, number> | undefined, dataOrder);
     trainer.loadStateDict(loaded.extra.ppo as PPOTrainerState);
     const saved = (loaded.extra.generators ?? {}) as Record<string, GeneratorState>;
-    for (const [name, g] of Object.entries(options.generators ?? {})) {
+    for (const [name, g] of definedGenerators(options.generators)) {
       const state = saved[name];
       if (!state) throw new Error(`trainPPO: ${loaded.dir} holds no state for generator '${name}'`);
       g.setState(state);
@@ -195,7 +198,7 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
   const save = async (step: number) => {
     if (!checkpointDir) return;
     const generators: Record<string, unknown> = {};
-    for (const [name, g] of Object.entries(options.generators ?? {})) {
+    for (const [name, g] of definedGenerators(options.generators)) {
       generators[name] = g.getState();
     }
     await saveCheckpoint(checkpointDir, {
@@ -238,7 +241,13 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
       } catch (error) {
         if (!(error instanceof NonFiniteLossError)) throw error;
         // Restated with the loop's last metrics line (rewards and timing included).
-        const stopped = new NonFiniteLossError("trainPPO", step, error.loss, lastMetrics, true);
+        const stopped = new NonFiniteLossError(
+          "trainPPO",
+          step,
+          error.loss,
+          lastMetrics,
+          error.afterUpdate,
+        );
         stopped.cause = error;
         throw stopped;
       }
@@ -330,6 +339,7 @@ function toRows(queries: Rows<PPOQuery> | Iterable<PPOQuery>): Rows<PPOQuery> {
 function queryIds(row: PPOQuery, index: number): number[] {
   const ids = Array.isArray(row) ? row : (row as { inputIds?: unknown })?.inputIds;
   checkTokenRow(`trainPPO: query row ${index}`, ids);
+  if (ids.length === 0) throw new Error(`trainPPO: query row ${index} is empty`);
   return [...ids];
 }
 
@@ -366,6 +376,12 @@ function checkDataOrder(saved: Record<string, number> | undefined, now: Record<s
       } (the batch order depends on them); use the saved values or start a fresh run`,
     );
   }
+}
+
+function definedGenerators(
+  generators: Record<string, Generator | undefined> | undefined,
+): [string, Generator][] {
+  return Object.entries(generators ?? {}).filter((e): e is [string, Generator] => !!e[1]);
 }
 
 function trainableParameters(trainer: PPOTrainer): CheckpointModel {

@@ -177,18 +177,64 @@ export class PPOTrainer {
   /**
    * One PPO step on a batch of `batchSize` (query, response, score) triples.
    *
-   * A non-finite `ppo/loss/total` or `objective/kl` throws {@link NonFiniteLossError}: the step's
-   * single readback comes after its optimizer updates, so the weights, optimizer and running
-   * moments in memory already hold the bad step (`afterUpdate` is true); reload a checkpoint.
-   * The KL controller and `currentStep` are left as they were.
+   * A non-finite loss or `objective/kl` throws {@link NonFiniteLossError}, and the KL controller
+   * and `currentStep` are left as they were. Backends that read synchronously (CPU) check each
+   * minibatch's loss before its backward pass: when no update of the step has been applied yet,
+   * the running moments and shuffling state are restored too and the trainer is as after the
+   * last good step (`afterUpdate` false). Otherwise the step's single readback finds it after its
+   * optimizer updates (`afterUpdate` true): reload a checkpoint.
    */
   async step(
     queries: number[][],
     responses: number[][],
     scores: number[],
   ): Promise<PPOStats> {
-    const cfg = this.config;
     this.#checkBatch(queries, responses, scores);
+    const before = { moments: this.runningMoments.stateDict(), rng: this.#rng.getState() };
+    const held: Tensor[] = [];
+    const progress = { updates: 0 };
+    let stats: PPOStats;
+    try {
+      stats = await this.#update(queries, responses, scores, held, progress);
+    } catch (error) {
+      if (error instanceof NonFiniteLossError && !error.afterUpdate) {
+        this.runningMoments.loadStateDict(before.moments);
+        this.#rng.setState(before.rng);
+      }
+      throw error;
+    } finally {
+      for (const t of held) if (!t.disposed) t.dispose();
+    }
+    for (const name of ["ppo/loss/total", "objective/kl"]) {
+      const value = stats[name] as number;
+      if (!Number.isFinite(value)) {
+        throw new NonFiniteLossError(
+          `PPOTrainer (${name})`,
+          this.currentStep + 1,
+          value,
+          this.#lastStats,
+          true,
+        );
+      }
+    }
+    this.klCtl.update(stats["objective/kl"] as number, queries.length);
+    this.currentStep++;
+    this.#lastStats = scalarStats(stats);
+    return stats;
+  }
+
+  /**
+   * The step's rollout, epochs and statistics. Tensors that outlive a scope go into `held`
+   * (freed by the caller, also on failure); `progress.updates` counts optimizer updates.
+   */
+  async #update(
+    queries: number[][],
+    responses: number[][],
+    scores: number[],
+    held: Tensor[],
+    progress: { updates: number },
+  ): Promise<PPOStats> {
+    const cfg = this.config;
     const scaled = this.#scaleScores(scores);
     const backend = this.#parts.model.parameters()[0]?.backend.name;
     const packed = packBatch(
@@ -202,45 +248,49 @@ export class PPOTrainer {
     const ids = tensor(packed.inputIds, undefined, { backend });
     const att = tensor(packed.attentionMask, undefined, { backend });
     const mask = keep(tensor(packed.responseMask, undefined, { backend }));
+    held.push(ids, att, mask);
 
     // Rollout: old log-probs, values, reference log-probs; all constants for the epochs below.
     // Forward passes run in chunks of miniBatchSize rows, as TRL does, so full-vocabulary logits
     // never exist for the whole batch at once; only [rows, T] pieces outlive a chunk.
     this.#parts.model.eval?.();
-    const rollout = noGrad(() => {
-      const chunks: Record<"logprobs" | "refLogprobs" | "values" | "k", Tensor>[] = [];
-      for (let start = 0; start < B; start += cfg.miniBatchSize) {
-        const rows = Math.min(cfg.miniBatchSize, B - start);
-        chunks.push(tidy(() => this.#rolloutChunk(ids, att, start, rows)));
-      }
-      return tidy(() => {
-        const cat = (key: "logprobs" | "refLogprobs" | "values" | "k") =>
-          chunks.length === 1 ? chunks[0][key] : concat(chunks.map((c) => c[key]), 0);
-        const logprobs = cat("logprobs"), refLogprobs = cat("refLogprobs");
-        const { rewards, nonScoreReward } = rewardsFromKl(
-          tensor(scaled, [B], { backend }),
-          cat("k"),
-          packed.lastIndex,
-          klCoef,
-        );
-        const adv = computeAdvantages(cat("values"), rewards, mask, {
-          gamma: cfg.gamma,
-          lam: cfg.lam,
-          whitenRewards: cfg.whitenRewards,
+    // The outer scope frees the per-chunk pieces once they are concatenated.
+    const rollout = noGrad(() =>
+      tidy(() => {
+        const chunks: Record<"logprobs" | "refLogprobs" | "values" | "k", Tensor>[] = [];
+        for (let start = 0; start < B; start += cfg.miniBatchSize) {
+          const rows = Math.min(cfg.miniBatchSize, B - start);
+          chunks.push(tidy(() => this.#rolloutChunk(ids, att, start, rows)));
+        }
+        return tidy(() => {
+          const cat = (key: "logprobs" | "refLogprobs" | "values" | "k") =>
+            chunks.length === 1 ? chunks[0][key] : concat(chunks.map((c) => c[key]), 0);
+          const logprobs = cat("logprobs"), refLogprobs = cat("refLogprobs");
+          const { rewards, nonScoreReward } = rewardsFromKl(
+            tensor(scaled, [B], { backend }),
+            cat("k"),
+            packed.lastIndex,
+            klCoef,
+          );
+          const adv = computeAdvantages(cat("values"), rewards, mask, {
+            gamma: cfg.gamma,
+            lam: cfg.lam,
+            whitenRewards: cfg.whitenRewards,
+          });
+          const kl = sum(mul(sub(logprobs, refLogprobs), mask), { axis: 1 });
+          return {
+            logprobs,
+            refLogprobs,
+            values: adv.values,
+            advantages: adv.advantages,
+            returns: adv.returns,
+            nonScoreReward,
+            klPerSeq: kl,
+          };
         });
-        const kl = sum(mul(sub(logprobs, refLogprobs), mask), { axis: 1 });
-        return {
-          logprobs,
-          refLogprobs,
-          values: adv.values,
-          advantages: adv.advantages,
-          returns: adv.returns,
-          nonScoreReward,
-          klPerSeq: kl,
-        };
-      });
-    });
-    for (const t of Object.values(rollout)) keep(t);
+      })
+    );
+    for (const t of Object.values(rollout)) held.push(keep(t));
 
     // PPO epochs over minibatches of the fixed rollout.
     const mbs = cfg.miniBatchSize, accum = cfg.gradientAccumulationSteps;
@@ -270,6 +320,18 @@ export class PPOTrainer {
               vfCoef: cfg.vfCoef,
               ratioThreshold: cfg.ratioThreshold,
             });
+            if (out.loss.backend.readSync) {
+              const loss = out.loss.itemSync();
+              if (!Number.isFinite(loss)) {
+                throw new NonFiniteLossError(
+                  "PPOTrainer (ppo/loss/total)",
+                  this.currentStep + 1,
+                  loss,
+                  this.#lastStats,
+                  progress.updates > 0,
+                );
+              }
+            }
             const scaledLoss = accum > 1 ? mul(out.loss, 1 / accum) : out.loss;
             scaledLoss.backward();
             const kept: Record<string, Tensor> = {};
@@ -277,10 +339,12 @@ export class PPOTrainer {
             return kept;
           });
           statRows.push(stats);
+          held.push(...Object.values(stats));
           lastPolicyKl = stats["policy/policykl"];
         }
         if (cfg.maxGradNorm !== null) clipGradNorm(this.#parts.model.parameters(), cfg.maxGradNorm);
         this.#optimizer.step();
+        progress.updates++;
         this.#optimizer.zeroGrad();
       }
       if (cfg.earlyStopping && lastPolicyKl) {
@@ -302,26 +366,6 @@ export class PPOTrainer {
       mask,
       statRows,
     });
-    for (const row of statRows) for (const t of Object.values(row)) t.dispose();
-    for (const t of Object.values(rollout)) t.dispose();
-    mask.dispose();
-    ids.dispose();
-    att.dispose();
-    for (const name of ["ppo/loss/total", "objective/kl"]) {
-      const value = stats[name] as number;
-      if (!Number.isFinite(value)) {
-        throw new NonFiniteLossError(
-          `PPOTrainer (${name})`,
-          this.currentStep + 1,
-          value,
-          this.#lastStats,
-          true,
-        );
-      }
-    }
-    this.klCtl.update(stats["objective/kl"] as number, B);
-    this.currentStep++;
-    this.#lastStats = scalarStats(stats);
     return stats;
   }
 
