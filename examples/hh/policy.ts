@@ -1,0 +1,148 @@
+/**
+ * The policy of the hh examples: GPT-2 (or the tiny GPT-2) with its tokenizer, LoRA adapters
+ * when the preset asks for them, and the model's original self as a reference: the adapters
+ * switched off, or a separate frozen copy for a full fine-tune.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { Generator } from "../../core/mod.ts";
+import type { CausalLM } from "../../algorithms/common/trainer.ts";
+import {
+  applyLora,
+  type GPT2LMHeadModel,
+  loadCausalLM,
+  loadTokenizer,
+  type LoraAdapters,
+  type LoraConfig,
+  openModel,
+  saveLora,
+  type Tokenizer,
+} from "../../models/mod.ts";
+
+/** The loaded policy. */
+export interface HhPolicy {
+  /** The model being tuned (adapters inside when LoRA is on). */
+  model: GPT2LMHeadModel;
+  /** Its tokenizer. */
+  tokenizer: Tokenizer;
+  /** The adapters, or null for a full fine-tune. */
+  lora: LoraAdapters | null;
+  /** A frozen copy of the starting weights (full fine-tune with `withReference`), else null. */
+  reference: GPT2LMHeadModel | null;
+  /** The reference as DPO takes it: the frozen copy, or undefined (adapters off instead). */
+  refModel: CausalLM | undefined;
+  /** Frees the weights. */
+  dispose(): void;
+}
+
+/** Options of {@link loadHhPolicy}. */
+export interface LoadHhPolicyOptions {
+  /** LoRA settings (null: full fine-tune). */
+  lora: LoraConfig | null;
+  /** Keep a frozen copy of the starting weights when there is no LoRA (DPO's reference). */
+  withReference: boolean;
+  /** Backend of the weights (default: the current one). */
+  backend?: string;
+  /** Seed of the adapters' initial A matrices and of dropout. */
+  seed: number;
+}
+
+/**
+ * Load the policy and its tokenizer from a folder or a Hub id; offline, a Hub id fails at once
+ * with the hub's message, naming the model.
+ *
+ * @param policy Folder or Hub id.
+ * @param options Adapters, reference, backend, seed.
+ */
+export async function loadHhPolicy(
+  policy: string,
+  options: LoadHhPolicyOptions,
+): Promise<HhPolicy> {
+  const model = await loadCausalLM(policy, { backend: options.backend, seed: options.seed });
+  let lora: LoraAdapters | null = null;
+  let reference: GPT2LMHeadModel | null = null;
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = await loadTokenizer(policy);
+    if (options.lora) {
+      lora = applyLora(model, options.lora, { generator: new Generator(options.seed + 1) });
+    } else if (options.withReference) {
+      reference = await loadCausalLM(policy, { backend: options.backend, log: () => {} });
+      for (const p of reference.parameters()) p.requiresGrad = false;
+    }
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  model.train();
+  return {
+    model,
+    tokenizer,
+    lora,
+    reference,
+    refModel: reference ?? undefined,
+    dispose: () => {
+      model.dispose();
+      reference?.dispose();
+    },
+  };
+}
+
+/**
+ * Token ids of a prompt: the BOS (GPT-2's `<|endoftext|>`) then the text, so that the first
+ * completion token is always predicted from something.
+ *
+ * @param tokenizer The policy's tokenizer.
+ * @param text Prompt text.
+ */
+export function promptIds(tokenizer: Tokenizer, text: string): number[] {
+  const bos = tokenizer.bosTokenId ?? tokenizer.eosTokenId;
+  const ids = tokenizer.encode(text, { addSpecialTokens: false });
+  return bos === undefined ? ids : [bos, ...ids];
+}
+
+/**
+ * Token ids of a completion, ending with EOS so the model learns to stop.
+ *
+ * @param tokenizer The policy's tokenizer.
+ * @param text Completion text.
+ */
+export function completionIds(tokenizer: Tokenizer, text: string): number[] {
+  const ids = tokenizer.encode(text, { addSpecialTokens: false });
+  return tokenizer.eosTokenId === undefined ? ids : [...ids, tokenizer.eosTokenId];
+}
+
+const TOKENIZER_FILES = [
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  "vocab.json",
+  "merges.txt",
+];
+
+/**
+ * Save the tuned policy so `loadCausalLM(dir)` and `loadTokenizer(dir)` read it back: the whole
+ * model (config + safetensors), or with LoRA the adapters in PEFT's layout; the tokenizer files
+ * are copied from the policy's source.
+ *
+ * @param policy The tuned policy.
+ * @param source The folder or Hub id it was loaded from.
+ * @param dir Target folder.
+ * @returns What was written, for the console.
+ */
+export async function saveHhPolicy(policy: HhPolicy, source: string, dir: string): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  const files = await openModel(source);
+  for (const name of TOKENIZER_FILES) {
+    const path = await files.file(name, { optional: true });
+    if (path) await Deno.copyFile(path, join(dir, name));
+  }
+  if (policy.lora) {
+    await saveLora(policy.lora, dir, source);
+    return `LoRA adapters (PEFT layout, base ${source}) and tokenizer in ${dir}`;
+  }
+  await policy.model.save(dir);
+  return `model and tokenizer in ${dir}`;
+}
