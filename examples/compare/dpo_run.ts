@@ -1,0 +1,99 @@
+/**
+ * DPO under a wall-clock budget on the SYNTHETIC preference pairs of the training prompts
+ * (chosen = a positive continuation, rejected = a negative one), full fine-tune, the untouched
+ * policy as the frozen reference.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import {
+  type DPOConfig,
+  type DpoPairRows,
+  DPOTrainer,
+  type DPOTrainerParts,
+} from "../../algorithms/dpo/mod.ts";
+import type { MicroBatchResult } from "../../algorithms/common/trainer.ts";
+import { Budget, BudgetSpent } from "./budget.ts";
+import type { CompareSettings } from "./settings.ts";
+import type { TinyTask } from "./task.ts";
+import type { TrainedPolicy } from "./trained.ts";
+
+/** A DPO trainer that stops before an optimizer step the budget has no room for. */
+class BudgetedDPOTrainer extends DPOTrainer {
+  readonly #budget: Budget;
+  #checkedStep = -1;
+
+  constructor(config: DPOConfig, parts: DPOTrainerParts, budget: Budget) {
+    super(config, parts);
+    this.#budget = budget;
+  }
+
+  protected override computeLoss(batch: DpoPairRows[], indices: number[]): MicroBatchResult {
+    // The first micro-batch of a step is where the previous step ended and the next begins.
+    if (this.#checkedStep !== this.globalStep) {
+      this.#checkedStep = this.globalStep;
+      if (this.globalStep > this.#budget.units) this.#budget.unitDone();
+      if (!this.#budget.canStart()) throw new BudgetSpent(this.globalStep);
+    }
+    return super.computeLoss(batch, indices);
+  }
+}
+
+/**
+ * Train with DPO until the budget is spent.
+ *
+ * @param task Models, pairs.
+ * @param settings Comparison settings.
+ * @param budgetSeconds Wall-clock seconds.
+ * @param seed Seed of the data order.
+ * @param outDir Folder for `metrics.jsonl` (null: none).
+ */
+export async function runDpo(
+  task: TinyTask,
+  settings: CompareSettings,
+  budgetSeconds: number,
+  seed: number,
+  outDir: string | null,
+): Promise<TrainedPolicy> {
+  const s = settings.dpo;
+  const model = await task.loadPolicy({ seed });
+  try {
+    const budget = new Budget(budgetSeconds);
+    const trainer = new BudgetedDPOTrainer({
+      beta: s.beta,
+      learningRate: s.learningRate,
+      batchSize: s.batchSize,
+      // The budget ends the run; a constant rate keeps every step as the first ones.
+      maxSteps: Number.MAX_SAFE_INTEGER,
+      lrSchedulerType: "constant",
+      loggingSteps: 10,
+      outputDir: outDir ? join(outDir, "dpo") : null,
+      seed,
+    }, {
+      model,
+      refModel: task.reference,
+      trainDataset: task.pairs,
+      padTokenId: model.padTokenId ?? model.eosTokenId ?? 0,
+    }, budget);
+    budget.start();
+    try {
+      await trainer.train();
+    } catch (error) {
+      if (!(error instanceof BudgetSpent)) throw error;
+    } finally {
+      trainer.optimizer.dispose();
+    }
+    model.eval();
+    return {
+      model,
+      steps: trainer.globalStep,
+      stepUnit: `optimizer step (${s.batchSize} pairs)`,
+      trainSeconds: budget.elapsed,
+      notes: [`${task.pairs.length} SYNTHETIC preference pairs`],
+    };
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+}
