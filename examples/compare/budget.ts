@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { Progress } from "../../common/progress.ts";
+
 /** Thrown from inside a trainer's loop to end it when the budget is spent. */
 export class BudgetSpent extends Error {
   /** Units completed when the budget ran out. */
@@ -22,11 +24,20 @@ export class BudgetSpent extends Error {
   }
 }
 
+/** Options of {@link Budget}. */
+export interface BudgetOptions {
+  /** Clock in milliseconds (default `performance.now`; tests pass a fake one). */
+  now?: () => number;
+  /** Updated after each unit with the seconds spent (`finish()` closes it). */
+  progress?: Progress | null;
+}
+
 /** Seconds allowed, seconds used, units done. */
 export class Budget {
   /** The budget in seconds. */
   readonly seconds: number;
   readonly #now: () => number;
+  readonly #progress: Progress | null;
   #started: number | null = null;
   #lastMark = 0;
   #lastUnit = 0;
@@ -34,14 +45,15 @@ export class Budget {
 
   /**
    * @param seconds Budget (> 0).
-   * @param now Clock in milliseconds (default `performance.now`; tests pass a fake one).
+   * @param options Clock and progress line.
    */
-  constructor(seconds: number, now: () => number = () => performance.now()) {
+  constructor(seconds: number, options: BudgetOptions = {}) {
     if (!(seconds > 0 && Number.isFinite(seconds))) {
       throw new Error(`Budget: seconds must be a finite number > 0, got ${seconds}`);
     }
     this.seconds = seconds;
-    this.#now = now;
+    this.#now = options.now ?? (() => performance.now());
+    this.#progress = options.progress ?? null;
   }
 
   /** Start the clock (the first call; later calls do nothing). */
@@ -74,5 +86,11 @@ export class Budget {
     this.#lastUnit = (now - this.#lastMark) / 1000;
     this.#lastMark = now;
     this.#units++;
+    this.#progress?.update(this.#units, { seconds: this.elapsed });
+  }
+
+  /** Close the progress line. */
+  finish(): void {
+    this.#progress?.finish();
   }
 }

@@ -8,7 +8,9 @@
  * @module
  */
 
+import { Progress, type ProgressSink, stderrSink } from "../../common/progress.ts";
 import { runBestOfN } from "./best_of_n_run.ts";
+import { Budget } from "./budget.ts";
 import { runDpo } from "./dpo_run.ts";
 import { mean, sampleHeldOut, sequenceKl } from "./held_out.ts";
 import { runPpo } from "./ppo_run.ts";
@@ -38,6 +40,11 @@ export interface CompareOptions {
   algorithms?: readonly AlgorithmName[];
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /**
+   * A progress bar per training run: `true`, `false`, or a sink (default: on when standard
+   * error is a terminal).
+   */
+  progress?: boolean | ProgressSink;
   /** Other model folders (tests). */
   task?: Pick<LoadTinyTaskOptions, "policyDir" | "rewardDir">;
 }
@@ -99,6 +106,11 @@ export async function compareAlgorithms(options: CompareOptions): Promise<Compar
   const algorithms = options.algorithms ?? ALGORITHMS;
   const log = options.log ?? (() => {});
   const out = options.out ?? null;
+  const progressSink = options.progress === true
+    ? stderrSink
+    : options.progress === false
+    ? undefined
+    : options.progress ?? (stderrSink.isTerminal() ? stderrSink : undefined);
   if (!(options.budgetSeconds > 0 && Number.isFinite(options.budgetSeconds))) {
     throw new Error(
       `compareAlgorithms: budgetSeconds must be a finite number > 0, got ${options.budgetSeconds}`,
@@ -134,7 +146,13 @@ export async function compareAlgorithms(options: CompareOptions): Promise<Compar
         ? await bestOfNRow(task, settings, evalSeed, rewardBefore)
         : await trainedRow(
           algorithm,
-          await train(algorithm, task, settings, options.budgetSeconds, seed, out, log),
+          await train(algorithm, task, settings, {
+            seconds: options.budgetSeconds,
+            seed,
+            out,
+            log,
+            progressSink,
+          }),
           task,
           settings,
           evalSeed,
@@ -163,23 +181,34 @@ export async function compareAlgorithms(options: CompareOptions): Promise<Compar
   }
 }
 
-function train(
+async function train(
   algorithm: Exclude<AlgorithmName, "best-of-n">,
   task: TinyTask,
   settings: CompareSettings,
-  budget: number,
-  seed: number,
-  out: string | null,
-  log: (line: string) => void,
+  run: {
+    seconds: number;
+    seed: number;
+    out: string | null;
+    log: (line: string) => void;
+    progressSink: ProgressSink | undefined;
+  },
 ): Promise<TrainedPolicy> {
-  log(`${algorithm}: training for ${budget} s`);
-  switch (algorithm) {
-    case "PPO":
-      return runPpo(task, settings, budget, seed, out, log);
-    case "DPO":
-      return runDpo(task, settings, budget, seed, out);
-    case "ReST":
-      return runRest(task, settings, budget, seed, out);
+  run.log(`${algorithm}: training for ${run.seconds} s`);
+  const progress = run.progressSink
+    ? new Progress({ label: algorithm, sink: run.progressSink })
+    : null;
+  const budget = new Budget(run.seconds, { progress });
+  try {
+    switch (algorithm) {
+      case "PPO":
+        return await runPpo(task, settings, budget, run.seed, run.out, run.log);
+      case "DPO":
+        return await runDpo(task, settings, budget, run.seed, run.out);
+      case "ReST":
+        return await runRest(task, settings, budget, run.seed, run.out);
+    }
+  } finally {
+    budget.finish();
   }
 }
 

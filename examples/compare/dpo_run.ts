@@ -14,7 +14,7 @@ import {
   type DPOTrainerParts,
 } from "../../algorithms/dpo/mod.ts";
 import type { MicroBatchResult } from "../../algorithms/common/trainer.ts";
-import { Budget, BudgetSpent } from "./budget.ts";
+import { type Budget, BudgetSpent } from "./budget.ts";
 import type { CompareSettings } from "./settings.ts";
 import type { TinyTask } from "./task.ts";
 import type { TrainedPolicy } from "./trained.ts";
@@ -45,21 +45,20 @@ class BudgetedDPOTrainer extends DPOTrainer {
  *
  * @param task Models, pairs.
  * @param settings Comparison settings.
- * @param budgetSeconds Wall-clock seconds.
+ * @param budget The wall-clock budget (not started yet).
  * @param seed Seed of the data order.
  * @param outDir Folder for `metrics.jsonl` (null: none).
  */
 export async function runDpo(
   task: TinyTask,
   settings: CompareSettings,
-  budgetSeconds: number,
+  budget: Budget,
   seed: number,
   outDir: string | null,
 ): Promise<TrainedPolicy> {
   const s = settings.dpo;
   const model = await task.loadPolicy({ seed });
   try {
-    const budget = new Budget(budgetSeconds);
     const trainer = new BudgetedDPOTrainer({
       beta: s.beta,
       learningRate: s.learningRate,

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Adam } from "../../core/optim/mod.ts";
 import { PPOTrainer, trainPPO } from "../../algorithms/ppo/mod.ts";
 import { scoreTexts } from "../../reward/functions.ts";
-import { Budget, BudgetSpent } from "./budget.ts";
+import { type Budget, BudgetSpent } from "./budget.ts";
 import { sampleResponses } from "./held_out.ts";
 import type { CompareSettings } from "./settings.ts";
 import type { TinyTask } from "./task.ts";
@@ -21,7 +21,7 @@ import type { TrainedPolicy } from "./trained.ts";
  *
  * @param task Models, prompts, reward.
  * @param settings Comparison settings.
- * @param budgetSeconds Wall-clock seconds.
+ * @param budget The wall-clock budget (not started yet).
  * @param seed Seed of weights, batch order and sampling.
  * @param outDir Folder for `metrics.jsonl` (null: none).
  * @param log Where PPO's warnings go.
@@ -29,7 +29,7 @@ import type { TrainedPolicy } from "./trained.ts";
 export async function runPpo(
   task: TinyTask,
   settings: CompareSettings,
-  budgetSeconds: number,
+  budget: Budget,
   seed: number,
   outDir: string | null,
   log: (line: string) => void,
@@ -52,7 +52,6 @@ export async function runPpo(
         else log(`ppo: ${m}`);
       },
     });
-    const budget = new Budget(budgetSeconds);
     budget.start();
     try {
       await trainPPO({

@@ -8,7 +8,7 @@
 
 import { join } from "node:path";
 import { ReST } from "../../algorithms/rest/mod.ts";
-import { Budget } from "./budget.ts";
+import type { Budget } from "./budget.ts";
 import type { CompareSettings } from "./settings.ts";
 import type { TinyTask } from "./task.ts";
 import type { TrainedPolicy } from "./trained.ts";
@@ -18,14 +18,14 @@ import type { TrainedPolicy } from "./trained.ts";
  *
  * @param task Models, prompts, reward.
  * @param settings Comparison settings.
- * @param budgetSeconds Wall-clock seconds.
+ * @param budget The wall-clock budget (not started yet).
  * @param seed Seed of sampling and data order.
  * @param outDir Folder for `metrics.jsonl` and the Grow sets (null: none).
  */
 export async function runRest(
   task: TinyTask,
   settings: CompareSettings,
-  budgetSeconds: number,
+  budget: Budget,
   seed: number,
   outDir: string | null,
 ): Promise<TrainedPolicy> {
@@ -54,7 +54,6 @@ export async function runRest(
       reward: task.reward,
       prompts,
     });
-    const budget = new Budget(budgetSeconds);
     budget.start();
     let kept = 0, sftSteps = 0;
     while (budget.canStart()) {

@@ -13,6 +13,7 @@ Deno.test("compareAlgorithms on a 1.5 s budget: a well-formed table, best-of-n's
     budgetSeconds: 1.5,
     seed: 0,
     backend: "cpu",
+    progress: false,
     settings: compareSettings({
       heldOutPrompts: 4,
       evalSamplesPerPrompt: 2,
@@ -73,13 +74,13 @@ Deno.test("compareAlgorithms on a 1.5 s budget: a well-formed table, best-of-n's
 
 Deno.test("Budget: the first unit always runs; another starts only while elapsed + the last unit fits", () => {
   let now = 0;
-  const long = new Budget(10, () => now);
+  const long = new Budget(10, { now: () => now });
   assert.equal(long.canStart(), true, "the first unit always starts");
   now = 12_000; // a first unit longer than the whole budget
   long.unitDone();
   assert.equal(long.canStart(), false, "12 s spent of 10");
   now = 0;
-  const fresh = new Budget(10, () => now);
+  const fresh = new Budget(10, { now: () => now });
   assert.equal(fresh.canStart(), true);
   fresh.unitDone(); // 0 s
   now += 4_000;
