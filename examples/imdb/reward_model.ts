@@ -345,7 +345,7 @@ export interface TrainRewardOptions {
   seed?: number;
   /** Folder of `metrics.jsonl` and `checkpoint/` (default: nothing written). */
   outputDir?: string;
-  /** Steps between checkpoints (default: none). */
+  /** Steps between checkpoints, the last step always included (default: none). */
   saveSteps?: number;
   /** Steps between held-out evaluations written to the metrics (default: none). */
   evalSteps?: number;
@@ -414,6 +414,9 @@ export async function trainRewardModel(
   const started = performance.now();
   try {
     const out = await trainer.train(resumed ? { resumeFrom: checkpoint } : {});
+    // The loop saves every saveSteps only; the last step too, so a longer run can resume.
+    const every = trainer.args.saveSteps;
+    if (every !== null && out.globalStep % every !== 0) await trainer.saveCheckpoint();
     return {
       globalStep: out.globalStep,
       resumed,
@@ -462,23 +465,4 @@ export async function evaluateRewardModel(
   const chosen = await score(pairs.map((p) => p.chosen));
   const rejected = await score(pairs.map((p) => p.rejected));
   return chosen.filter((c, i) => c > rejected[i]).length / pairs.length;
-}
-
-/**
- * The line every IMDB stage prints before it starts: "reward model accuracy: train X, test Y".
- *
- * @param model A one-output sequence classifier.
- * @param tokenizer Its tokenizer.
- * @param splits Train and held-out pairs (pass a subset to keep it quick).
- * @param options Batch size and length limit.
- */
-export async function rewardAccuracyLine(
-  model: EncoderForSequenceClassification,
-  tokenizer: Tokenizer,
-  splits: RewardTextSplits,
-  options: EvaluateRewardOptions = {},
-): Promise<string> {
-  const train = await evaluateRewardModel(model, tokenizer, splits.train, options);
-  const test = await evaluateRewardModel(model, tokenizer, splits.test, options);
-  return `reward model accuracy: train ${train.toFixed(3)}, test ${test.toFixed(3)}`;
 }
