@@ -162,7 +162,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
     const samplesBefore = await scoredSamples(
       policy.model,
       policy.tokenizer,
-      prompts,
+      prompts.ids,
       preset.sampling,
       reward,
       sampleSeed,
@@ -209,7 +209,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
     const samplesAfter = await scoredSamples(
       policy.model,
       policy.tokenizer,
-      prompts,
+      prompts.ids,
       preset.sampling,
       reward,
       sampleSeed,
@@ -219,9 +219,12 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
       sideBySideRows(shown, samplesBefore, samplesAfter),
       { before: "original", after: "DPO" },
     );
+    const cfg = trainer.args;
+    // The trainer already logged the final evaluation when the last step fell on evalSteps.
+    const finalEvalLogged = cfg.evalSteps !== null && out.globalStep % cfg.evalSteps === 0;
     const writer = await MetricsWriter.open(o.out);
     await writer.write(out.globalStep, {
-      ...prefixed("eval/", after),
+      ...(finalEvalLogged ? {} : prefixed("eval/", after)),
       "samples/reward_mean_original": sideBySide.meanBefore,
       "samples/reward_mean_tuned": sideBySide.meanAfter,
     });

@@ -201,7 +201,7 @@ export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
     const samplesBefore = await scoredSamples(
       policy.model,
       policy.tokenizer,
-      prompts,
+      prompts.ids,
       preset.sampling,
       reward,
       sampleSeed,
@@ -253,7 +253,7 @@ export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
     const samplesAfter = await scoredSamples(
       policy.model,
       policy.tokenizer,
-      prompts,
+      prompts.ids,
       preset.sampling,
       reward,
       sampleSeed,

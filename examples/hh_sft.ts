@@ -120,7 +120,7 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
     const samplesBefore = await scoredSamples(
       policy.model,
       policy.tokenizer,
-      prompts,
+      prompts.ids,
       preset.sampling,
       reward,
       sampleSeed,
@@ -167,7 +167,7 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
     const samplesAfter = await scoredSamples(
       policy.model,
       policy.tokenizer,
-      prompts,
+      prompts.ids,
       preset.sampling,
       reward,
       sampleSeed,
@@ -177,9 +177,12 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
       sideBySideRows(shown, samplesBefore, samplesAfter),
       { before: "original", after: "SFT" },
     );
+    const cfg = trainer.args;
+    // The trainer already logged the final evaluation when the last step fell on evalSteps.
+    const finalEvalLogged = cfg.evalSteps !== null && out.globalStep % cfg.evalSteps === 0;
     const writer = await MetricsWriter.open(o.out);
     await writer.write(out.globalStep, {
-      ...prefixed("eval/", after),
+      ...(finalEvalLogged ? {} : prefixed("eval/", after)),
       "samples/reward_mean_original": sideBySide.meanBefore,
       "samples/reward_mean_tuned": sideBySide.meanAfter,
     });

@@ -14,11 +14,9 @@ import type { RewardFunction } from "../../reward/functions.ts";
 export interface HhReward {
   /** One line for the console and the table's caption. */
   description: string;
-  /** Scores (prompt, completion) pairs, one number each. */
-  score(prompts: readonly string[], completions: readonly string[]): Promise<number[]>;
-  /** The same scorer over texts, with what it reads (ReST's reward input). */
+  /** Scores texts: prompt + completion, or the completion alone (see `input`). */
   fn: RewardFunction;
-  /** `prompt_completion` for a reward model, `completion` for the stand-in. */
+  /** `prompt_completion` for a reward model, `completion` for the stand-in (ReST's names). */
   input: "prompt_completion" | "completion";
   /** Frees the reward model, if any. */
   dispose(): void;
@@ -55,7 +53,6 @@ export async function loadHhReward(
     return {
       description: `plain-code stand-in: distinct words of the reply / ${STAND_IN_WORD_CAP}, ` +
         "capped at 1 (pass --reward-model for a trained reward model)",
-      score: (_prompts, completions) => Promise.resolve(standInReward(completions)),
       fn: standInReward,
       input: "completion",
       dispose: () => {},
@@ -79,7 +76,6 @@ export async function loadHhReward(
   const fn = rewardModelFunction(model, tokenizer, { batchSize: options.batchSize });
   return {
     description: `reward model ${source} (prompt + completion)`,
-    score: (prompts, completions) => Promise.resolve(fn(prompts.map((p, i) => p + completions[i]))),
     fn,
     input: "prompt_completion",
     dispose: () => model.dispose(),

@@ -9,27 +9,40 @@ import type { GPT2LMHeadModel, Tokenizer } from "../../models/mod.ts";
 import type { SideBySideRow } from "../common/side_by_side.ts";
 import type { HhSampling } from "./presets.ts";
 import type { HhReward } from "./reward.ts";
+import { scoreTexts } from "../../reward/functions.ts";
 
 /** Prompts per generation call. */
 const GENERATION_BATCH = 16;
 
+/** Completions and their rewards for a set of prompts. */
+export interface ScoredSamples {
+  /** Completion texts (special tokens dropped). */
+  completions: string[];
+  /** Their rewards. */
+  rewards: number[];
+}
+
 /**
- * One sampled completion per prompt (text, special tokens dropped), in eval mode.
+ * Sample one completion per prompt in eval mode and score it. The reward reads the decoded
+ * prompt + completion tokens together (or the completion alone, as `reward.input` says), so a
+ * word-level tokenizer's spacing at the seam comes out right.
  *
  * @param model The policy.
  * @param tokenizer Its tokenizer.
  * @param prompts Prompt token ids.
  * @param sampling Sampling settings.
+ * @param reward Scorer.
  * @param seed Seed of the draws (the same for the before and after samples).
  */
-export async function sampleCompletions(
+export async function scoredSamples(
   model: GPT2LMHeadModel,
   tokenizer: Tokenizer,
   prompts: readonly number[][],
   sampling: HhSampling,
+  reward: HhReward,
   seed: number,
-): Promise<string[]> {
-  const out: string[] = [];
+): Promise<ScoredSamples> {
+  const completions: string[] = [], scored: string[] = [];
   const wasTraining = model.training;
   model.eval();
   try {
@@ -43,42 +56,20 @@ export async function sampleCompletions(
         temperature: sampling.temperature,
         seed: seed + start,
       });
-      out.push(...tokens.map((t) => tokenizer.decode(t, { skipSpecialTokens: true })));
+      tokens.forEach((t, i) => {
+        const completion = tokenizer.decode(t, { skipSpecialTokens: true });
+        completions.push(completion);
+        scored.push(
+          reward.input === "completion"
+            ? completion
+            : tokenizer.decode([...batch[i], ...t], { skipSpecialTokens: true }),
+        );
+      });
     }
   } finally {
     if (wasTraining) model.train();
   }
-  return out;
-}
-
-/** Completions and their rewards for a set of prompts. */
-export interface ScoredSamples {
-  /** Completion texts. */
-  completions: string[];
-  /** Their rewards. */
-  rewards: number[];
-}
-
-/**
- * Sample and score one completion per prompt.
- *
- * @param model The policy.
- * @param tokenizer Its tokenizer.
- * @param prompts Prompt texts and ids.
- * @param sampling Sampling settings.
- * @param reward Scorer.
- * @param seed Seed of the draws.
- */
-export async function scoredSamples(
-  model: GPT2LMHeadModel,
-  tokenizer: Tokenizer,
-  prompts: { texts: readonly string[]; ids: readonly number[][] },
-  sampling: HhSampling,
-  reward: HhReward,
-  seed: number,
-): Promise<ScoredSamples> {
-  const completions = await sampleCompletions(model, tokenizer, prompts.ids, sampling, seed);
-  return { completions, rewards: await reward.score(prompts.texts, completions) };
+  return { completions, rewards: await scoreTexts(reward.fn, scored) };
 }
 
 /**
