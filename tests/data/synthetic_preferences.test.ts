@@ -2,6 +2,7 @@
 // training, and every token known to the synthetic word tokenizer.
 
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import {
   generateSyntheticPreferences,
   generateSyntheticSft,
@@ -11,6 +12,7 @@ import {
   syntheticSftSplit,
   SyntheticWordTokenizer,
 } from "../../data/mod.ts";
+import { loadTokenizer } from "../../models/mod.ts";
 
 // The grammar's adjectives of each polarity, written out here as the test's own oracle.
 const POSITIVE = new Set(
@@ -97,6 +99,20 @@ Deno.test("synthetic preferences: every token is in the synthetic vocabulary (no
   for (const p of generateSyntheticPreferences(3000, { seed: 11, maxCompletionTokens: 30 })) {
     for (const text of [p.prompt, p.chosen, p.rejected]) {
       assert.ok(!tokenizer.encode(text).includes(tokenizer.unkTokenId), text);
+    }
+  }
+});
+
+Deno.test("synthetic preferences: the tiny policy's tokenizer reads them without <unk>, as the synthetic one does", async () => {
+  const dir = fileURLToPath(new URL("../../examples/assets/tiny-imdb/policy", import.meta.url));
+  const tiny = await loadTokenizer(dir);
+  const synthetic = new SyntheticWordTokenizer();
+  assert.notEqual(tiny.unkTokenId, undefined);
+  for (const p of generateSyntheticPreferences(500, { seed: 12, maxCompletionTokens: 30 })) {
+    for (const text of [p.prompt, p.chosen, p.rejected]) {
+      const ids = tiny.encode(text, { addSpecialTokens: false });
+      assert.ok(!ids.includes(tiny.unkTokenId!), text);
+      assert.deepEqual(ids, synthetic.encode(text), text);
     }
   }
 });
