@@ -53,6 +53,11 @@ export interface ImdbPreset {
   queryReviews: number;
   /** Query length in tokens (the tutorial's `LengthSampler(2, 8)`: 2..7 tokens). */
   queryLength: LengthRange;
+  /**
+   * Put BOS before every prompt: the tiny policy was trained on reviews that start with it;
+   * the tutorial's GPT-2 queries start without one.
+   */
+  promptStartsWithBos: boolean;
   /** Keep only reviews longer than this many characters (the tutorial keeps > 200). */
   minReviewChars: number;
   /** Generation settings. */
@@ -98,6 +103,7 @@ const FULL: ImdbPreset = {
   data: "imdb",
   queryReviews: 25_000,
   queryLength: { min: 2, max: 8 },
+  promptStartsWithBos: false,
   minReviewChars: 200,
   sampling: { topK: 0, topP: 1.0, responseLength: { min: 4, max: 16 }, stopAtEos: true },
   // GPT-2 fuses q, k and v into one Conv1D named c_attn.
@@ -122,25 +128,29 @@ const FULL: ImdbPreset = {
 };
 
 /**
- * The same pipeline on the tiny checkpoints in `examples/assets/tiny-imdb/`: a smaller batch and
- * a higher learning rate so that a couple of dozen steps move a model this small (measured; see
- * the README's "Training effects").
+ * The same pipeline on the tiny checkpoints in `examples/assets/tiny-imdb/`, scaled to two CPU
+ * cores: batch 32 instead of 64, 6–12 new tokens, 30 steps, and a learning rate of 1e-3 (a
+ * 219k-weight model with 27k adapter weights needs far larger steps than GPT-2 at 1.41e-5).
+ * LoRA adapts every projection (`c_attn`, `c_proj`, `c_fc`): on `c_attn` alone the tiny model
+ * barely moved (held-out gain +1.5 at KL 3.5, against +6.2 at KL 7.9 with all four, seed 0).
  */
 const TINY: ImdbPreset = {
   name: "tiny",
   policy: assets("policy"),
   rewardModel: assets("reward"),
-  rewardModelHint: "the tiny reward model ships in examples/assets/tiny-imdb/reward",
+  rewardModelHint: "the tiny reward model ships in examples/assets/tiny-imdb/reward; " +
+    "tools/train_tiny_imdb.ts rebuilds it",
   data: "synthetic",
   queryReviews: 2_000,
   queryLength: { min: 2, max: 8 },
+  promptStartsWithBos: true,
   minReviewChars: 0,
   sampling: { topK: 0, topP: 1.0, responseLength: { min: 6, max: 13 }, stopAtEos: true },
-  lora: { r: 8, alpha: 16, dropout: 0, targetModules: ["c_attn"] },
-  ppo: { learningRate: 3e-3, batchSize: 32, miniBatchSize: 16, ppoEpochs: 4 },
+  lora: { r: 8, alpha: 16, dropout: 0, targetModules: ["c_attn", "c_proj", "c_fc"] },
+  ppo: { learningRate: 1e-3, batchSize: 32, miniBatchSize: 16, ppoEpochs: 4 },
   steps: 30,
   checkpointEvery: 10,
-  heldOutPrompts: 24,
+  heldOutPrompts: 32,
   rewardBatchSize: 64,
   accuracyPairs: 256,
   bestOfNPrompts: [
@@ -149,7 +159,7 @@ const TINY: ImdbPreset = {
     "the acting was",
     "the plot was",
     "the ending was",
-    "honestly , the story was",
+    "honestly, the story was",
   ],
   bestOfNSamples: 16,
 };

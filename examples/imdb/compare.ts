@@ -1,0 +1,124 @@
+/**
+ * The end of the tutorial: the original and the tuned policy each continue the same held-out
+ * prompts under the same seed, the reward model scores both, and the KL of the tuned samples
+ * to the original model is measured, Σ_t log π(y_t) − log π_ref(y_t) over response tokens (the
+ * sequence KL estimate PPO's `objective/kl` averages).
+ *
+ * @module
+ */
+
+import {
+  Generator,
+  mul,
+  noGrad,
+  slice,
+  sub,
+  sum,
+  type Tensor,
+  tensor,
+  tidy,
+  tokenLogProbs,
+} from "../../core/mod.ts";
+import type { GPT2LMHeadModel } from "../../models/mod.ts";
+import { packBatch } from "../../algorithms/ppo/mod.ts";
+import { scoreTexts } from "../../reward/functions.ts";
+import type { RewardFunction } from "../../reward/mod.ts";
+import type { SideBySideRow } from "../common/side_by_side.ts";
+import type { ImdbPolicy } from "./models.ts";
+import type { SamplingSettings } from "./presets.ts";
+import { sampleResponses, sampleText } from "./sampling.ts";
+
+/** What the comparison found. */
+export interface HeldOutComparison {
+  /** One row per prompt. */
+  rows: SideBySideRow[];
+  /** Mean reward of the original model's samples. */
+  meanBefore: number;
+  /** Mean reward of the tuned model's samples. */
+  meanAfter: number;
+  /** Mean sequence KL of the tuned samples to the original model (nats). */
+  meanKl: number;
+}
+
+/**
+ * Σ over response tokens of log π(y) − log π_ref(y), per row: one forward of each model over the
+ * packed (query, response) rows, in chunks of `chunk` rows.
+ *
+ * @param policy The policy and its reference.
+ * @param queries Query rows.
+ * @param responses Response rows.
+ * @param chunk Rows per forward.
+ */
+export async function sequenceKl(
+  policy: ImdbPolicy,
+  queries: readonly (readonly number[])[],
+  responses: readonly (readonly number[])[],
+  chunk = 32,
+): Promise<number[]> {
+  const pad = policy.model.padTokenId ?? 0;
+  const backend = policy.model.backend;
+  const out: number[] = [];
+  for (let start = 0; start < queries.length; start += chunk) {
+    const q = queries.slice(start, start + chunk), r = responses.slice(start, start + chunk);
+    const packed = packBatch(q, r, pad, "right");
+    const perRow = noGrad(() =>
+      tidy(() => {
+        const ids = tensor(packed.inputIds, undefined, { backend });
+        const att = tensor(packed.attentionMask, undefined, { backend });
+        const mask = tensor(packed.responseMask, undefined, { backend });
+        const logps = (m: GPT2LMHeadModel): Tensor => {
+          const [B, L] = ids.shape;
+          const { logits } = m.forward({ inputIds: ids, attentionMask: att });
+          const V = logits.shape[2];
+          const cut = slice(logits, [0, 0, 0], [B, L - 1, V]);
+          return tokenLogProbs(cut, slice(ids, [0, 1], [B, L - 1]));
+        };
+        const pol = logps(policy.model);
+        const ref = policy.asReference((m) => logps(m));
+        return sum(mul(sub(pol, ref), mask), { axis: 1 });
+      })
+    );
+    out.push(...await perRow.toArray());
+    perRow.dispose();
+  }
+  return out;
+}
+
+/**
+ * Sample the held-out prompts with the original and the tuned policy (same seed, same length),
+ * score both and measure the tuned samples' KL to the original.
+ *
+ * @param policy The trained policy (adapters on) and its reference.
+ * @param reward Scores texts.
+ * @param prompts Held-out query rows.
+ * @param settings Sampling settings.
+ * @param seed Seed of both samplings.
+ */
+export async function compareOnHeldOut(
+  policy: ImdbPolicy,
+  reward: RewardFunction,
+  prompts: readonly (readonly number[])[],
+  settings: SamplingSettings,
+  seed: number,
+): Promise<HeldOutComparison> {
+  // The longest length the policy was trained on, so both models write as much as they can.
+  const maxNew = settings.responseLength.max - 1;
+  const before = await policy.asReference((m) =>
+    sampleResponses(m, prompts, settings, maxNew, new Generator(seed))
+  );
+  const after = await sampleResponses(policy.model, prompts, settings, maxNew, new Generator(seed));
+  const text = (q: readonly number[], r: number[]) => sampleText(policy.tokenizer, q, r);
+  const beforeScores = await scoreTexts(reward, prompts.map((q, i) => text(q, before[i])));
+  const afterScores = await scoreTexts(reward, prompts.map((q, i) => text(q, after[i])));
+  const kl = await sequenceKl(policy, prompts, after);
+  const decode = (ids: number[]) => policy.tokenizer.decode(ids, { skipSpecialTokens: true });
+  const rows = prompts.map((q, i) => ({
+    prompt: decode([...q]),
+    before: decode(before[i]),
+    beforeReward: beforeScores[i],
+    after: decode(after[i]),
+    afterReward: afterScores[i],
+  }));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { rows, meanBefore: mean(beforeScores), meanAfter: mean(afterScores), meanKl: mean(kl) };
+}

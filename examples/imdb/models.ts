@@ -1,0 +1,152 @@
+/**
+ * The models of the IMDB tutorial: the policy (GPT-2 with TRL's value head, LoRA adapters when
+ * the preset asks for them) and the reward model (a 1-label sequence classifier) as a reward
+ * function over texts.
+ *
+ * @module
+ */
+
+import { Generator, type Tensor } from "../../core/mod.ts";
+import {
+  applyLora,
+  type GPT2LMHeadModel,
+  loadCausalLM,
+  loadTokenizer,
+  type LoraAdapters,
+  type Tokenizer,
+} from "../../models/mod.ts";
+import { pathExists } from "../../models/io/atomic.ts";
+import { type RewardFunction, rewardModelFunction } from "../../reward/mod.ts";
+import type { PolicyModel } from "../../algorithms/ppo/mod.ts";
+import { loadRewardModel, type RewardModelBundle } from "./reward_model.ts";
+import type { ImdbPreset } from "./presets.ts";
+
+/** The policy, its tokenizer and the view PPO trains. */
+export interface ImdbPolicy {
+  /** GPT-2 with a value head (adapters inside when LoRA is on). */
+  model: GPT2LMHeadModel;
+  /** Its tokenizer. */
+  tokenizer: Tokenizer;
+  /** The adapters, or null for a full fine-tune. */
+  lora: LoraAdapters | null;
+  /** Source of the adapters' initial weights and dropout masks (a checkpoint keeps its state). */
+  loraGenerator: Generator;
+  /** The policy as PPO sees it: only trainable parameters, the frozen base as reference. */
+  ppoModel: PolicyModel;
+  /** PPO's reference for a full fine-tune (a frozen copy); undefined with LoRA. */
+  refModel?: PolicyModel;
+  /**
+   * Runs `fn` on the original model: adapters off with LoRA, else the frozen copy kept for it.
+   */
+  asReference<T>(fn: (model: GPT2LMHeadModel) => T): T;
+  /** Frees the weights. */
+  dispose(): void;
+}
+
+/** Options of {@link loadImdbPolicy}. */
+export interface LoadPolicyOptions {
+  /** Backend of the weights (default: the current one). */
+  backend?: string;
+  /** Seed of the value head and the adapters' initial A matrices. */
+  seed?: number;
+  /** Where load notices go (a fresh value head is expected; default console.warn). */
+  log?: (message: string) => void;
+}
+
+/**
+ * Load the preset's policy with a value head; apply LoRA when the preset names adapters (an
+ * unknown target module fails, naming the layers that exist).
+ *
+ * @param preset Which checkpoint and adapters.
+ * @param options Backend, seed, log sink.
+ */
+export async function loadImdbPolicy(
+  preset: Pick<ImdbPreset, "policy" | "lora">,
+  options: LoadPolicyOptions = {},
+): Promise<ImdbPolicy> {
+  const seed = options.seed ?? 0;
+  const log = options.log ?? ((m: string) => console.warn(m));
+  const model = await loadCausalLM(preset.policy, {
+    backend: options.backend,
+    valueHead: true,
+    seed,
+    log: (m) => {
+      // TRL starts the value head fresh too; saying so on every run is noise.
+      if (!/v_head/.test(m)) log(m);
+    },
+  });
+  const tokenizer = await loadTokenizer(preset.policy);
+  const loraGenerator = new Generator(seed + 1);
+  let lora: LoraAdapters | null = null;
+  let reference: GPT2LMHeadModel | null = null;
+  try {
+    if (preset.lora) {
+      lora = applyLora(model, preset.lora, { generator: loraGenerator });
+    } else {
+      reference = await loadCausalLM(preset.policy, { backend: options.backend, log: () => {} });
+    }
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  const trainable: Tensor[] = model.parameters().filter((p) => p.requiresGrad);
+  const ppoModel: PolicyModel = lora
+    ? {
+      forward: (x) => model.forward(x),
+      parameters: () => trainable,
+      eval: () => model.eval(),
+      withAdaptersDisabled: <T>(fn: () => T) => lora!.withAdaptersDisabled(fn),
+    }
+    : { forward: (x) => model.forward(x), parameters: () => trainable, eval: () => model.eval() };
+  return {
+    model,
+    tokenizer,
+    lora,
+    loraGenerator,
+    ppoModel,
+    asReference: <T>(fn: (m: GPT2LMHeadModel) => T): T =>
+      lora ? lora.withAdaptersDisabled(() => fn(model)) : fn(reference!),
+    dispose: () => {
+      model.dispose();
+      reference?.dispose();
+    },
+    refModel: reference
+      ? {
+        forward: (x) => reference!.forward(x),
+        parameters: () => [],
+        eval: () => reference!.eval(),
+      }
+      : undefined,
+  };
+}
+
+/** The reward model and the reward function built on it. */
+export interface ImdbReward extends RewardModelBundle {
+  /** Texts in, rewards (the classifier's single logit) out; long texts are cut to fit. */
+  score: RewardFunction;
+}
+
+/**
+ * Load the preset's reward model. A missing folder fails with what to run to make it.
+ *
+ * @param preset Where the model is and how to make it.
+ * @param options Backend.
+ */
+export async function loadImdbReward(
+  preset: Pick<ImdbPreset, "rewardModel" | "rewardModelHint" | "rewardBatchSize">,
+  options: { backend?: string } = {},
+): Promise<ImdbReward> {
+  if (!(await pathExists(preset.rewardModel))) {
+    throw new Error(
+      `reward model folder '${preset.rewardModel}' does not exist; train it first: ` +
+        preset.rewardModelHint,
+    );
+  }
+  const bundle = await loadRewardModel(preset.rewardModel, options);
+  const { tokenizer, maxLength } = bundle;
+  const score = rewardModelFunction(bundle.model, {
+    encode: (text) => tokenizer.encode(text, { truncation: true, maxLength }),
+    padTokenId: tokenizer.padTokenId,
+  }, { batchSize: preset.rewardBatchSize });
+  return { ...bundle, score };
+}
