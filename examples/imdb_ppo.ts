@@ -70,7 +70,7 @@ export async function main(args: readonly string[]): Promise<number> {
   const backend = await selectBackend(parsed.backend);
   const s = parsed.settings;
   console.log(
-    `imdb ppo (${s.name}): ${s.steps} steps × batch ${s.ppo.batchSize}, lr ${s.ppo.learningRate}, ` +
+    `imdb ppo (${s.name}): ${s.steps} steps × batch ${s.ppo.batchSize}, lr ${s.ppo.learningRate.toExponential()}, ` +
       `${s.ppo.ppoEpochs} PPO epochs, top_k ${s.sampling.topK}, top_p ${s.sampling.topP}, ` +
       `${s.sampling.responseLength.min}–${s.sampling.responseLength.max - 1} new tokens; ` +
       `backend ${backend.name}; run folder ${parsed.out}`,

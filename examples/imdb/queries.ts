@@ -53,7 +53,9 @@ function build(
 ): ImdbQuery[] {
   const length = new LengthSampler(preset.queryLength.min, preset.queryLength.max, { seed });
   const kept = texts.filter((t) => t.length > preset.minReviewChars);
-  const picked = Dataset.from(kept).shuffle(seed).take(count).toArray();
+  // A query is at most a few tokens: encoding the first 500 characters gives the same prefix
+  // without tokenizing whole reviews.
+  const picked = Dataset.from(kept).shuffle(seed).take(count).toArray().map((t) => t.slice(0, 500));
   return tokenQueries(picked, { tokenizer, length })
     .toArray()
     .filter((q) => q.inputIds.length > 0)
