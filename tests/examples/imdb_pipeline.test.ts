@@ -158,7 +158,14 @@ Deno.test("imdb_ppo: the full preset offline, with an empty cache, stops at once
         "--out",
         join(home, "run"),
       ],
-      env: { HF_HUB_OFFLINE: "1", HF_HOME: home, TETHER_BACKEND: "cpu" },
+      // Every cache variable points at the empty folder, whatever the caller's environment says.
+      env: {
+        HF_HUB_OFFLINE: "1",
+        HF_HOME: home,
+        HF_HUB_CACHE: join(home, "hub"),
+        HUGGINGFACE_HUB_CACHE: join(home, "hub"),
+        TETHER_BACKEND: "cpu",
+      },
       stdout: "piped",
       stderr: "piped",
     }).output();
