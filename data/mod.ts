@@ -148,6 +148,7 @@ export {
 export {
   detokenizeWords,
   generateSyntheticReviews,
+  SYNTHETIC_POLAR_WORDS,
   SYNTHETIC_REVIEW_WORDS,
   type SyntheticReview,
   type SyntheticReviewOptions,

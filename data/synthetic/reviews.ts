@@ -161,6 +161,15 @@ const RATINGS = { positive: [7, 8, 9, 10], negative: [1, 2, 3, 4] } as const;
 
 type Polarity = "positive" | "negative";
 
+/**
+ * The grammar's polar words (adjectives and verbs) by polarity: what a rule-based reading of
+ * SYNTHETIC text counts, with no model involved.
+ */
+export const SYNTHETIC_POLAR_WORDS: Readonly<Record<Polarity, readonly string[]>> = Object.freeze({
+  positive: Object.freeze([...ADJECTIVES.positive, ...VERBS.positive]),
+  negative: Object.freeze([...ADJECTIVES.negative, ...VERBS.negative]),
+});
+
 const PUNCTUATION = new Set([".", ",", "!", "?"]);
 
 /**

@@ -7,65 +7,10 @@
  * @module
  */
 
-const POSITIVE = new Set([
-  "great",
-  "wonderful",
-  "brilliant",
-  "excellent",
-  "superb",
-  "beautiful",
-  "charming",
-  "delightful",
-  "gripping",
-  "moving",
-  "clever",
-  "fresh",
-  "stunning",
-  "memorable",
-  "powerful",
-  "touching",
-  "lovely",
-  "amazing",
-  "fantastic",
-  "enjoyable",
-  "good",
-  "fun",
-  "loved",
-  "enjoyed",
-  "adored",
-  "liked",
-  "admired",
-]);
+import { SYNTHETIC_POLAR_WORDS } from "../../data/synthetic/reviews.ts";
 
-const NEGATIVE = new Set([
-  "terrible",
-  "awful",
-  "boring",
-  "dull",
-  "weak",
-  "bad",
-  "poor",
-  "bland",
-  "clumsy",
-  "forgettable",
-  "painful",
-  "stupid",
-  "lazy",
-  "messy",
-  "predictable",
-  "flat",
-  "tedious",
-  "silly",
-  "horrible",
-  "annoying",
-  "confusing",
-  "lifeless",
-  "hated",
-  "disliked",
-  "regretted",
-  "resented",
-  "endured",
-]);
+const POSITIVE = new Set(SYNTHETIC_POLAR_WORDS.positive);
+const NEGATIVE = new Set(SYNTHETIC_POLAR_WORDS.negative);
 
 /** Polar words found in a text. */
 export interface PolarWordCounts {
