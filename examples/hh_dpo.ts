@@ -218,6 +218,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
       o.out,
       sideBySideRows(shown, samplesBefore, samplesAfter),
       { before: "original", after: "DPO" },
+      log,
     );
     const cfg = trainer.args;
     // The trainer already logged the final evaluation when the last step fell on evalSteps.

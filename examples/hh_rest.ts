@@ -262,6 +262,7 @@ export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
       o.out,
       sideBySideRows(evalPrompts, samplesBefore, samplesAfter),
       { before: "original", after: "ReST" },
+      log,
     );
     log(`saved ${await saveHhPolicy(policy, preset.policy, join(o.out, "model"))}`);
     log(`metrics: ${join(o.out, "metrics.jsonl")}; table: ${sideBySide.path}`);

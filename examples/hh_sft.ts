@@ -176,6 +176,7 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
       o.out,
       sideBySideRows(shown, samplesBefore, samplesAfter),
       { before: "original", after: "SFT" },
+      log,
     );
     const cfg = trainer.args;
     // The trainer already logged the final evaluation when the last step fell on evalSteps.

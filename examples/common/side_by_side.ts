@@ -92,15 +92,17 @@ export function formatSideBySide(
  * @param outDir Run folder (created if missing).
  * @param rows Compared samples.
  * @param labels Column names of the two models.
+ * @param log Where the table is printed (default console.log).
  * @returns The summary and the file written.
  */
 export async function writeSideBySide(
   outDir: string,
   rows: readonly SideBySideRow[],
   labels?: { before: string; after: string },
+  log: (text: string) => void = (text) => console.log(text),
 ): Promise<SideBySideSummary & { path: string }> {
   const table = formatSideBySide(rows, labels);
-  console.log(table);
+  log(table);
   await Deno.mkdir(outDir, { recursive: true });
   const path = join(outDir, "side_by_side.md");
   await Deno.writeTextFile(path, table + "\n");

@@ -126,7 +126,7 @@ export async function runImdbPpo(o: RunImdbPpoOptions): Promise<ImdbPpoResult> {
       preset.sampling,
       seed + 7,
     );
-    const table = await writeSideBySide(o.out, heldOut.rows);
+    const table = await writeSideBySide(o.out, heldOut.rows, undefined, log);
     log(`mean KL of the tuned samples to the original model: ${heldOut.meanKl.toFixed(3)} nats`);
     const savedTo = join(o.out, policy.lora ? "adapter" : "model");
     if (policy.lora) await saveLora(policy.lora, savedTo, preset.policy);
