@@ -165,10 +165,11 @@ type Polarity = "positive" | "negative";
  * The grammar's polar words (adjectives and verbs) by polarity: what a rule-based reading of
  * SYNTHETIC text counts, with no model involved.
  */
-export const SYNTHETIC_POLAR_WORDS: Readonly<Record<Polarity, readonly string[]>> = Object.freeze({
-  positive: Object.freeze([...ADJECTIVES.positive, ...VERBS.positive]),
-  negative: Object.freeze([...ADJECTIVES.negative, ...VERBS.negative]),
-});
+export const SYNTHETIC_POLAR_WORDS: Readonly<Record<"positive" | "negative", readonly string[]>> =
+  Object.freeze({
+    positive: Object.freeze([...ADJECTIVES.positive, ...VERBS.positive]),
+    negative: Object.freeze([...ADJECTIVES.negative, ...VERBS.negative]),
+  });
 
 const PUNCTUATION = new Set([".", ",", "!", "?"]);
 
