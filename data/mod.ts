@@ -148,10 +148,13 @@ export {
 export {
   detokenizeWords,
   generateSyntheticReviews,
+  SYNTHETIC_ADJECTIVES,
   SYNTHETIC_POLAR_WORDS,
   SYNTHETIC_REVIEW_WORDS,
+  SYNTHETIC_SUBJECTS,
   type SyntheticReview,
   type SyntheticReviewOptions,
+  type SyntheticSubject,
   writeSyntheticReview,
 } from "./synthetic/reviews.ts";
 export {

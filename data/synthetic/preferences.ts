@@ -12,7 +12,7 @@
 
 import { Dataset, type TrainTestSplit } from "../dataset.ts";
 import { Rng } from "../random.ts";
-import { writeSyntheticReview } from "./reviews.ts";
+import { SYNTHETIC_ADJECTIVES, SYNTHETIC_SUBJECTS, writeSyntheticReview } from "./reviews.ts";
 import { SyntheticWordTokenizer } from "./word_tokenizer.ts";
 
 /** One SYNTHETIC preference pair; completions start with a space, as hh-rlhf's replies do. */
@@ -44,82 +44,30 @@ export interface SyntheticPreferenceOptions {
   maxCompletionTokens?: number;
 }
 
-interface Subject {
-  words: string;
-  plural: boolean;
-}
-
-// A polarity-free subset of the review grammar's words; the vocabulary test checks that every
-// word here is one the synthetic tokenizer knows.
-const SUBJECTS: readonly Subject[] = [
-  { words: "acting", plural: false },
-  { words: "plot", plural: false },
-  { words: "music", plural: false },
-  { words: "ending", plural: false },
-  { words: "story", plural: false },
-  { words: "script", plural: false },
-  { words: "dialogue", plural: false },
-  { words: "cast", plural: false },
-  { words: "pacing", plural: false },
-  { words: "soundtrack", plural: false },
-  { words: "direction", plural: false },
-  { words: "humor", plural: false },
-  { words: "villain", plural: false },
-  { words: "lead actor", plural: false },
-  { words: "final scene", plural: false },
-  { words: "characters", plural: true },
-  { words: "visuals", plural: true },
-  { words: "special effects", plural: true },
-  { words: "jokes", plural: true },
-  { words: "costumes", plural: true },
-];
+// A polarity-free subset of the review grammar's subjects, in the grammar's order.
+const SUBJECTS = SYNTHETIC_SUBJECTS.filter((s) =>
+  !["camera work", "action scenes"].includes(s.words)
+);
 
 const OPENERS = ["honestly ,", "overall ,", "i think", "for me ,", "frankly ,", "i have to say"];
 
 const INTENSIFIERS = ["very", "really", "truly", "so", "quite", "absolutely"];
 
+// The review grammar's adjectives without the ones the preference prompts leave out, in order.
+const LEFT_OUT = new Set([
+  "moving",
+  "fresh",
+  "powerful",
+  "touching",
+  "flat",
+  "silly",
+  "confusing",
+  "lifeless",
+]);
 const ADJECTIVES = {
-  chosen: [
-    "great",
-    "wonderful",
-    "brilliant",
-    "excellent",
-    "superb",
-    "beautiful",
-    "charming",
-    "delightful",
-    "gripping",
-    "clever",
-    "stunning",
-    "memorable",
-    "lovely",
-    "amazing",
-    "fantastic",
-    "enjoyable",
-    "good",
-    "fun",
-  ],
-  rejected: [
-    "terrible",
-    "awful",
-    "boring",
-    "dull",
-    "weak",
-    "bad",
-    "poor",
-    "bland",
-    "clumsy",
-    "forgettable",
-    "painful",
-    "stupid",
-    "lazy",
-    "messy",
-    "predictable",
-    "tedious",
-    "horrible",
-    "annoying",
-  ],
-} as const;
+  chosen: SYNTHETIC_ADJECTIVES.positive.filter((word) => !LEFT_OUT.has(word)),
+  rejected: SYNTHETIC_ADJECTIVES.negative.filter((word) => !LEFT_OUT.has(word)),
+};
 
 /** Every word the preference grammar writes beyond the review generator's, for the vocab test. */
 export const SYNTHETIC_PREFERENCE_WORDS: readonly string[] = Object.freeze([

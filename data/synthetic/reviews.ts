@@ -25,12 +25,16 @@ export interface SyntheticReview {
   label: 0 | 1;
 }
 
-interface Subject {
+/** What a review sentence talks about, and whether it takes "were". */
+export interface SyntheticSubject {
+  /** The subject's words ("camera work"). */
   words: string;
+  /** Plural subjects take "were". */
   plural: boolean;
 }
 
-const SUBJECTS: readonly Subject[] = [
+/** The grammar's subjects, in the order the generator draws from. */
+export const SYNTHETIC_SUBJECTS: readonly SyntheticSubject[] = [
   { words: "acting", plural: false },
   { words: "plot", plural: false },
   { words: "music", plural: false },
@@ -57,7 +61,8 @@ const SUBJECTS: readonly Subject[] = [
 
 const MOVIE_NOUNS = ["movie", "film", "picture", "story"] as const;
 
-const ADJECTIVES = {
+/** The grammar's adjectives by polarity, in the order the generator draws from. */
+export const SYNTHETIC_ADJECTIVES = {
   positive: [
     "great",
     "wonderful",
@@ -167,8 +172,8 @@ type Polarity = "positive" | "negative";
  */
 export const SYNTHETIC_POLAR_WORDS: Readonly<Record<"positive" | "negative", readonly string[]>> =
   Object.freeze({
-    positive: Object.freeze([...ADJECTIVES.positive, ...VERBS.positive]),
-    negative: Object.freeze([...ADJECTIVES.negative, ...VERBS.negative]),
+    positive: Object.freeze([...SYNTHETIC_ADJECTIVES.positive, ...VERBS.positive]),
+    negative: Object.freeze([...SYNTHETIC_ADJECTIVES.negative, ...VERBS.negative]),
   });
 
 const PUNCTUATION = new Set([".", ",", "!", "?"]);
@@ -180,11 +185,11 @@ const PUNCTUATION = new Set([".", ",", "!", "?"]);
 export const SYNTHETIC_REVIEW_WORDS: readonly string[] = Object.freeze((() => {
   const words = new Set<string>();
   const add = (phrase: string) => phrase.split(" ").forEach((word) => words.add(word));
-  SUBJECTS.forEach((subject) => add(subject.words));
+  SYNTHETIC_SUBJECTS.forEach((subject) => add(subject.words));
   [
     ...MOVIE_NOUNS,
-    ...ADJECTIVES.positive,
-    ...ADJECTIVES.negative,
+    ...SYNTHETIC_ADJECTIVES.positive,
+    ...SYNTHETIC_ADJECTIVES.negative,
     ...INTENSIFIERS,
     ...OPENERS,
     ...VERBS.positive,
@@ -205,15 +210,15 @@ function maybe(rng: Rng, p: number, text: string): string {
 /** Intensifiers that read well after "what a" / "it was a". */
 const ATTRIBUTIVE_INTENSIFIERS = ["really", "truly", "incredibly", "extremely", "genuinely"];
 
-function otherSubject(rng: Rng, subject: Subject): Subject {
-  let other = rng.pick(SUBJECTS);
-  while (other === subject) other = rng.pick(SUBJECTS);
+function otherSubject(rng: Rng, subject: SyntheticSubject): SyntheticSubject {
+  let other = rng.pick(SYNTHETIC_SUBJECTS);
+  while (other === subject) other = rng.pick(SYNTHETIC_SUBJECTS);
   return other;
 }
 
 function nounPhrase(rng: Rng, polarity: Polarity): string {
   const intensifier = rng.chance(0.35) ? rng.pick(ATTRIBUTIVE_INTENSIFIERS) : "";
-  const adjective = rng.pick(ADJECTIVES[polarity]);
+  const adjective = rng.pick(SYNTHETIC_ADJECTIVES[polarity]);
   const first = intensifier === "" ? adjective : intensifier;
   const words = intensifier === "" ? adjective : `${intensifier} ${adjective}`;
   return `${/^[aeiou]/.test(first) ? "an" : "a"} ${words} ${rng.pick(MOVIE_NOUNS)}`;
@@ -221,9 +226,9 @@ function nounPhrase(rng: Rng, polarity: Polarity): string {
 
 function sentence(rng: Rng, polarity: Polarity): string {
   const opposite: Polarity = polarity === "positive" ? "negative" : "positive";
-  const subject = rng.pick(SUBJECTS);
-  const be = (s: Subject) => s.plural ? "were" : "was";
-  const adjective = () => rng.pick(ADJECTIVES[polarity]);
+  const subject = rng.pick(SYNTHETIC_SUBJECTS);
+  const be = (s: SyntheticSubject) => s.plural ? "were" : "was";
+  const adjective = () => rng.pick(SYNTHETIC_ADJECTIVES[polarity]);
   const intense = () => maybe(rng, 0.35, rng.pick(INTENSIFIERS));
   const opener = maybe(rng, 0.25, rng.pick(OPENERS));
   const roll = rng.random();
@@ -234,7 +239,7 @@ function sentence(rng: Rng, polarity: Polarity): string {
     // Negating an opposite adjective keeps the sentence on the review's side.
     const atAll = rng.chance(0.3) ? " at all" : "";
     return `${opener}the ${subject.words} ${be(subject)} not ${
-      rng.pick(ADJECTIVES[opposite])
+      rng.pick(SYNTHETIC_ADJECTIVES[opposite])
     }${atAll} .`;
   }
   if (roll < 0.6) return `${opener}i ${rng.pick(VERBS[polarity])} the ${subject.words} .`;
@@ -248,7 +253,7 @@ function sentence(rng: Rng, polarity: Polarity): string {
   if (roll < 0.92) {
     const other = otherSubject(rng, subject);
     return `the ${subject.words} ${be(subject)} ${
-      rng.pick(ADJECTIVES[opposite])
+      rng.pick(SYNTHETIC_ADJECTIVES[opposite])
     } , but the ${other.words} ${be(other)} ${intense()}${adjective()} .`;
   }
   return `${opener}it was ${nounPhrase(rng, polarity)} .`;
