@@ -28,7 +28,7 @@ import {
   type DpoLossType,
   DPOTrainer,
 } from "../algorithms/dpo/mod.ts";
-import { numberFlag } from "./common/cli.ts";
+import { numberFlag, runAsScript } from "./common/cli.ts";
 import { type SideBySideSummary, writeSideBySide } from "./common/side_by_side.ts";
 import { parseHhArgs, TRAINER_FLAGS, trainerOverrides } from "./hh/args.ts";
 import { describeKept, loadHhPairs, tokenizePairs } from "./hh/data.ts";
@@ -248,12 +248,4 @@ export function main(argv: readonly string[]): Promise<HhDpoResult> {
   return runHhDpo(parseHhDpoArgs(argv));
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (error) {
-    const message = (error as Error).message;
-    console.error(message.startsWith(`${NAME}:`) ? message : `${NAME}: ${message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runAsScript(NAME, () => main(Deno.args));

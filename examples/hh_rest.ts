@@ -24,7 +24,7 @@
 import { join } from "node:path";
 import { selectBackend } from "../core/mod.ts";
 import { type ImproveResult, ReST, type ReSTTokenizer } from "../algorithms/rest/mod.ts";
-import { intFlag, numberFlag } from "./common/cli.ts";
+import { intFlag, numberFlag, runAsScript } from "./common/cli.ts";
 import { type SideBySideSummary, writeSideBySide } from "./common/side_by_side.ts";
 import { parseHhArgs } from "./hh/args.ts";
 import { loadHhPairs } from "./hh/data.ts";
@@ -288,12 +288,4 @@ export function main(argv: readonly string[]): Promise<HhRestResult> {
   return runHhRest(parseHhRestArgs(argv));
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (error) {
-    const message = (error as Error).message;
-    console.error(message.startsWith(`${NAME}:`) ? message : `${NAME}: ${message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runAsScript(NAME, () => main(Deno.args));

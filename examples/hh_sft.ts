@@ -15,6 +15,7 @@
  * @module
  */
 
+import { runAsScript } from "./common/cli.ts";
 import { join } from "node:path";
 import { selectBackend } from "../core/mod.ts";
 import { MetricsWriter } from "../algorithms/common/metrics.ts";
@@ -206,12 +207,4 @@ export function main(argv: readonly string[]): Promise<HhSftResult> {
   return runHhSft(parseHhSftArgs(argv));
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (error) {
-    const message = (error as Error).message;
-    console.error(message.startsWith(`${NAME}:`) ? message : `${NAME}: ${message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runAsScript(NAME, () => main(Deno.args));

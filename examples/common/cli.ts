@@ -134,3 +134,20 @@ export function numberFlag(
   }
   return n;
 }
+
+/**
+ * Run an example as a script: a failure prints its message once, prefixed with the example's
+ * name, and exits with status 1 (the message already says what to fix; a stack adds nothing).
+ *
+ * @param name The example's name.
+ * @param run The example's main.
+ */
+export async function runAsScript(name: string, run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    const message = (error as Error).message;
+    console.error(message.startsWith(`${name}:`) ? message : `${name}: ${message}`);
+    Deno.exit(1);
+  }
+}
