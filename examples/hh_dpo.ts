@@ -29,13 +29,13 @@ import {
   DPOTrainer,
 } from "../algorithms/dpo/mod.ts";
 import { numberFlag, runAsScript } from "./common/cli.ts";
-import { type SideBySideSummary, writeSideBySide } from "./common/side_by_side.ts";
+import type { SideBySideSummary } from "./common/side_by_side.ts";
 import { parseHhArgs, TRAINER_FLAGS, trainerOverrides } from "./hh/args.ts";
 import { describeKept, loadHhPairs, tokenizePairs } from "./hh/data.ts";
-import { loadHhPolicy, promptIds, saveHhPolicy } from "./hh/policy.ts";
+import { loadHhPolicy, saveHhPolicy } from "./hh/policy.ts";
 import type { HhDpoSettings, HhPreset } from "./hh/presets.ts";
 import { loadHhReward } from "./hh/reward.ts";
-import { scoredSamples, sideBySideRows } from "./hh/samples.ts";
+import { HeldOutSamples, logRunFiles } from "./hh/samples.ts";
 
 const NAME = "hh_dpo";
 
@@ -157,15 +157,12 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
       );
     }
     const shown = test.texts.slice(0, preset.sideBySidePrompts).map((p) => p.prompt);
-    const prompts = { texts: shown, ids: shown.map((t) => promptIds(policy.tokenizer, t)) };
-    const sampleSeed = o.seed + 7919;
-    const samplesBefore = await scoredSamples(
-      policy.model,
-      policy.tokenizer,
-      prompts.ids,
+    const heldOut = await HeldOutSamples.take(
+      policy,
+      shown,
       preset.sampling,
       reward,
-      sampleSeed,
+      o.seed + 7919,
     );
 
     const trainer = new DPOTrainer({
@@ -206,20 +203,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
       `held-out implicit-reward accuracy: ${before["rewards/accuracies"].toFixed(3)} -> ` +
         `${after["rewards/accuracies"].toFixed(3)}`,
     );
-    const samplesAfter = await scoredSamples(
-      policy.model,
-      policy.tokenizer,
-      prompts.ids,
-      preset.sampling,
-      reward,
-      sampleSeed,
-    );
-    const sideBySide = await writeSideBySide(
-      o.out,
-      sideBySideRows(shown, samplesBefore, samplesAfter),
-      { before: "original", after: "DPO" },
-      log,
-    );
+    const sideBySide = await heldOut.compare(o.out, "DPO", log);
     const cfg = trainer.args;
     // The trainer already logged the final evaluation when the last step fell on evalSteps.
     const finalEvalLogged = cfg.evalSteps !== null && out.globalStep % cfg.evalSteps === 0;
@@ -230,8 +214,8 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
       "samples/reward_mean_tuned": sideBySide.meanAfter,
     });
     writer.close();
-    log(`saved ${await saveHhPolicy(policy, preset.policy, join(o.out, "model"))}`);
-    log(`metrics: ${join(o.out, "metrics.jsonl")}; table: ${sideBySide.path}`);
+    const saved = await saveHhPolicy(policy, preset.policy, join(o.out, "model"));
+    logRunFiles(o.out, saved, sideBySide.path, log);
     return { before, after, sideBySide, seconds: (performance.now() - t0) / 1000 };
   } finally {
     reward.dispose();

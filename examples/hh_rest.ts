@@ -25,13 +25,13 @@ import { join } from "node:path";
 import { selectBackend } from "../core/mod.ts";
 import { type ImproveResult, ReST, type ReSTTokenizer } from "../algorithms/rest/mod.ts";
 import { intFlag, numberFlag, runAsScript } from "./common/cli.ts";
-import { type SideBySideSummary, writeSideBySide } from "./common/side_by_side.ts";
+import type { SideBySideSummary } from "./common/side_by_side.ts";
 import { parseHhArgs } from "./hh/args.ts";
 import { loadHhPairs } from "./hh/data.ts";
 import { loadHhPolicy, promptIds, saveHhPolicy } from "./hh/policy.ts";
 import type { HhPreset, HhRestSettings } from "./hh/presets.ts";
 import { loadHhReward } from "./hh/reward.ts";
-import { scoredSamples, sideBySideRows } from "./hh/samples.ts";
+import { HeldOutSamples, logRunFiles } from "./hh/samples.ts";
 import type { Tokenizer } from "../models/mod.ts";
 
 const NAME = "hh_rest";
@@ -193,18 +193,12 @@ export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
           thresholds ? thresholds.join(" < ") : "rising per-prompt percentiles (ReST's default)"
         }; held out: ${evalPrompts.length} prompts`,
     );
-    const prompts = {
-      texts: evalPrompts,
-      ids: evalPrompts.map((t) => promptIds(policy.tokenizer, t)),
-    };
-    const sampleSeed = o.seed + 7919;
-    const samplesBefore = await scoredSamples(
-      policy.model,
-      policy.tokenizer,
-      prompts.ids,
+    const heldOut = await HeldOutSamples.take(
+      policy,
+      evalPrompts,
       preset.sampling,
       reward,
-      sampleSeed,
+      o.seed + 7919,
     );
     const trainer = new ReST({
       growSteps: 1,
@@ -250,22 +244,9 @@ export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
           `held-out mean reward ${s.evalRewardMean!.toFixed(4)}`,
       );
     }
-    const samplesAfter = await scoredSamples(
-      policy.model,
-      policy.tokenizer,
-      prompts.ids,
-      preset.sampling,
-      reward,
-      sampleSeed,
-    );
-    const sideBySide = await writeSideBySide(
-      o.out,
-      sideBySideRows(evalPrompts, samplesBefore, samplesAfter),
-      { before: "original", after: "ReST" },
-      log,
-    );
-    log(`saved ${await saveHhPolicy(policy, preset.policy, join(o.out, "model"))}`);
-    log(`metrics: ${join(o.out, "metrics.jsonl")}; table: ${sideBySide.path}`);
+    const sideBySide = await heldOut.compare(o.out, "ReST", log);
+    const saved = await saveHhPolicy(policy, preset.policy, join(o.out, "model"));
+    logRunFiles(o.out, saved, sideBySide.path, log);
     return {
       initialRewardMean: run.initialEvalRewardMean,
       improveRewardMeans: run.improveSteps.map((s) => s.evalRewardMean!),

@@ -21,13 +21,13 @@ import { selectBackend } from "../core/mod.ts";
 import { MetricsWriter } from "../algorithms/common/metrics.ts";
 import { prefixed } from "../algorithms/common/trainer.ts";
 import { type SftEvalMetrics, SFTTrainer } from "../algorithms/sft/mod.ts";
-import { type SideBySideSummary, writeSideBySide } from "./common/side_by_side.ts";
+import type { SideBySideSummary } from "./common/side_by_side.ts";
 import { parseHhArgs, TRAINER_FLAGS, trainerOverrides } from "./hh/args.ts";
 import { describeKept, loadHhPairs, sftExamples, tokenizePairs } from "./hh/data.ts";
-import { loadHhPolicy, promptIds, saveHhPolicy } from "./hh/policy.ts";
+import { loadHhPolicy, saveHhPolicy } from "./hh/policy.ts";
 import type { HhPreset, HhSftSettings } from "./hh/presets.ts";
 import { loadHhReward } from "./hh/reward.ts";
-import { scoredSamples, sideBySideRows } from "./hh/samples.ts";
+import { HeldOutSamples, logRunFiles } from "./hh/samples.ts";
 
 const NAME = "hh_sft";
 
@@ -116,15 +116,12 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
       );
     }
     const shown = test.texts.slice(0, preset.sideBySidePrompts).map((p) => p.prompt);
-    const prompts = { texts: shown, ids: shown.map((t) => promptIds(policy.tokenizer, t)) };
-    const sampleSeed = o.seed + 7919;
-    const samplesBefore = await scoredSamples(
-      policy.model,
-      policy.tokenizer,
-      prompts.ids,
+    const heldOut = await HeldOutSamples.take(
+      policy,
+      shown,
       preset.sampling,
       reward,
-      sampleSeed,
+      o.seed + 7919,
     );
 
     const trainer = new SFTTrainer({
@@ -165,20 +162,7 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
       `after ${out.globalStep} steps: eval/loss ${after.loss.toFixed(4)}, eval/perplexity ` +
         `${after.perplexity.toFixed(2)} (loss ${(100 * lossDrop).toFixed(1)}% lower)`,
     );
-    const samplesAfter = await scoredSamples(
-      policy.model,
-      policy.tokenizer,
-      prompts.ids,
-      preset.sampling,
-      reward,
-      sampleSeed,
-    );
-    const sideBySide = await writeSideBySide(
-      o.out,
-      sideBySideRows(shown, samplesBefore, samplesAfter),
-      { before: "original", after: "SFT" },
-      log,
-    );
+    const sideBySide = await heldOut.compare(o.out, "SFT", log);
     const cfg = trainer.args;
     // The trainer already logged the final evaluation when the last step fell on evalSteps.
     const finalEvalLogged = cfg.evalSteps !== null && out.globalStep % cfg.evalSteps === 0;
@@ -189,8 +173,8 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
       "samples/reward_mean_tuned": sideBySide.meanAfter,
     });
     writer.close();
-    log(`saved ${await saveHhPolicy(policy, preset.policy, join(o.out, "model"))}`);
-    log(`metrics: ${join(o.out, "metrics.jsonl")}; table: ${sideBySide.path}`);
+    const saved = await saveHhPolicy(policy, preset.policy, join(o.out, "model"));
+    logRunFiles(o.out, saved, sideBySide.path, log);
     return { before, after, lossDrop, sideBySide, seconds: (performance.now() - t0) / 1000 };
   } finally {
     reward.dispose();

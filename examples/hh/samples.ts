@@ -5,11 +5,17 @@
  * @module
  */
 
+import { join } from "node:path";
 import type { GPT2LMHeadModel, Tokenizer } from "../../models/mod.ts";
-import type { SideBySideRow } from "../common/side_by_side.ts";
+import { scoreTexts } from "../../reward/functions.ts";
+import {
+  type SideBySideRow,
+  type SideBySideSummary,
+  writeSideBySide,
+} from "../common/side_by_side.ts";
+import { type HhPolicy, promptIds } from "./policy.ts";
 import type { HhSampling } from "./presets.ts";
 import type { HhReward } from "./reward.ts";
-import { scoreTexts } from "../../reward/functions.ts";
 
 /** Prompts per generation call. */
 const GENERATION_BATCH = 16;
@@ -91,6 +97,89 @@ export function sideBySideRows(
     after: after.completions[i],
     afterReward: after.rewards[i],
   }));
+}
+
+/**
+ * The held-out samples of a run: taken from the original policy before training and again from
+ * the tuned one after, under the same seed, so the table compares like with like.
+ */
+export class HeldOutSamples {
+  readonly #ids: number[][];
+
+  private constructor(
+    readonly policy: HhPolicy,
+    readonly prompts: readonly string[],
+    readonly sampling: HhSampling,
+    readonly reward: HhReward,
+    readonly seed: number,
+    readonly before: ScoredSamples,
+  ) {
+    this.#ids = prompts.map((t) => promptIds(policy.tokenizer, t));
+  }
+
+  /**
+   * Sample the original policy.
+   *
+   * @param policy The policy, not yet trained.
+   * @param prompts Held-out prompt texts.
+   * @param sampling Sampling settings.
+   * @param reward Scorer.
+   * @param seed Seed of the draws.
+   */
+  static async take(
+    policy: HhPolicy,
+    prompts: readonly string[],
+    sampling: HhSampling,
+    reward: HhReward,
+    seed: number,
+  ): Promise<HeldOutSamples> {
+    const ids = prompts.map((t) => promptIds(policy.tokenizer, t));
+    const before = await scoredSamples(policy.model, policy.tokenizer, ids, sampling, reward, seed);
+    return new HeldOutSamples(policy, prompts, sampling, reward, seed, before);
+  }
+
+  /**
+   * Sample the tuned policy, then print and save the side-by-side table.
+   *
+   * @param out Run folder.
+   * @param label Column name of the tuned model ("SFT", "DPO", "ReST").
+   * @param log Where the table is printed.
+   */
+  async compare(
+    out: string,
+    label: string,
+    log: (line: string) => void,
+  ): Promise<SideBySideSummary & { path: string }> {
+    const { policy } = this;
+    const after = await scoredSamples(
+      policy.model,
+      policy.tokenizer,
+      this.#ids,
+      this.sampling,
+      this.reward,
+      this.seed,
+    );
+    const rows = sideBySideRows(this.prompts, this.before, after);
+    return await writeSideBySide(out, rows, { before: "original", after: label }, log);
+  }
+}
+
+/**
+ * Where a run left its files, as its last lines.
+ *
+ * @param out Run folder.
+ * @param saved What was saved (the model or adapter folder).
+ * @param table The side-by-side table file.
+ * @param log Where lines go.
+ */
+export function logRunFiles(
+  out: string,
+  saved: string,
+  table: string,
+  log: (line: string) => void,
+): void {
+  log(`saved ${saved}`);
+  log(`metrics: ${join(out, "metrics.jsonl")}; table: ${table}`);
 }
 
 /**
