@@ -55,8 +55,8 @@ Deno.bench({
   name: `PPO step, generate excluded: ${ROWS} rows × ${NEW_TOKENS} new tokens, 4 epochs`,
   group: GROUP,
   baseline: true,
-  n: 8,
-  warmup: 1,
+  n: 20,
+  warmup: 3,
   async fn() {
     await ppo.step(queries, fixedResponses, fixedScores);
   },
@@ -65,8 +65,8 @@ Deno.bench({
 Deno.bench({
   name: `PPO rollout + step: generate + score + step, ${ROWS} rows × ${NEW_TOKENS} new tokens`,
   group: GROUP,
-  n: 8,
-  warmup: 1,
+  n: 20,
+  warmup: 3,
   async fn() {
     ppoPolicy.eval();
     const { tokens } = await ppoPolicy.generate(queries, { ...sampling, generator: ppoGenerator });
@@ -86,8 +86,8 @@ const pairTokens = pairs.reduce(
 Deno.bench({
   name: `DPO step: ${pairs.length} pairs (${ROWS} sequences, ${pairTokens} tokens)`,
   group: GROUP,
-  n: 8,
-  warmup: 1,
+  n: 20,
+  warmup: 3,
   async fn() {
     const trainer = new DPOTrainer({
       learningRate: 1e-3,
@@ -130,8 +130,8 @@ Deno.bench({
   name:
     `ReST round: Grow 2 prompts × K=8 (${ROWS} rows × ${NEW_TOKENS} new tokens) + 1 Improve (SFT, 1 epoch)`,
   group: GROUP,
-  n: 8,
-  warmup: 1,
+  n: 20,
+  warmup: 3,
   async fn() {
     await rest.grow();
     await rest.improve();
@@ -145,8 +145,8 @@ const bonGenerator = new Generator(2);
 Deno.bench({
   name: `best-of-n: 4 prompts × n=16 (64 rows × ${NEW_TOKENS} new tokens, 64 scores)`,
   group: GROUP,
-  n: 8,
-  warmup: 1,
+  n: 20,
+  warmup: 3,
   async fn() {
     await bestOfN(bonQueries, {
       generate: async (rows, maxNewTokens) => {
