@@ -39,6 +39,12 @@ export {
   trainPPO,
 } from "./loop.ts";
 export { scalarStats } from "./stats.ts";
+export {
+  type LogitsModel,
+  sequenceKl,
+  type SequenceKlOptions,
+  type WithReference,
+} from "./sequence_kl.ts";
 // What the loop's options and errors mention.
 export { NonFiniteLossError } from "../common/nonfinite.ts";
 export type { CheckpointModel } from "../common/checkpoint.ts";

@@ -7,19 +7,8 @@
  * @module
  */
 
-import {
-  Generator,
-  mul,
-  noGrad,
-  slice,
-  sub,
-  sum,
-  type Tensor,
-  tensor,
-  tidy,
-  tokenLogProbs,
-} from "../../core/mod.ts";
-import { packBatch } from "../../algorithms/ppo/mod.ts";
+import { Generator } from "../../core/mod.ts";
+import { sequenceKl as ppoSequenceKl } from "../../algorithms/ppo/mod.ts";
 import type { GPT2LMHeadModel } from "../../models/mod.ts";
 import { scoreTexts } from "../../reward/functions.ts";
 import type { TinyTask } from "./task.ts";
@@ -55,8 +44,8 @@ export async function sampleResponses(
 }
 
 /**
- * Σ over response tokens of log π(y) − log π_ref(y) per row, in chunks of `chunk` rows. With
- * the reference itself as the policy every term is the same number twice: the result is 0.
+ * The tuned model's sequence KL to the untouched one on each (query, response) row, with both
+ * in eval mode (PPO's `sequenceKl` with a separate reference).
  *
  * @param policy The tuned model.
  * @param reference The untouched model.
@@ -64,43 +53,20 @@ export async function sampleResponses(
  * @param responses Response rows (sampled from `policy`).
  * @param chunk Rows per forward.
  */
-export async function sequenceKl(
+export function sequenceKl(
   policy: GPT2LMHeadModel,
   reference: GPT2LMHeadModel,
   queries: readonly (readonly number[])[],
   responses: readonly (readonly number[])[],
   chunk = 64,
 ): Promise<number[]> {
-  const pad = reference.padTokenId ?? 0;
-  const backend = reference.backend;
   policy.eval();
   reference.eval();
-  const out: number[] = [];
-  for (let start = 0; start < queries.length; start += chunk) {
-    const packed = packBatch(
-      queries.slice(start, start + chunk),
-      responses.slice(start, start + chunk),
-      pad,
-      "right",
-    );
-    const perRow = noGrad(() =>
-      tidy(() => {
-        const ids = tensor(packed.inputIds, undefined, { backend });
-        const attentionMask = tensor(packed.attentionMask, undefined, { backend });
-        const mask = tensor(packed.responseMask, undefined, { backend });
-        const [B, L] = ids.shape;
-        const next = slice(ids, [0, 1], [B, L - 1]);
-        const logps = (m: GPT2LMHeadModel): Tensor => {
-          const { logits } = m.forward({ inputIds: ids, attentionMask });
-          return tokenLogProbs(slice(logits, [0, 0, 0], [B, L - 1, logits.shape[2]]), next);
-        };
-        return sum(mul(sub(logps(policy), logps(reference)), mask), { axis: 1 });
-      })
-    );
-    out.push(...await perRow.toArray());
-    perRow.dispose();
-  }
-  return out;
+  return ppoSequenceKl(policy, (fn) => fn(reference), queries, responses, {
+    padTokenId: reference.padTokenId ?? 0,
+    chunk,
+    backend: reference.backend,
+  });
 }
 
 /** A model's samples on the held-out prompts. */

@@ -7,20 +7,8 @@
  * @module
  */
 
-import {
-  Generator,
-  mul,
-  noGrad,
-  slice,
-  sub,
-  sum,
-  type Tensor,
-  tensor,
-  tidy,
-  tokenLogProbs,
-} from "../../core/mod.ts";
-import type { GPT2LMHeadModel } from "../../models/mod.ts";
-import { packBatch } from "../../algorithms/ppo/mod.ts";
+import { Generator } from "../../core/mod.ts";
+import { sequenceKl } from "../../algorithms/ppo/mod.ts";
 import { scoreTexts } from "../../reward/functions.ts";
 import type { RewardFunction } from "../../reward/mod.ts";
 import type { SideBySideRow } from "../common/side_by_side.ts";
@@ -38,50 +26,6 @@ export interface HeldOutComparison {
   meanAfter: number;
   /** Mean sequence KL of the tuned samples to the original model (nats). */
   meanKl: number;
-}
-
-/**
- * Σ over response tokens of log π(y) − log π_ref(y), per row: one forward of each model over the
- * packed (query, response) rows, in chunks of `chunk` rows.
- *
- * @param policy The policy and its reference.
- * @param queries Query rows.
- * @param responses Response rows.
- * @param chunk Rows per forward.
- */
-export async function sequenceKl(
-  policy: ImdbPolicy,
-  queries: readonly (readonly number[])[],
-  responses: readonly (readonly number[])[],
-  chunk = 32,
-): Promise<number[]> {
-  const pad = policy.model.padTokenId ?? 0;
-  const backend = policy.model.backend;
-  const out: number[] = [];
-  for (let start = 0; start < queries.length; start += chunk) {
-    const q = queries.slice(start, start + chunk), r = responses.slice(start, start + chunk);
-    const packed = packBatch(q, r, pad, "right");
-    const perRow = noGrad(() =>
-      tidy(() => {
-        const ids = tensor(packed.inputIds, undefined, { backend });
-        const att = tensor(packed.attentionMask, undefined, { backend });
-        const mask = tensor(packed.responseMask, undefined, { backend });
-        const logps = (m: GPT2LMHeadModel): Tensor => {
-          const [B, L] = ids.shape;
-          const { logits } = m.forward({ inputIds: ids, attentionMask: att });
-          const V = logits.shape[2];
-          const cut = slice(logits, [0, 0, 0], [B, L - 1, V]);
-          return tokenLogProbs(cut, slice(ids, [0, 1], [B, L - 1]));
-        };
-        const pol = logps(policy.model);
-        const ref = policy.asReference((m) => logps(m));
-        return sum(mul(sub(pol, ref), mask), { axis: 1 });
-      })
-    );
-    out.push(...await perRow.toArray());
-    perRow.dispose();
-  }
-  return out;
 }
 
 /**
@@ -110,7 +54,10 @@ export async function compareOnHeldOut(
   const text = (q: readonly number[], r: number[]) => sampleText(policy.tokenizer, q, r);
   const beforeScores = await scoreTexts(reward, prompts.map((q, i) => text(q, before[i])));
   const afterScores = await scoreTexts(reward, prompts.map((q, i) => text(q, after[i])));
-  const kl = await sequenceKl(policy, prompts, after);
+  const kl = await sequenceKl(policy.model, policy.asReference, prompts, after, {
+    padTokenId: policy.model.padTokenId ?? 0,
+    backend: policy.model.backend,
+  });
   const decode = (ids: number[]) => policy.tokenizer.decode(ids, { skipSpecialTokens: true });
   const rows = prompts.map((q, i) => ({
     prompt: decode([...q]),
