@@ -70,12 +70,27 @@ export interface TrainOutput {
   trainingLoss: number;
   /** Metrics of the last step, under `train/` names. */
   lastStats: Record<string, number>;
+  /** Whether `shouldStop` ended the run before `totalSteps`. */
+  stoppedEarly: boolean;
 }
 
 /** Options of `train()`. */
 export interface TrainCallOptions {
   /** Checkpoint folder to resume from (restores weights, optimizer, scheduler and step). */
   resumeFrom?: string;
+  /**
+   * Asked before each optimizer step; `true` ends the run there, as if `totalSteps` had been
+   * reached: the partial logging window is written, a checkpoint of the last completed step is
+   * saved when `saveSteps` is set (so `resumeFrom` continues from it), and the output has
+   * `stoppedEarly: true`. The schedule keeps its `totalSteps` length, so a resumed run follows
+   * the same learning rates as an uninterrupted one. Use it for a wall-clock budget or an
+   * external stop signal.
+   *
+   * @param state `step`: optimizer steps completed (those before a resume included);
+   *   `elapsedSeconds`: seconds since this `train()` call began (resume and `beforeTrain`
+   *   included).
+   */
+  shouldStop?: (state: { step: number; elapsedSeconds: number }) => boolean;
 }
 
 /** The loss of one micro-batch (with grad) and metrics under TRL names (constants). */
@@ -178,11 +193,14 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
   protected loadTrainerState(_state: Record<string, unknown>): void {}
 
   /**
-   * Train until `totalSteps`, writing metrics and checkpoints as the args say.
+   * Train until `totalSteps` (or until `options.shouldStop` says so), writing metrics and
+   * checkpoints as the args say. With `saveSteps` set, the last step of the call is also
+   * checkpointed, so a run that ended or was stopped can be resumed and extended.
    *
-   * @param options Resume from a checkpoint.
+   * @param options Resume from a checkpoint; stop early.
    */
   async train(options: TrainCallOptions = {}): Promise<TrainOutput> {
+    const started = performance.now();
     const a = this.args;
     if (options.resumeFrom) await this.loadCheckpoint(options.resumeFrom);
     await this.beforeTrain();
@@ -196,9 +214,24 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
       ? new Progress({ label: this.#name, total, every: a.loggingSteps, sink: this.#progressSink })
       : null;
     const window = new Map<string, number>();
-    let windowSteps = 0, lossSum = 0, stepsRun = 0;
+    let windowSteps = 0, lossSum = 0, stepsRun = 0, stoppedEarly = false, savedAt = -1;
+    const logWindow = async (step: number, last: Record<string, number>) => {
+      const averaged: Record<string, number> = {};
+      for (const [k, v] of window) averaged[k] = v / windowSteps;
+      // Point-in-time values, not averages.
+      averaged["train/learning_rate"] = last["train/learning_rate"];
+      averaged["train/epoch"] = last["train/epoch"];
+      await writer?.write(step, averaged);
+      window.clear();
+      windowSteps = 0;
+    };
     try {
       while (this.globalStep < total) {
+        const elapsedSeconds = (performance.now() - started) / 1000;
+        if (options.shouldStop?.({ step: this.globalStep, elapsedSeconds }) === true) {
+          stoppedEarly = true;
+          break;
+        }
         const stats = await this.#step();
         this.#lastStats = stats;
         stepsRun++;
@@ -206,22 +239,21 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
         for (const [k, v] of Object.entries(stats)) window.set(k, (window.get(k) ?? 0) + v);
         windowSteps++;
         const step = this.globalStep;
-        if (step % a.loggingSteps === 0 || step === total) {
-          const averaged: Record<string, number> = {};
-          for (const [k, v] of window) averaged[k] = v / windowSteps;
-          // Point-in-time values, not averages.
-          averaged["train/learning_rate"] = stats["train/learning_rate"];
-          averaged["train/epoch"] = stats["train/epoch"];
-          await writer?.write(step, averaged);
-          window.clear();
-          windowSteps = 0;
-        }
+        if (step % a.loggingSteps === 0 || step === total) await logWindow(step, stats);
         if (a.evalSteps !== null && step % a.evalSteps === 0 && this.evalRows) {
           const evalStats = prefixed("eval/", await this.evaluate());
           await writer?.write(step, evalStats);
         }
-        if (a.saveSteps !== null && step % a.saveSteps === 0) await this.saveCheckpoint();
+        if (a.saveSteps !== null && step % a.saveSteps === 0) {
+          await this.saveCheckpoint();
+          savedAt = step;
+        }
         progress?.update(step, { loss: stats["train/loss"] });
+      }
+      // Stopped between logging steps: the steps since the last line are logged at this one.
+      if (windowSteps > 0) await logWindow(this.globalStep, this.#lastStats);
+      if (a.saveSteps !== null && stepsRun > 0 && savedAt !== this.globalStep) {
+        await this.saveCheckpoint();
       }
     } finally {
       progress?.finish();
@@ -231,6 +263,7 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
       globalStep: this.globalStep,
       trainingLoss: stepsRun > 0 ? lossSum / stepsRun : NaN,
       lastStats: { ...this.#lastStats },
+      stoppedEarly,
     };
   }
 

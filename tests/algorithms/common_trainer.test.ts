@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  CHECKPOINT_MANIFEST,
   MetricsWriter,
   type MicroBatchResult,
   NonFiniteLossError,
@@ -196,6 +197,89 @@ Deno.test("a NaN loss stops training, keeps the last checkpoint, and resume is e
           .train({ resumeFrom: join(out, "checkpoint") }),
       /cannot resume exactly .*batchSize was 4, now 5/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("shouldStop after step 3 of 10 checkpoints step 3; resume reaches the straight run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const train = points(20, 6);
+    const straight = model();
+    const full = await new RegressionTrainer(straight, ARGS, train).train();
+    assert.equal(full.stoppedEarly, false);
+
+    const out = join(dir, "run");
+    // saveSteps 4: the only checkpoint a stop at 3 can leave is the one the stop writes.
+    const args = { ...ARGS, saveSteps: 4, outputDir: out };
+    const asked: number[] = [];
+    const stopped = new RegressionTrainer(model(), args, train);
+    const first = await stopped.train({
+      shouldStop: ({ step, elapsedSeconds }) => {
+        asked.push(step);
+        assert.ok(elapsedSeconds >= 0 && Number.isFinite(elapsedSeconds), `${elapsedSeconds}`);
+        return step >= 3;
+      },
+    });
+    assert.deepEqual(asked, [0, 1, 2, 3], "asked before each step, the stop included");
+    assert.equal(first.globalStep, 3);
+    assert.equal(first.stoppedEarly, true);
+    assert.equal(first.lastStats["train/loss"] > 0, true);
+    const manifest = JSON.parse(
+      await Deno.readTextFile(join(out, "checkpoint", CHECKPOINT_MANIFEST)),
+    );
+    assert.equal(manifest.step, 3);
+    assert.deepEqual((await readMetrics(out)).map((l) => l.step), [1, 2, 3]);
+    assert.ok(maxDiff(weights(stopped.model), weights(straight)) > 1e-3, "3 steps are not 10");
+
+    // Other initial weights: all that carries over is the checkpoint.
+    const resumed = new RegressionTrainer(model(99), args, train);
+    const rest = await resumed.train({ resumeFrom: join(out, "checkpoint") });
+    assert.equal(rest.globalStep, 10);
+    assert.equal(rest.stoppedEarly, false);
+    const d = maxDiff(weights(resumed.model), weights(straight));
+    assert.ok(d <= 1e-7, `resumed differs from the straight run by ${d}`);
+    assert.deepEqual((await readMetrics(out)).map((l) => l.step), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // The last step of a run is checkpointed too, so it can be extended.
+    const end = JSON.parse(await Deno.readTextFile(join(out, "checkpoint", CHECKPOINT_MANIFEST)));
+    assert.equal(end.step, 10);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a stop between logging steps logs the partial window at the stop step", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = join(dir, "run");
+    const trainer = new RegressionTrainer(
+      model(),
+      { ...ARGS, loggingSteps: 4, outputDir: out },
+      points(20, 6),
+    );
+    const result = await trainer.train({ shouldStop: ({ step }) => step === 6 });
+    assert.equal(result.globalStep, 6);
+    const lines = await readMetrics(out);
+    assert.deepEqual(lines.map((l) => l.step), [4, 6]);
+    // The same run logged every step: the stop's line averages its steps 5 and 6.
+    const everyStep = join(dir, "every");
+    await new RegressionTrainer(
+      model(),
+      { ...ARGS, loggingSteps: 1, outputDir: everyStep },
+      points(20, 6),
+    ).train({ shouldStop: ({ step }) => step === 6 });
+    const single = (await readMetrics(everyStep)).map((l) => l["train/loss"] as number);
+    const expected = (single[4] + single[5]) / 2;
+    assert.ok(Math.abs((lines[1]["train/loss"] as number) - expected) < 1e-12);
+    assert.equal(lines[1]["train/epoch"], result.lastStats["train/epoch"]);
+    // saveSteps is unset: no checkpoint is written.
+    await assert.rejects(() => Deno.stat(join(out, "checkpoint")), Deno.errors.NotFound);
+
+    const none = new RegressionTrainer(model(), ARGS, points(20, 6));
+    const zero = await none.train({ shouldStop: () => true });
+    assert.deepEqual([zero.globalStep, zero.stoppedEarly], [0, true]);
+    assert.ok(Number.isNaN(zero.trainingLoss));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
