@@ -102,6 +102,16 @@ export interface PPOLoopOptions {
   log?: ((line: string) => void) | false;
   /** Called after each step, e.g. to print samples. */
   onStep?: (info: PPOStepInfo) => void | Promise<void>;
+  /**
+   * Asked before each step's `generate`; `true` ends the run there, as if `steps` had been
+   * reached: the checkpoint is written at the last completed step (so `resume` continues from
+   * it) and the result has `stoppedEarly: true`. Use it for a wall-clock budget or an external
+   * stop signal.
+   *
+   * @param state `step`: steps completed (those before a resume included); `elapsedSeconds`:
+   *   seconds since this `trainPPO` call began (loading a checkpoint included).
+   */
+  shouldStop?: (state: { step: number; elapsedSeconds: number }) => boolean;
   /** A progress bar: `true`, `false`, or a sink (default: on when standard error is a TTY). */
   progress?: boolean | ProgressSink;
 }
@@ -116,6 +126,8 @@ export interface PPOLoopResult {
   lastStats: PPOStats | null;
   /** The `metrics.jsonl` line of each step this call ran, in order. */
   history: Record<string, number>[];
+  /** Whether `shouldStop` ended the run before `steps`. */
+  stoppedEarly: boolean;
 }
 
 /** Name of the checkpoint folder under `outputDir`. */
@@ -128,7 +140,8 @@ const LINE_STATS = ["ppo/returns/mean", "objective/kl", "objective/kl_coef"];
  * Run PPO for `steps` steps: each step draws a batch of queries, generates responses, scores
  * them and calls `trainer.step`. Metrics go to `outputDir/metrics.jsonl` (TRL's scalar names,
  * plus `env/reward_mean`, `env/reward_std` and `time/*` seconds), checkpoints to
- * `outputDir/checkpoint` every `checkpointEvery` steps and at the end.
+ * `outputDir/checkpoint` every `checkpointEvery` steps and at the end (the last step, or the
+ * step at which `shouldStop` ended the run).
  *
  * A non-finite loss or KL stops the run with a `NonFiniteLossError` naming the step and the last
  * good metrics; no checkpoint is written for it, and `resume: true` continues from the last one.
@@ -151,6 +164,7 @@ const LINE_STATS = ["ppo/returns/mean", "objective/kl", "objective/kl_coef"];
  * @param options Trainer, data, callbacks, run length and outputs.
  */
 export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> {
+  const started = performance.now();
   const { trainer, steps } = options;
   const batchSize = trainer.config.batchSize;
   const seed = options.seed ?? trainer.config.seed;
@@ -225,9 +239,17 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
   const history: Record<string, number>[] = [];
   let lastStats: PPOStats | null = null;
   let lastMetrics: Record<string, number> = {};
+  let stoppedEarly = false;
   try {
     for (let step = trainer.currentStep + 1; step <= steps; step++) {
-      const started = performance.now();
+      const stepStarted = performance.now();
+      const elapsedSeconds = (stepStarted - started) / 1000;
+      if (options.shouldStop?.({ step: step - 1, elapsedSeconds }) === true) {
+        stoppedEarly = true;
+        // The last completed step, unless this call ran none or it was just saved.
+        if (history.length > 0 && (step - 1) % checkpointEvery !== 0) await save(step - 1);
+        break;
+      }
       const indices = batchIndices(seed, step - 1, batchesPerEpoch, batchSize, rows.length);
       const queries = indices.map((i) => queryIds(rowAt(rows, i), i));
       const context: PPOStepContext = { step, indices, generator: stepGenerator(seed, step) };
@@ -256,10 +278,10 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
         ...scalarStats(stats),
         "env/reward_mean": mean(scores),
         "env/reward_std": unbiasedStd(scores),
-        "time/generate": (generated - started) / 1000,
+        "time/generate": (generated - stepStarted) / 1000,
         "time/reward": (rewarded - generated) / 1000,
         "time/ppo/total": (done - rewarded) / 1000,
-        "time/step": (done - started) / 1000,
+        "time/step": (done - stepStarted) / 1000,
       };
       await writer?.write(step, metrics);
       history.push(metrics);
@@ -277,7 +299,7 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
     progress?.finish();
     writer?.close();
   }
-  return { steps: trainer.currentStep, resumedFrom, lastStats, history };
+  return { steps: trainer.currentStep, resumedFrom, lastStats, history, stoppedEarly };
 }
 
 /**

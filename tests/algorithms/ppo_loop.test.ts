@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { Generator, memory, noGrad, tensor, tidy } from "../../core/mod.ts";
 import { readMetrics } from "../../algorithms/common/metrics.ts";
 import { NonFiniteLossError } from "../../algorithms/common/nonfinite.ts";
-import { statsLine, trainPPO } from "../../algorithms/ppo/loop.ts";
+import { PPO_CHECKPOINT_DIR, statsLine, trainPPO } from "../../algorithms/ppo/loop.ts";
+import { CHECKPOINT_MANIFEST } from "../../algorithms/common/checkpoint.ts";
 import type { PPOLoopOptions, PPOStepContext } from "../../algorithms/ppo/loop.ts";
 import { PPOTrainer } from "../../algorithms/ppo/trainer.ts";
 import { e2e, TinyLMWithValueHead } from "./ppo_tiny_lm.ts";
@@ -295,6 +296,54 @@ Deno.test("a run that crashes after its step-3 checkpoint resumes to the straigh
         s,
       ) => [s.model, s.ref]),
     );
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("shouldStop after step 3 of 6 checkpoints step 3; resume reaches the straight run", async () => {
+  const dir = await Deno.makeTempDir();
+  const straight = setup(), stopped = setup(), resumed = setup();
+  try {
+    const full = await trainPPO(loopOptions(straight, { outputDir: join(dir, "straight") }));
+    assert.equal(full.stoppedEarly, false);
+
+    const out = join(dir, "run");
+    const asked: number[] = [];
+    const generated: number[] = [];
+    const first = await trainPPO(loopOptions(stopped, {
+      outputDir: out,
+      generate: (q, c) => {
+        generated.push(c.step);
+        return sampler(stopped.model)(q, c);
+      },
+      shouldStop: ({ step, elapsedSeconds }) => {
+        asked.push(step);
+        assert.ok(elapsedSeconds >= 0 && Number.isFinite(elapsedSeconds), `${elapsedSeconds}`);
+        return step >= 3;
+      },
+    }));
+    assert.deepEqual(asked, [0, 1, 2, 3], "asked before each step, the stop included");
+    assert.deepEqual(generated, [1, 2, 3], "nothing of step 4 ran");
+    assert.equal(first.stoppedEarly, true);
+    assert.equal(first.steps, 3);
+    assert.equal(first.history.length, 3);
+    assert.equal(stopped.trainer.currentStep, 3);
+    // checkpointEvery is 10: the checkpoint at step 3 is the stop's.
+    const manifest = JSON.parse(
+      await Deno.readTextFile(join(out, PPO_CHECKPOINT_DIR, CHECKPOINT_MANIFEST)),
+    );
+    assert.equal(manifest.step, 3);
+    assert.notDeepEqual(weights(stopped.model), weights(straight.model), "3 steps are not 6");
+
+    const result = await trainPPO(loopOptions(resumed, { outputDir: out, resume: true }));
+    assert.equal(result.resumedFrom, 3);
+    assert.equal(result.steps, 6);
+    assert.equal(result.stoppedEarly, false);
+    assert.deepEqual(weights(resumed.model), weights(straight.model));
+    assert.equal(resumed.trainer.klCtl.value, straight.trainer.klCtl.value);
+    assert.deepEqual(await linesWithoutTime(out), await linesWithoutTime(join(dir, "straight")));
+  } finally {
+    dispose(...[straight, stopped, resumed].flatMap((s) => [s.model, s.ref]));
     await Deno.remove(dir, { recursive: true });
   }
 });
