@@ -9,21 +9,6 @@
 
 import type { Progress } from "../../common/progress.ts";
 
-/** Thrown from inside a trainer's loop to end it when the budget is spent. */
-export class BudgetSpent extends Error {
-  /** Units completed when the budget ran out. */
-  readonly units: number;
-
-  /**
-   * @param units Units completed.
-   */
-  constructor(units: number) {
-    super(`the wall-clock budget is spent after ${units} units`);
-    this.name = "BudgetSpent";
-    this.units = units;
-  }
-}
-
 /** Options of {@link Budget}. */
 export interface BudgetOptions {
   /** Clock in milliseconds (default `performance.now`; tests pass a fake one). */
@@ -87,6 +72,17 @@ export class Budget {
     this.#lastMark = now;
     this.#units++;
     this.#progress?.update(this.#units, { seconds: this.elapsed });
+  }
+
+  /**
+   * A trainer's `shouldStop` (asked before each unit): marks the units completed since the last
+   * call done, then tells whether the next one no longer fits.
+   *
+   * @param completed Units the trainer has completed.
+   */
+  exhausted(completed: number): boolean {
+    while (this.#units < completed) this.unitDone();
+    return !this.canStart();
   }
 
   /** Close the progress line. */

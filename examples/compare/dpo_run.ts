@@ -7,38 +7,11 @@
  */
 
 import { join } from "node:path";
-import {
-  type DPOConfig,
-  type DpoPairRows,
-  DPOTrainer,
-  type DPOTrainerParts,
-} from "../../algorithms/dpo/mod.ts";
-import type { MicroBatchResult } from "../../algorithms/common/trainer.ts";
-import { type Budget, BudgetSpent } from "./budget.ts";
+import { DPOTrainer } from "../../algorithms/dpo/mod.ts";
+import type { Budget } from "./budget.ts";
 import type { CompareSettings } from "./settings.ts";
 import type { TinyTask } from "./task.ts";
 import type { TrainedPolicy } from "./trained.ts";
-
-/** A DPO trainer that stops before an optimizer step the budget has no room for. */
-class BudgetedDPOTrainer extends DPOTrainer {
-  readonly #budget: Budget;
-  #checkedStep = -1;
-
-  constructor(config: DPOConfig, parts: DPOTrainerParts, budget: Budget) {
-    super(config, parts);
-    this.#budget = budget;
-  }
-
-  protected override computeLoss(batch: DpoPairRows[], indices: number[]): MicroBatchResult {
-    // The first micro-batch of a step is where the previous step ended and the next begins.
-    if (this.#checkedStep !== this.globalStep) {
-      this.#checkedStep = this.globalStep;
-      if (this.globalStep > this.#budget.units) this.#budget.unitDone();
-      if (!this.#budget.canStart()) throw new BudgetSpent(this.globalStep);
-    }
-    return super.computeLoss(batch, indices);
-  }
-}
 
 /**
  * Train with DPO until the budget is spent.
@@ -59,7 +32,7 @@ export async function runDpo(
   const s = settings.dpo;
   const model = await task.loadPolicy({ seed });
   try {
-    const trainer = new BudgetedDPOTrainer({
+    const trainer = new DPOTrainer({
       beta: s.beta,
       learningRate: s.learningRate,
       batchSize: s.batchSize,
@@ -74,12 +47,10 @@ export async function runDpo(
       refModel: task.reference,
       trainDataset: task.pairs,
       padTokenId: model.padTokenId ?? model.eosTokenId ?? 0,
-    }, budget);
+    });
     budget.start();
     try {
-      await trainer.train();
-    } catch (error) {
-      if (!(error instanceof BudgetSpent)) throw error;
+      await trainer.train({ shouldStop: ({ step }) => budget.exhausted(step) });
     } finally {
       trainer.optimizer.dispose();
     }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Adam } from "../../core/optim/mod.ts";
 import { PPOTrainer, trainPPO } from "../../algorithms/ppo/mod.ts";
 import { scoreTexts } from "../../reward/functions.ts";
-import { type Budget, BudgetSpent } from "./budget.ts";
+import type { Budget } from "./budget.ts";
 import { sampleResponses } from "./held_out.ts";
 import type { CompareSettings } from "./settings.ts";
 import type { TinyTask } from "./task.ts";
@@ -53,29 +53,22 @@ export async function runPpo(
       },
     });
     budget.start();
-    try {
-      await trainPPO({
-        trainer,
-        queries: task.trainPrompts.map((p) => task.encodePrompt(p)),
-        // The budget ends the run (onStep throws), so the step count is only a ceiling.
-        steps: Number.MAX_SAFE_INTEGER,
-        outputDir: outDir ? join(outDir, "ppo") : undefined,
-        checkpointEvery: Number.MAX_SAFE_INTEGER,
-        seed,
-        log: false,
-        progress: false,
-        generate: (queries, { generator }) =>
-          sampleResponses(model, queries, { maxNewTokens: settings.maxNewTokens }, generator),
-        reward: (queries, responses) =>
-          scoreTexts(task.reward, queries.map((q, i) => task.text(q, responses[i]))),
-        onStep: () => {
-          budget.unitDone();
-          if (!budget.canStart()) throw new BudgetSpent(budget.units);
-        },
-      });
-    } catch (error) {
-      if (!(error instanceof BudgetSpent)) throw error;
-    }
+    await trainPPO({
+      trainer,
+      queries: task.trainPrompts.map((p) => task.encodePrompt(p)),
+      // The budget ends the run (shouldStop), so the step count is only a ceiling.
+      steps: Number.MAX_SAFE_INTEGER,
+      outputDir: outDir ? join(outDir, "ppo") : undefined,
+      checkpointEvery: Number.MAX_SAFE_INTEGER,
+      seed,
+      log: false,
+      progress: false,
+      generate: (queries, { generator }) =>
+        sampleResponses(model, queries, { maxNewTokens: settings.maxNewTokens }, generator),
+      reward: (queries, responses) =>
+        scoreTexts(task.reward, queries.map((q, i) => task.text(q, responses[i]))),
+      shouldStop: ({ step }) => budget.exhausted(step),
+    });
     if (negativeKl > 0) notes.push(`PPO warned of a negative KL estimate ${negativeKl} times`);
     return {
       model,
