@@ -414,9 +414,6 @@ export async function trainRewardModel(
   const started = performance.now();
   try {
     const out = await trainer.train(resumed ? { resumeFrom: checkpoint } : {});
-    // The loop saves every saveSteps only; the last step too, so a longer run can resume.
-    const every = trainer.args.saveSteps;
-    if (every !== null && out.globalStep % every !== 0) await trainer.saveCheckpoint();
     return {
       globalStep: out.globalStep,
       resumed,
