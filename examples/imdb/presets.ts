@@ -155,7 +155,7 @@ const TINY: ImdbPreset = {
   accuracyPairs: 256,
   bestOfNPrompts: [
     "the movie was",
-    "i watched this film",
+    "i think the film was",
     "the acting was",
     "the plot was",
     "the ending was",
