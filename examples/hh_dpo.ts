@@ -19,7 +19,6 @@
  */
 
 import { join } from "node:path";
-import { selectBackend } from "../core/mod.ts";
 import { MetricsWriter } from "../algorithms/common/metrics.ts";
 import { prefixed } from "../algorithms/common/trainer.ts";
 import {
@@ -31,10 +30,9 @@ import {
 import { numberFlag, runAsScript } from "./common/cli.ts";
 import type { SideBySideSummary } from "./common/side_by_side.ts";
 import { parseHhArgs, TRAINER_FLAGS, trainerOverrides } from "./hh/args.ts";
-import { describeKept, loadHhPairs, tokenizePairs } from "./hh/data.ts";
-import { loadHhPolicy, saveHhPolicy } from "./hh/policy.ts";
+import { saveHhPolicy } from "./hh/policy.ts";
 import type { HhDpoSettings, HhPreset } from "./hh/presets.ts";
-import { loadHhReward } from "./hh/reward.ts";
+import { loadTokenizedHhPairs, startHhRun } from "./hh/run.ts";
 import { HeldOutSamples, logRunFiles } from "./hh/samples.ts";
 
 const NAME = "hh_dpo";
@@ -128,17 +126,9 @@ function formatMetrics(metrics: DpoEvalMetrics): string {
  */
 export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
   const t0 = performance.now();
-  const log = o.log ?? ((line: string) => console.log(line));
   const { preset, dpo } = o;
-  const backend = await selectBackend(o.backend, { quiet: o.log !== undefined });
-  log(`${NAME} (${preset.name}): policy ${preset.policy}, backend ${backend.name}`);
-  const policy = await loadHhPolicy(preset.policy, {
-    lora: preset.lora,
-    withReference: true,
-    backend: backend.name,
-    seed: o.seed,
-  });
-  const reward = await loadHhReward(o.rewardModel, { batchSize: preset.rewardBatchSize });
+  const run = await startHhRun(NAME, preset, { ...o, withReference: true });
+  const { log, policy, reward } = run;
   try {
     log(
       `loss ${o.lossType}, beta ${dpo.beta}; reference: ${
@@ -146,16 +136,14 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
       }`,
     );
     log(`reward: ${reward.description}`);
-    const pairs = await loadHhPairs(preset, o.seed);
-    const train = tokenizePairs(pairs.train, policy.tokenizer, preset);
-    const test = tokenizePairs(pairs.test, policy.tokenizer, preset);
-    log(`${describeKept("train", train)}; ${describeKept("held out", test)}`);
-    if (train.triples.length === 0 || test.triples.length === 0) {
-      throw new Error(
-        `${NAME}: no pair fits maxLength ${preset.maxLength} / maxPromptLength ` +
-          `${preset.maxPromptLength}; read more with --train-examples / --test-examples`,
-      );
-    }
+    const { train, test } = await loadTokenizedHhPairs(
+      NAME,
+      preset,
+      o.seed,
+      policy.tokenizer,
+      log,
+      "pair",
+    );
     const shown = test.texts.slice(0, preset.sideBySidePrompts).map((p) => p.prompt);
     const heldOut = await HeldOutSamples.take(
       policy,
@@ -218,8 +206,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
     logRunFiles(o.out, saved, sideBySide.path, log);
     return { before, after, sideBySide, seconds: (performance.now() - t0) / 1000 };
   } finally {
-    reward.dispose();
-    policy.dispose();
+    run.dispose();
   }
 }
 

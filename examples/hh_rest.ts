@@ -22,15 +22,14 @@
  */
 
 import { join } from "node:path";
-import { selectBackend } from "../core/mod.ts";
 import { type ImproveResult, ReST, type ReSTTokenizer } from "../algorithms/rest/mod.ts";
 import { intFlag, numberFlag, runAsScript } from "./common/cli.ts";
 import type { SideBySideSummary } from "./common/side_by_side.ts";
 import { parseHhArgs } from "./hh/args.ts";
 import { loadHhPairs } from "./hh/data.ts";
-import { loadHhPolicy, promptIds, saveHhPolicy } from "./hh/policy.ts";
+import { promptIds, saveHhPolicy } from "./hh/policy.ts";
 import type { HhPreset, HhRestSettings } from "./hh/presets.ts";
-import { loadHhReward } from "./hh/reward.ts";
+import { startHhRun } from "./hh/run.ts";
 import { HeldOutSamples, logRunFiles } from "./hh/samples.ts";
 import type { Tokenizer } from "../models/mod.ts";
 
@@ -155,17 +154,9 @@ function distinctPrompts(prompts: readonly string[], count: number): string[] {
  */
 export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
   const t0 = performance.now();
-  const log = o.log ?? ((line: string) => console.log(line));
   const { preset, rest } = o;
-  const backend = await selectBackend(o.backend, { quiet: o.log !== undefined });
-  log(`${NAME} (${preset.name}): policy ${preset.policy}, backend ${backend.name}`);
-  const policy = await loadHhPolicy(preset.policy, {
-    lora: preset.lora,
-    withReference: false,
-    backend: backend.name,
-    seed: o.seed,
-  });
-  const reward = await loadHhReward(o.rewardModel, { batchSize: preset.rewardBatchSize });
+  const run = await startHhRun(NAME, preset, { ...o });
+  const { log, policy, reward } = run;
   try {
     log(`reward: ${reward.description}`);
     const pairs = await loadHhPairs(preset, o.seed);
@@ -255,8 +246,7 @@ export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {
-    reward.dispose();
-    policy.dispose();
+    run.dispose();
   }
 }
 

@@ -17,16 +17,15 @@
 
 import { runAsScript } from "./common/cli.ts";
 import { join } from "node:path";
-import { selectBackend } from "../core/mod.ts";
 import { MetricsWriter } from "../algorithms/common/metrics.ts";
 import { prefixed } from "../algorithms/common/trainer.ts";
 import { type SftEvalMetrics, SFTTrainer } from "../algorithms/sft/mod.ts";
 import type { SideBySideSummary } from "./common/side_by_side.ts";
 import { parseHhArgs, TRAINER_FLAGS, trainerOverrides } from "./hh/args.ts";
-import { describeKept, loadHhPairs, sftExamples, tokenizePairs } from "./hh/data.ts";
-import { loadHhPolicy, saveHhPolicy } from "./hh/policy.ts";
+import { sftExamples } from "./hh/data.ts";
+import { saveHhPolicy } from "./hh/policy.ts";
 import type { HhPreset, HhSftSettings } from "./hh/presets.ts";
-import { loadHhReward } from "./hh/reward.ts";
+import { loadTokenizedHhPairs, startHhRun } from "./hh/run.ts";
 import { HeldOutSamples, logRunFiles } from "./hh/samples.ts";
 
 const NAME = "hh_sft";
@@ -92,29 +91,19 @@ export function parseHhSftArgs(argv: readonly string[]): HhSftOptions {
  */
 export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
   const t0 = performance.now();
-  const log = o.log ?? ((line: string) => console.log(line));
   const { preset, sft } = o;
-  const backend = await selectBackend(o.backend, { quiet: o.log !== undefined });
-  log(`${NAME} (${preset.name}): policy ${preset.policy}, backend ${backend.name}`);
-  const policy = await loadHhPolicy(preset.policy, {
-    lora: preset.lora,
-    withReference: false,
-    backend: backend.name,
-    seed: o.seed,
-  });
-  const reward = await loadHhReward(o.rewardModel, { batchSize: preset.rewardBatchSize });
+  const run = await startHhRun(NAME, preset, { ...o });
+  const { log, policy, reward } = run;
   try {
     log(`reward: ${reward.description}`);
-    const pairs = await loadHhPairs(preset, o.seed);
-    const train = tokenizePairs(pairs.train, policy.tokenizer, preset);
-    const test = tokenizePairs(pairs.test, policy.tokenizer, preset);
-    log(`${describeKept("train", train)}; ${describeKept("held out", test)}`);
-    if (train.triples.length === 0 || test.triples.length === 0) {
-      throw new Error(
-        `${NAME}: no example fits maxLength ${preset.maxLength} / maxPromptLength ` +
-          `${preset.maxPromptLength}; read more with --train-examples / --test-examples`,
-      );
-    }
+    const { train, test } = await loadTokenizedHhPairs(
+      NAME,
+      preset,
+      o.seed,
+      policy.tokenizer,
+      log,
+      "example",
+    );
     const shown = test.texts.slice(0, preset.sideBySidePrompts).map((p) => p.prompt);
     const heldOut = await HeldOutSamples.take(
       policy,
@@ -177,8 +166,7 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
     logRunFiles(o.out, saved, sideBySide.path, log);
     return { before, after, lossDrop, sideBySide, seconds: (performance.now() - t0) / 1000 };
   } finally {
-    reward.dispose();
-    policy.dispose();
+    run.dispose();
   }
 }
 
