@@ -155,7 +155,7 @@ function distinctPrompts(prompts: readonly string[], count: number): string[] {
 export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
   const t0 = performance.now();
   const { preset, rest } = o;
-  const run = await startHhRun(NAME, preset, { ...o });
+  const run = await startHhRun(NAME, preset, o);
   const { log, policy, reward } = run;
   try {
     log(`reward: ${reward.description}`);

@@ -92,7 +92,7 @@ export function parseHhSftArgs(argv: readonly string[]): HhSftOptions {
 export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
   const t0 = performance.now();
   const { preset, sft } = o;
-  const run = await startHhRun(NAME, preset, { ...o });
+  const run = await startHhRun(NAME, preset, o);
   const { log, policy, reward } = run;
   try {
     log(`reward: ${reward.description}`);
