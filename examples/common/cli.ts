@@ -87,6 +87,23 @@ export function parseExampleArgs<Extra extends string = never>(
   };
 }
 
+function flagNumber(
+  kind: "an integer" | "a number",
+  name: string,
+  flag: string,
+  value: string | boolean | undefined,
+  min: number,
+  fallback?: number,
+): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  const n = Number(value);
+  const ok = kind === "an integer" ? Number.isInteger(n) : Number.isFinite(n);
+  if (typeof value !== "string" || value.trim() === "" || !ok || n < min) {
+    throw new Error(`${name}: --${flag} must be ${kind} >= ${min}, got '${value}'`);
+  }
+  return n;
+}
+
 /**
  * An integer flag value, checked against a lower bound.
  *
@@ -103,12 +120,7 @@ export function intFlag(
   min: number,
   fallback?: number,
 ): number {
-  if (value === undefined && fallback !== undefined) return fallback;
-  const n = Number(value);
-  if (typeof value !== "string" || value.trim() === "" || !Number.isInteger(n) || n < min) {
-    throw new Error(`${name}: --${flag} must be an integer >= ${min}, got '${value}'`);
-  }
-  return n;
+  return flagNumber("an integer", name, flag, value, min, fallback);
 }
 
 /**
@@ -127,12 +139,7 @@ export function numberFlag(
   min: number,
   fallback?: number,
 ): number {
-  if (value === undefined && fallback !== undefined) return fallback;
-  const n = Number(value);
-  if (typeof value !== "string" || value.trim() === "" || !Number.isFinite(n) || n < min) {
-    throw new Error(`${name}: --${flag} must be a number >= ${min}, got '${value}'`);
-  }
-  return n;
+  return flagNumber("a number", name, flag, value, min, fallback);
 }
 
 /**
