@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import golden from "../fixtures/train_golden.json" with { type: "json" };
+import { assertClose, TOL, values } from "./golden_close.ts";
 import { add, memory, type Tensor, tensor, tidy } from "../../core/mod.ts";
 import {
   Adam,
@@ -14,28 +15,6 @@ import {
 } from "../../core/optim/mod.ts";
 
 const BACKENDS = ["cpu", "cpu64"] as const;
-/** Relative tolerance per backend; absolute floor for values near zero. */
-const TOL = { cpu: { rtol: 1e-5, atol: 1e-6 }, cpu64: { rtol: 1e-10, atol: 1e-12 } };
-
-/** Values at storage precision (the f32 readback would hide f64 agreement). */
-function values(t: Tensor): number[] {
-  return Array.from(t.toFloat64ArraySync());
-}
-
-function assertClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tol: { rtol: number; atol: number },
-  what: string,
-): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]);
-    if (!(err <= tol.atol + tol.rtol * Math.abs(expected[i]))) {
-      assert.fail(`${what}[${i}]: got ${actual[i]}, expected ${expected[i]} (error ${err})`);
-    }
-  }
-}
 
 type Case = (typeof golden.optimizers)["adamw"];
 type SgdCase = (typeof golden.optimizers)["sgd_nesterov"];

@@ -6,33 +6,13 @@
 
 import assert from "node:assert/strict";
 import golden from "../fixtures/train_golden.json" with { type: "json" };
-import { crossEntropy, type Tensor, tensor, tidy } from "../../core/mod.ts";
+import { assertClose, TOL, values } from "./golden_close.ts";
+import { crossEntropy, tensor, tidy } from "../../core/mod.ts";
 import { GELU, Linear, Sequential } from "../../core/nn/mod.ts";
 import { AdamW } from "../../core/optim/mod.ts";
 
-const TOL = { cpu: { rtol: 1e-5, atol: 1e-6 }, cpu64: { rtol: 1e-10, atol: 1e-12 } };
 const g = golden.mlp_step;
 type Named = Record<string, { shape: number[]; values: number[] }>;
-
-/** Values at storage precision (the f32 readback would hide f64 agreement). */
-function values(t: Tensor): number[] {
-  return Array.from(t.toFloat64ArraySync());
-}
-
-function assertClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  tol: { rtol: number; atol: number },
-  what: string,
-): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]);
-    if (!(err <= tol.atol + tol.rtol * Math.abs(expected[i]))) {
-      assert.fail(`${what}[${i}]: got ${actual[i]}, expected ${expected[i]} (error ${err})`);
-    }
-  }
-}
 
 for (const backend of ["cpu64", "cpu"] as const) {
   Deno.test(`an MLP training step matches PyTorch: loss, logits, grads, AdamW (${backend})`, () => {
