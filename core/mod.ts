@@ -43,6 +43,7 @@ export * from "./ops/matmul.ts";
 export * from "./ops/softmax.ts";
 export * from "./ops/cross_entropy.ts";
 export * from "./ops/layer_norm.ts";
+export * from "./ops/rms_norm.ts";
 export * from "./ops/dropout.ts";
 export * from "./ops/gather.ts";
 export * from "./ops/attention.ts";

@@ -13,6 +13,7 @@ export {
 export { Conv1D, type InitOptions, Linear, type LinearOptions } from "./linear.ts";
 export { Embedding } from "./embedding.ts";
 export { LayerNorm, type LayerNormOptions } from "./layer_norm.ts";
+export { RMSNorm, type RMSNormOptions } from "./rms_norm.ts";
 export { Dropout } from "./dropout.ts";
 export { GELU, ReLU, Sigmoid, Tanh } from "./activation.ts";
 export { type Layer, Sequential } from "./sequential.ts";

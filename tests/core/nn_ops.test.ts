@@ -23,6 +23,7 @@ import {
   memory,
   mul,
   noGrad,
+  rmsNorm,
   type Shape,
   sizeOf,
   softmax,
@@ -272,6 +273,33 @@ Deno.test("layerNorm: gradients for x, weight and bias", () => {
   const w = leaf([6], 11);
   const b = leaf([6], 12);
   gradCheck("layerNorm", (a, c, d) => layerNorm(a, c, d, 1e-5), [x, w, b], [0, 1, 2]);
+});
+
+// ---- rmsNorm --------------------------------------------------------------------------------
+
+Deno.test("rmsNorm: x over the root mean square with eps inside the sqrt, times weight", () => {
+  tidy(() => {
+    const x = tensor([[1, 2, 3, 4], [0, 0, 0, 2]], undefined, { backend: B64 });
+    const w = tensor([1, 2, 1, -1], undefined, { backend: B64 });
+    const eps = 1e-3;
+    const r0 = 1 / Math.sqrt(7.5 + eps), r1 = 1 / Math.sqrt(1 + eps);
+    assertClose(
+      f64(rmsNorm(x, w, eps)),
+      [r0, 4 * r0, 3 * r0, -4 * r0, 0, 0, 0, -2 * r1],
+      1e-12,
+      "y",
+    );
+    assert.throws(
+      () => rmsNorm(x, tensor([1, 1, 1], undefined, { backend: B64 })),
+      /rmsNorm:.*\[4\]/,
+    );
+  });
+});
+
+Deno.test("rmsNorm: gradients for x and weight", () => {
+  const x = leaf([3, 2, 6], 14);
+  const w = leaf([6], 15);
+  gradCheck("rmsNorm", (a, c) => rmsNorm(a, c, 1e-6), [x, w], [0, 1]);
 });
 
 // ---- dropout --------------------------------------------------------------------------------
