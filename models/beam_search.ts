@@ -148,7 +148,7 @@ interface Candidate {
  * (it then picks the greedy tokens). Runs without gradients; call `eval()` on the model first.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * const out = await beamSearch(model, [[5, 6, 7], [8]], {
  *   numBeams: 4, maxNewTokens: 16, lengthPenalty: 1.0, earlyStopping: true,
  * });

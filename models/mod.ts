@@ -90,6 +90,7 @@ export {
   type GenerativeModel,
   sampleRow,
 } from "./generation.ts";
+export { beamSearch, type BeamSearchResult } from "./beam_search.ts";
 export {
   lastTokenIndex,
   lastTokenScores,

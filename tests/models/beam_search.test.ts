@@ -205,6 +205,67 @@ Deno.test("beam search finds a better sequence than greedy on a model built for 
   assert.deepEqual(uncached.tokens, beams.tokens);
 });
 
+/**
+ * A seq2seq-style adapter: it holds one "encoder" value per row outside the KV cache (here a
+ * shift of the token ids) and fails when fed another number of rows, as an adapter that bound
+ * the encoder's output would. Beam search must widen it through `repeatRows`.
+ */
+class BoundRowsModel extends TwoTokenModel {
+  disposed = 0;
+  widened: BoundRowsModel[] = [];
+  constructor(readonly shifts: number[]) {
+    super();
+  }
+
+  override forward(input: Parameters<TwoTokenModel["forward"]>[0]) {
+    const n = input.inputIds.shape[0];
+    if (n !== this.shifts.length) {
+      throw new Error(`fed ${n} rows, bound to ${this.shifts.length}`);
+    }
+    // Unshift the ids, run the two-token model, shift its logits: row r prefers token + shift.
+    const fed = input.inputIds.toArraySync();
+    const t = input.inputIds.shape[1];
+    const plain = tensor(Array.from(fed, (x, i) => (x - this.shifts[Math.floor(i / t)] + 4) % 4), [
+      n,
+      t,
+    ]);
+    const pastKeyValues = input.pastKeyValues;
+    const out = super.forward({ ...input, inputIds: plain, pastKeyValues });
+    plain.dispose();
+    const logits = out.logits.toArraySync();
+    out.logits.dispose();
+    const shifted = Array.from(logits, (_, i) => {
+      const r = Math.floor(i / 4), token = i % 4;
+      return logits[r * 4 + (token - this.shifts[r] + 4) % 4];
+    });
+    return { logits: tensor(shifted, [n, 1, 4]), pastKeyValues: out.pastKeyValues };
+  }
+
+  repeatRows(times: number): BoundRowsModel & { dispose(): void } {
+    const wide = new BoundRowsModel(this.shifts.flatMap((x) => new Array(times).fill(x)));
+    this.widened.push(wide);
+    return Object.assign(wide, { dispose: () => void wide.disposed++ });
+  }
+}
+
+Deno.test("beam search widens per-row state held outside the cache through repeatRows", async () => {
+  const model = new BoundRowsModel([0, 1]);
+  const opts = { maxNewTokens: 3, numBeams: 2, numReturnSequences: 2, lengthPenalty: 0 };
+  const out = await generate(model, [[0], [1]], opts);
+  // Row 1 is row 0's search with every token shifted by one.
+  assert.deepEqual(out.tokens, [[2, 3, 1], [1, 1, 1], [3, 0, 2], [2, 2, 2]]);
+  assert.equal(model.widened.length, 1);
+  assert.deepEqual(model.widened[0].shifts, [0, 0, 1, 1]);
+  assert.equal(model.widened[0].disposed, 1, "the widened model is disposed once");
+  // Shifted cached ids would change the distribution: the scores match the true tokens.
+  out.tokens.forEach((tokens, r) => {
+    const shift = r < 2 ? 0 : 1;
+    const plain = tokens.map((x) => (x - shift + 4) % 4);
+    const want = sumLog(TwoTokenModel, [0], plain);
+    assert.ok(Math.abs(out.sequenceScores![r] - want) <= 1e-6, `row ${r}`);
+  });
+});
+
 Deno.test("beam search settings that cannot work fail naming the value and the fix", async () => {
   const model = new TwoTokenModel();
   const run = (opts: GenerateOptions) => generate(model, [[0]], { maxNewTokens: 2, ...opts });
