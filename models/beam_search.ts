@@ -1,7 +1,7 @@
 /**
  * Beam search as transformers' `generate(num_beams=…)` defines it (the vectorised
- * `_beam_search` of transformers ≥ 4.50), for any `GenerativeModel`: causal LMs, and seq2seq
- * models through an adapter that feeds the decoder.
+ * `_beam_search` that replaced `BeamSearchScorer`), for any `GenerativeModel`: causal LMs, and
+ * seq2seq models through an adapter that feeds the decoder.
  *
  * Each prompt keeps `numBeams` running beams. A step scores every (beam, token) continuation by
  * its accumulated log-probability (log-softmax of the raw logits, EOS masked before

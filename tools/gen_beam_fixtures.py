@@ -7,8 +7,8 @@ config.json, model.safetensors and expected.json):
     /usr/bin/python3 tools/gen_beam_fixtures.py PATH/TO/reference/models
 
 Everything here is written from the published architectures and from the definition of beam
-search in transformers' `generate` (`GenerationMixin._beam_search`, the vectorised form of
-transformers >= 4.50), without importing either:
+search in transformers' `generate` (`GenerationMixin._beam_search`, the vectorised form that
+replaced `BeamSearchScorer`), without importing either:
 
 1. A small float64 forward pass for each family (GPT-2; Llama and Qwen2; OPT; T5 v1.1), run on
    the stored f32 weights. Each is first checked against the checkpoint's `expected.json`
