@@ -34,9 +34,9 @@ replaced `BeamSearchScorer`), without importing either:
    - min_new_tokens masks EOS (log-prob -inf) until that many tokens exist.
    Ties are broken towards the lower (beam * V + token) index.
 
-Each case is also re-run with the forward in float32 and with the log-probs jittered by up to
-3e-5 (five seeds): a case whose tokens move under such noise is rejected, so the fixtures only
-hold decisions that a float32 port must reproduce exactly.
+Each case is also re-run five times with every log-prob jittered by up to 3e-5 (far more than
+a float32 forward differs from this float64 one, ~2e-6 here): a case whose tokens move under such
+noise is rejected, so the fixtures only hold decisions that a float32 port must reproduce.
 
 Writes tests/fixtures/beam/<family>.json: the checkpoint name, and per case the settings, the
 prompts, and per returned sequence its tokens, per-token log-probs, sequence score and whether it
