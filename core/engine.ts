@@ -7,6 +7,7 @@
 import { type Attrs, findKernel, getBackend, type KernelTensor } from "./backend.ts";
 import { fmtShape, type Shape, sizeOf, stridesOf } from "./shape.ts";
 import { type GradRule, Storage, type TapeNode, Tensor } from "./tensor.ts";
+import { activeProfile, recordKernel, recordLiveBytes } from "./profile.ts";
 
 /** Live-memory counters (see `memory()`). */
 export interface MemoryInfo {
@@ -80,6 +81,7 @@ class Engine {
     const s = new Storage(backend, backend.alloc(size), size);
     this.#liveStorages++;
     this.#liveBytes += bytes;
+    if (activeProfile) recordLiveBytes(this.#liveBytes);
     return s;
   }
 
@@ -122,7 +124,12 @@ class Engine {
       new Tensor(this.allocStorage(backendName, sizeOf(shape)), [...shape])
     );
     const backend = getBackend(backendName);
-    kernel(ready.map(kernelView), outputs.map(kernelView), attrs, backend);
+    if (activeProfile) {
+      const t0 = performance.now();
+      kernel(ready.map(kernelView), outputs.map(kernelView), attrs, backend);
+      const bytes = outputs.reduce((s, t) => s + t.size, 0) * backend.bytesPerElement;
+      recordKernel(op, performance.now() - t0, bytes);
+    } else kernel(ready.map(kernelView), outputs.map(kernelView), attrs, backend);
     for (let i = 0; i < ready.length; i++) if (ready[i] !== inputs[i]) ready[i].dispose();
 
     const visible = opts.visible ?? outputs.length;
@@ -160,7 +167,11 @@ class Engine {
     const kernel = findKernel("stridedCopy", backendName);
     if (!kernel) throw new Error(`stridedCopy: no kernel registered for backend '${backendName}'`);
     const out = new Tensor(this.allocStorage(backendName, t.size), [...t.shape]);
+    const t0 = activeProfile ? performance.now() : 0;
     kernel([kernelView(t)], [kernelView(out)], {}, t.backend);
+    if (activeProfile) {
+      recordKernel("stridedCopy", performance.now() - t0, t.size * t.backend.bytesPerElement);
+    }
     return out;
   }
 

@@ -34,6 +34,7 @@ export {
   tidy,
 } from "./engine.ts";
 export { backward, type BackwardOptions } from "./autograd.ts";
+export { formatProfile, type OpProfile, type OpTotals, profileOps } from "./profile.ts";
 export { defaultGenerator, Generator, type GeneratorState, manualSeed } from "./random.ts";
 export * from "./ops/create.ts";
 export * from "./ops/elementwise.ts";
