@@ -32,17 +32,16 @@ import {
   optim,
   profileOps,
   randn,
-  slice,
   square,
   sub,
   sum,
   type Tensor,
   tensor,
   tidy,
-  tokenLogProbs,
 } from "../core/mod.ts";
 import { GPT2LMHeadModel } from "../models/gpt2/model.ts";
 import { applyLora } from "../models/lora.ts";
+import { nextTokenLogProbs } from "../models/next_token_logprobs.ts";
 import { DistilBertForSequenceClassification } from "../models/bert/distilbert.ts";
 import { parseEncoderConfig } from "../models/bert/config.ts";
 
@@ -87,23 +86,20 @@ function gpt2(): GPT2LMHeadModel {
   return new GPT2LMHeadModel(GPT2_CONFIG, { backend: "cpu", generator: new Generator(0) });
 }
 
-/** log p(ids[:, t+1] | ids[:, ≤t]) for every position, from the model's logits. */
-function nextTokenLogProbs(model: GPT2LMHeadModel, ids: Tensor, mask: Tensor): {
+/**
+ * log p(ids[:, t+1] | ids[:, ≤t]) for every position: through the fused, chunked LM head
+ * (`nextTokenLogProbs`), or with `unfused` through the full [B, T, V] logits.
+ */
+function nextTokens(model: GPT2LMHeadModel, ids: Tensor, mask: Tensor, unfused: boolean): {
   logprobs: Tensor;
   values?: Tensor;
 } {
-  const [b, t] = ids.shape;
-  const out = model.forward({ inputIds: ids, attentionMask: mask });
-  const v = out.logits.shape[2];
-  const logits = slice(out.logits, [0, 0, 0], [b, t - 1, v]);
-  return {
-    logprobs: tokenLogProbs(logits, slice(ids, [0, 1], [b, t - 1])),
-    values: out.values,
-  };
+  return nextTokenLogProbs(unfused ? { forward: (i) => model.forward(i) } : model, ids, mask);
 }
 
 /** Builds workload `name` (model construction is not part of the timed work). */
-export function buildWorkload(name: string, _opts: WorkloadOptions = {}): Workload {
+export function buildWorkload(name: string, opts: WorkloadOptions = {}): Workload {
+  const unfused = opts.unfused ?? false;
   if (name === "generate") {
     const model = gpt2().eval();
     const prompts = randomTokens(64, 8, 50257, 1);
@@ -128,7 +124,7 @@ export function buildWorkload(name: string, _opts: WorkloadOptions = {}): Worklo
     return {
       tokens: 64 * 136,
       run() {
-        noGrad(() => tidy(() => nextTokenLogProbs(model, ids, mask).logprobs.toArraySync()));
+        noGrad(() => tidy(() => nextTokens(model, ids, mask, unfused).logprobs.toArraySync()));
       },
     };
   }
@@ -161,11 +157,10 @@ export function buildWorkload(name: string, _opts: WorkloadOptions = {}): Worklo
       run() {
         opt.zeroGrad();
         tidy(() => {
-          const { logprobs, values } = nextTokenLogProbs(model, ids, mask);
+          const { logprobs, values } = nextTokens(model, ids, mask, unfused);
           const ratio = exp(sub(logprobs, oldLp));
           const pg = maximum(neg(mul(adv, ratio)), neg(mul(adv, clamp(ratio, 0.8, 1.2))));
-          const v = slice(values!, [0, 0], [16, 135]);
-          const vf = square(sub(v, returns));
+          const vf = square(sub(values!, returns));
           const loss = add(
             div(sum(mul(pg, respMask)), n),
             mul(div(sum(mul(vf, respMask)), n), 0.05),

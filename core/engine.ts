@@ -144,6 +144,26 @@ class Engine {
     return shown;
   }
 
+  /**
+   * Records `outputs` as produced by `op` from `inputs` when gradients are wanted, for ops whose
+   * forward is a composition of other ops run without recording (chunked or recomputed ones);
+   * `saved` go with the node, or are freed at once when nothing is recorded.
+   */
+  record(
+    op: string,
+    inputs: readonly Tensor[],
+    outputs: readonly Tensor[],
+    attrs: Attrs,
+    saved: readonly Tensor[] = [],
+  ): void {
+    if (this.willRecord(inputs)) {
+      const node: TapeNode = { op, inputs: [...inputs], outputs: [...outputs], attrs, saved };
+      for (const t of outputs) t.node = node;
+    } else {
+      for (const t of saved) t.dispose();
+    }
+  }
+
   /** Creates a view sharing `src`'s storage, recorded on the tape as `op`. */
   view(
     op: string,

@@ -54,3 +54,4 @@ export * as optim from "./optim/mod.ts";
 export * from "./ops/sample.ts";
 export * from "./backends/webgpu/mod.ts";
 export * from "./backends/select.ts";
+export * from "./ops/lm_head.ts";

@@ -85,6 +85,13 @@ export interface CausalLM extends Module, LanguageModelInfo {
   generate(prompts: number[][], opts?: GenerateOptions): Promise<GenerateResult>;
   /** Writes `config.json` + `model.safetensors` into `dir` as transformers saves the model. */
   save(dir: string): Promise<void>;
+  /**
+   * The [V, D] weight the LM head multiplies the hidden states by (logits = h·Wᵀ; transformers'
+   * `get_output_embeddings().weight`), or null when the head computes more than that (a bias,
+   * an adapter on it). Lets `nextTokenLogProbs` score tokens from `hiddenStates` without the
+   * [B, T, V] logits; models without it are scored through their logits.
+   */
+  outputEmbeddings?(): Tensor | null;
 }
 
 /** Inputs of a seq2seq forward pass (teacher forcing). */

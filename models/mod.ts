@@ -92,6 +92,12 @@ export {
 } from "./generation.ts";
 export { beamSearch, type BeamSearchResult } from "./beam_search.ts";
 export {
+  type NextTokenLogProbs,
+  nextTokenLogProbs,
+  type NextTokenLogProbsOptions,
+  type ScoredModel,
+} from "./next_token_logprobs.ts";
+export {
   lastTokenIndex,
   lastTokenScores,
   ScoreHead,

@@ -461,6 +461,37 @@ case("tokenLogProbs/basic", lambda i: (i.randn("logits", [2, 3, 6], scale=2.0), 
      lambda x, p: torch.gather(torch.log_softmax(x[0], -1), -1, x[1].long().unsqueeze(-1)).squeeze(-1))
 
 
+
+def lm_head_ref(x, p):
+    """log softmax(scale * h W^T)[label], 0 where the label is ignoreIndex."""
+    h, w, labels = x
+    logits = (h @ w.t()) * p.get("scale", 1.0)
+    ignore = p.get("ignoreIndex")
+    keep = torch.ones_like(labels) if ignore is None else (labels != ignore).double()
+    safe = (labels * keep).long()
+    lp = torch.gather(torch.log_softmax(logits, -1), -1, safe.unsqueeze(-1)).squeeze(-1)
+    return lp * keep
+
+
+def lm_head_build(hidden_shape, vocab, ignored):
+    def build(i):
+        i.randn("hidden", hidden_shape)
+        i.randn("weight", [vocab, hidden_shape[-1]])
+        i.ints("labels", hidden_shape[:-1], vocab)
+        t = i.value("labels").reshape(-1)
+        for j in ignored:
+            t[j] = -100
+    return build
+
+
+case("lmHeadLogProbs/basic", lm_head_build([2, 3, 4], 7, []), lm_head_ref)
+case("lmHeadLogProbs/scaleIgnoreChunked", lm_head_build([5, 4], 6, [1, 3]), lm_head_ref,
+     {"scale": 1 / 0.7, "ignoreIndex": -100, "chunkRows": 2})
+case("lmHeadCrossEntropy/meanIgnoredChunked", lm_head_build([2, 3, 4], 5, [2]),
+     lambda x, p: F.cross_entropy((x[0] @ x[1].t()).reshape(-1, x[1].shape[0]), x[2].reshape(-1).long(),
+                                  ignore_index=-100),
+     {"chunkRows": 4})
+
 def qkv(i, b=2, h=2, t=4, d=3, tk=None):
     i.randn("q", [b, h, t, d])
     i.randn("k", [b, h, tk or t, d])

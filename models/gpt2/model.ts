@@ -373,6 +373,11 @@ export class GPT2LMHeadModel extends Module {
     return head;
   }
 
+  /** `lm_head.weight` [V, D]: the logits are hidden·Wᵀ (see `nextTokenLogProbs`). */
+  outputEmbeddings(): Tensor {
+    return this.lm_head.weight;
+  }
+
   /** The id generation stops on (`eos_token_id`), or null. */
   get eosTokenId(): number | null {
     return this.config.eos_token_id;

@@ -29,6 +29,8 @@ import {
   layerNorm,
   less,
   lessEqual,
+  lmHeadCrossEntropy,
+  lmHeadLogProbs,
   log,
   logSigmoid,
   logSoftmax,
@@ -226,6 +228,15 @@ cases["gather/smallerIndex"] = ([x, index], p) => gather(x, index, num(p, "axis"
 cases["embedding/repeats"] = ([weight, ids]) => embedding(weight, ids);
 cases["tokenLogProbs/basic"] = ([logits, labels]) => tokenLogProbs(logits, labels);
 
+cases["lmHeadLogProbs/basic"] = ([h, w, labels]) => lmHeadLogProbs(h, w, labels);
+cases["lmHeadLogProbs/scaleIgnoreChunked"] = ([h, w, labels], p) =>
+  lmHeadLogProbs(h, w, labels, {
+    scale: num(p, "scale"),
+    ignoreIndex: num(p, "ignoreIndex"),
+    chunkRows: num(p, "chunkRows"),
+  });
+cases["lmHeadCrossEntropy/meanIgnoredChunked"] = ([h, w, labels], p) =>
+  lmHeadCrossEntropy(h, w, labels, { chunkRows: num(p, "chunkRows") });
 cases["attention/plain"] = ([q, k, v]) => attention(q, k, v);
 cases["attention/causal"] = ([q, k, v], p) => attention(q, k, v, { causal: p.causal as boolean });
 cases["attention/padMask"] = ([q, k, v, mask]) => attention(q, k, v, { mask });

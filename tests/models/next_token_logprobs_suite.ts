@@ -1,0 +1,108 @@
+/**
+ * `nextTokenLogProbs` on the tiny GPT-2 reference checkpoint, per backend: the fused path
+ * (hidden states + chunked LM head) reproduces transformers' token log-probs, and equals the
+ * logits path within 1e-5 in values, entropies, values of the value head and LoRA gradients.
+ */
+
+import assert from "node:assert/strict";
+import { Generator, mul, nn, sum, tensor, tidy } from "../../core/mod.ts";
+import { applyLora } from "../../models/lora.ts";
+import { nextTokenLogProbs, type ScoredModel } from "../../models/next_token_logprobs.ts";
+import { expected, loadGpt2A } from "./gpt2_fixture.ts";
+import { scaledError } from "../core/lm_head_suite.ts";
+
+const TOL = 1e-4;
+const FUSED = 1e-5;
+
+/** The same model scored through its logits (no `outputEmbeddings`). */
+function viaLogits(model: ScoredModel): ScoredModel {
+  return { forward: (input) => model.forward(input) };
+}
+
+/** Registers the tests for `backend` through `define` (Deno.test or gpuTest). */
+export function defineNextTokenSuite(
+  backend: string,
+  define: (name: string, fn: () => Promise<void>) => void,
+): void {
+  define(`nextTokenLogProbs[${backend}]: transformers' token log-probs on gpt2-a`, async () => {
+    const model = await loadGpt2A(backend);
+    const ids = expected.input_ids_right, mask = expected.attention_mask_right;
+    const [b, t] = [ids.length, ids[0].length];
+    const x = tensor(ids, undefined, { backend }), m = tensor(mask, undefined, { backend });
+    const got = await tidy(() => nextTokenLogProbs(model, x, m, { chunkRows: 5 }).logprobs)
+      .toArray();
+    let compared = 0;
+    for (let r = 0; r < b; r++) {
+      for (let c = 0; c < t - 1; c++) {
+        if (mask[r][c + 1] !== 1) continue;
+        const want = expected.token_logprobs_right[r][c];
+        const err = Math.abs(got[r * (t - 1) + c] - want);
+        assert.ok(err <= TOL, `log-prob [${r},${c}]: got ${got[r * (t - 1) + c]}, want ${want}`);
+        compared++;
+      }
+    }
+    assert.equal(compared, 8 + 5 + 2);
+    x.dispose();
+    m.dispose();
+    model.dispose();
+  });
+
+  define(
+    `nextTokenLogProbs[${backend}]: fused = logits path (LoRA + value head, temperature)`,
+    async () => {
+      const model = await loadGpt2A(backend);
+      model.attachValueHead({ dropout: 0 }, new Generator(3));
+      const lora = applyLora(model, { r: 4, alpha: 8, targetModules: ["c_attn", "c_fc"] }, {
+        generator: new Generator(4),
+      });
+      // Non-zero B so the adapters change the logits and A receives a gradient.
+      for (const [name, p] of lora.namedParameters()) {
+        if (!name.endsWith("lora_B.weight")) continue;
+        using v = tensor(new Generator(p.size).normal(p.size, 0, 0.2), p.shape, { backend });
+        nn.assign(p, v, name);
+      }
+      const ids = expected.input_ids_right, mask = expected.attention_mask_right;
+      const x = tensor(ids, undefined, { backend }), m = tensor(mask, undefined, { backend });
+      const seed = tensor(new Generator(9).normal(3 * (ids[0].length - 1), 0, 1), [
+        3,
+        ids[0].length - 1,
+      ], { backend });
+      const run = async (scored: ScoredModel) => {
+        for (const p of model.parameters()) p.zeroGrad();
+        const r = tidy(() => {
+          const o = nextTokenLogProbs(scored, x, m, {
+            temperature: 0.7,
+            entropy: true,
+            chunkRows: 4,
+          });
+          sum(mul(o.logprobs, seed)).backward();
+          sum(o.values!).backward();
+          return o;
+        });
+        const grads: Float32Array[] = [];
+        for (const p of model.parameters()) if (p.requiresGrad) grads.push(await p.grad!.toArray());
+        const out = {
+          logprobs: await r.logprobs.toArray(),
+          entropy: await r.entropy!.toArray(),
+          values: await r.values!.toArray(),
+          grads,
+        };
+        for (const t of [r.logprobs, r.entropy!, r.values!]) t.dispose();
+        return out;
+      };
+      const fused = await run(model), unfused = await run(viaLogits(model));
+      for (const k of ["logprobs", "entropy", "values"] as const) {
+        const err = scaledError(fused[k], unfused[k]);
+        assert.ok(err <= FUSED, `${k}: ${err.toExponential(2)}`);
+      }
+      assert.equal(fused.grads.length, unfused.grads.length);
+      assert.ok(fused.grads.length >= 4);
+      fused.grads.forEach((g, i) => {
+        const err = scaledError(g, unfused.grads[i]);
+        assert.ok(err <= FUSED, `gradient ${i}: ${err.toExponential(2)}`);
+      });
+      for (const t of [x, m, seed]) t.dispose();
+      model.dispose();
+    },
+  );
+}
