@@ -14,6 +14,8 @@
 import type { Attrs, KernelTensor } from "../backend.ts";
 import { data } from "../backends/cpu/backend.ts";
 import { registerCpuKernel } from "../backends/cpu/register.ts";
+import { registerKernel } from "../backend.ts";
+import { fastAdamw } from "../backends/cpu/fast/elementwise.ts";
 
 const num = (attrs: Attrs, key: string) => attrs[key] as number;
 
@@ -54,4 +56,6 @@ function sgdKernel(inputs: readonly KernelTensor[], attrs: Attrs): void {
 }
 
 registerCpuKernel("adamw", (inputs, _outputs, attrs) => adamwKernel(inputs, attrs));
+// The f32 backend's copy: the same arithmetic, split across threads for large parameters.
+registerKernel("adamw", "cpu", fastAdamw);
 registerCpuKernel("sgd", (inputs, _outputs, attrs) => sgdKernel(inputs, attrs));

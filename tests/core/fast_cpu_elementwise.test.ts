@@ -9,9 +9,12 @@ import { getBackend, type KernelTensor } from "../../core/mod.ts";
 import {
   FAST_BINARY_OPS,
   fastBinary,
+  fastGelu,
+  fastGeluGrad,
   fastGeluTanh,
   fastGeluTanhGrad,
 } from "../../core/backends/cpu/fast/elementwise.ts";
+import { erf } from "../../core/backends/cpu/kernels/erf.ts";
 import {
   binaryBroadcast,
   binaryFns,
@@ -138,5 +141,64 @@ Deno.test("fast geluTanhGrad hands broadcast layouts to the reference", () => {
   for (let i = 0; i < 12; i++) {
     const want = D[i % 4] * unaryGradFns.geluTanhGrad(X[i]);
     assert.ok(Math.abs(got[i] - want) <= 1e-6 * Math.abs(want) + 1e-12, `element ${i}`);
+  }
+});
+
+/**
+ * Φ(x) in f64 without cancellation: the reference's erf series where 1 + erf(x/√2) keeps its
+ * digits, the continued fraction of erfc in the lower tail.
+ */
+function normalCdf(x: number): number {
+  if (x >= -3) return 0.5 * (1 + erf(x / Math.SQRT2));
+  const z = -x / Math.SQRT2;
+  let f = z;
+  for (let n = 80; n >= 1; n--) f = z + (n / 2) / f;
+  return 0.5 * Math.exp(-z * z) / Math.sqrt(Math.PI) / f;
+}
+
+// Measured worst relative errors of the f32 kernel: ~5e-7 where |x| < 6, ~5e-6 at x = -12
+// (the f32 exponent −z² carries its rounding into the tail).
+const EXACT_GELU_RTOL = 1e-5;
+
+Deno.test("fast gelu (erf) matches x Φ(x) in f64, tails included", () => {
+  const xs = geluInputs(new Generator(4));
+  const x = kt(xs, [xs.length], 2), out = kt(new Float32Array(xs.length), [xs.length], 1);
+  fastGelu([x], [out], {}, cpu);
+  const got = view(out);
+  for (let i = 0; i < xs.length; i++) {
+    const want = xs[i] * normalCdf(xs[i]);
+    if (!(Math.abs(got[i] - want) <= EXACT_GELU_RTOL * Math.abs(want) + ATOL)) {
+      assert.fail(`gelu(${xs[i]}) = ${got[i]}, f64 ${want}`);
+    }
+  }
+});
+
+Deno.test("fast geluGrad matches Φ(x) + x φ(x) in f64", () => {
+  const gen = new Generator(5);
+  const xs = geluInputs(gen), dys = gen.normal(xs.length);
+  const x = kt(xs, [xs.length], 2), dy = kt(dys, [xs.length], 5);
+  const out = kt(new Float32Array(xs.length), [xs.length]);
+  fastGeluGrad([x, dy], [out], {}, cpu);
+  const got = view(out);
+  for (let i = 0; i < xs.length; i++) {
+    const v = xs[i];
+    const pdf = Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
+    const want = dys[i] * (normalCdf(v) + v * pdf);
+    // Relative to the two terms: they cancel near x ≈ −0.75.
+    const scale = Math.abs(dys[i]) * (normalCdf(v) + Math.abs(v * pdf));
+    if (!(Math.abs(got[i] - want) <= EXACT_GELU_RTOL * scale + ATOL)) {
+      assert.fail(`geluGrad(${v}) · ${dys[i]} = ${got[i]}, f64 ${want}`);
+    }
+  }
+});
+
+Deno.test("fast gelu keeps the reference's special values", () => {
+  const xs = Float32Array.of(Infinity, -Infinity, Number.NaN, 0, -0, -1e4, 1e4, -3e38);
+  const x = kt(xs, [xs.length]), out = kt(new Float32Array(xs.length), [xs.length]);
+  fastGelu([x], [out], {}, cpu);
+  const got = view(out);
+  for (let i = 0; i < xs.length; i++) {
+    const want = Math.fround(unaryFns.gelu(xs[i]));
+    assert.ok(Object.is(got[i], want), `gelu(${xs[i]}) = ${got[i]}, reference ${want}`);
   }
 });

@@ -11,6 +11,7 @@ import type {
   DataArray,
   KernelTensor,
 } from "../../backend.ts";
+import { allocShared, releaseShared } from "./storage_pool.ts";
 
 /** A backend whose storage is a host typed array. */
 export class CpuBackend implements Backend {
@@ -24,11 +25,12 @@ export class CpuBackend implements Backend {
   }
 
   alloc(size: number): DataArray {
-    return this.f64 ? new Float64Array(size) : new Float32Array(size);
+    return this.f64 ? new Float64Array(size) : allocShared(size);
   }
 
-  free(_handle: unknown): void {
-    // Host arrays are reclaimed by the garbage collector once nothing references them.
+  free(handle: unknown): void {
+    // f32 storage goes back to the pool; f64 arrays are left to the garbage collector.
+    if (!this.f64) releaseShared(handle as Float32Array);
   }
 
   write(handle: unknown, values: ArrayLike<number>, offset: number): void {

@@ -15,61 +15,47 @@ import {
   tokenLogProbsGradKernel,
   tokenLogProbsKernel,
 } from "../kernels/cross_entropy.ts";
-import { logSoftmaxKernel, softmaxKernel } from "../kernels/softmax.ts";
-import { align, heapF32, heapStart, type KernelExports, wasmKernels } from "./wasm_module.ts";
+import {
+  logSoftmaxGradKernel,
+  logSoftmaxKernel,
+  softmaxGradKernel,
+  softmaxKernel,
+} from "../kernels/softmax.ts";
+import { parallelFor } from "./parallel.ts";
+import "./range_rows.ts";
+import { type KernelExports, wasmKernels } from "./wasm_module.ts";
 
 type F32 = Float32Array;
 
-/** Floats of row data per pass through the module's memory. */
-const CHUNK = 1 << 16;
+/** Row elements worth handing one thread. */
+const GRAIN = 1 << 16;
 
-interface Plan {
-  heap: F32;
-  rowsPerPass: number;
-  x: number;
-  out: number;
-  /** Per-row f32: the row max, a shift, or a scale. */
-  a: number;
-  b: number;
-  /** Per-row f64 sums. */
-  sums: number;
-}
+const grainRows = (c: number) => Math.max(1, Math.ceil(GRAIN / Math.max(c, 1)));
 
-/** Lays out one pass: row data in and out, plus per-row values. */
-function plan(wasm: KernelExports, c: number): Plan {
-  const rowsPerPass = Math.max(1, Math.floor(CHUNK / c));
-  const x = heapStart(wasm);
-  const out = x + align(rowsPerPass * c * 4);
-  const a = out + align(rowsPerPass * c * 4);
-  const b = a + align(rowsPerPass * 4);
-  const sums = b + align(rowsPerPass * 4);
-  const heap = heapF32(wasm, sums + align(rowsPerPass * 8));
-  return { heap, rowsPerPass, x, out, a, b, sums };
-}
+/** Shared f64 scratch of `n` values (helper threads write into it). */
+const sharedF64 = (n: number) => new Float64Array(new SharedArrayBuffer(n * 8));
+/** Shared f32 scratch of `n` values. */
+const sharedF32 = (n: number) => new Float32Array(new SharedArrayBuffer(n * 4));
 
 /** Per row of X ([rows, c]): the max (f32) and Σ exp(x − max) (f64). */
 export function rowMaxSumExp(
   X: F32,
   rows: number,
   c: number,
-  wasm: KernelExports,
+  _wasm?: KernelExports,
 ): { rowMax: F32; sumExp: Float64Array } {
-  const p = plan(wasm, c);
-  const rowMax = new Float32Array(rows), sumExp = new Float64Array(rows);
-  for (let r0 = 0; r0 < rows; r0 += p.rowsPerPass) {
-    const n = Math.min(p.rowsPerPass, rows - r0);
-    p.heap.set(X.subarray(r0 * c, (r0 + n) * c), p.x >> 2);
-    wasm.rowMaxSumExp(p.x, p.a, p.sums, n, c);
-    rowMax.set(p.heap.subarray(p.a >> 2, (p.a >> 2) + n), r0);
-    sumExp.set(new Float64Array(wasm.memory.buffer, p.sums, n), r0);
-  }
+  const rowMax = sharedF32(rows), sumExp = sharedF64(rows);
+  parallelFor("rowMaxSumExp", [X, c, rowMax, sumExp], rows, {
+    grain: grainRows(c),
+    writes: [2, 3],
+  });
   return { rowMax, sumExp };
 }
 
 /** log Σ_j exp(X[r, j]) per row, in f64 (an f32 lse would lose digits x − lse keeps). */
-export function logSumExpRows(X: F32, rows: number, c: number, wasm: KernelExports): Float64Array {
+export function logSumExpRows(X: F32, rows: number, c: number, wasm?: KernelExports): Float64Array {
   const { rowMax, sumExp } = rowMaxSumExp(X, rows, c, wasm);
-  const lse = new Float64Array(rows);
+  const lse = sharedF64(rows);
   for (let r = 0; r < rows; r++) lse[r] = rowMax[r] + Math.log(sumExp[r]);
   return lse;
 }
@@ -82,17 +68,12 @@ export function expRowsScaled(
   out: F32,
   rows: number,
   c: number,
-  wasm: KernelExports,
+  _wasm?: KernelExports,
 ): void {
-  const p = plan(wasm, c);
-  for (let r0 = 0; r0 < rows; r0 += p.rowsPerPass) {
-    const n = Math.min(p.rowsPerPass, rows - r0);
-    p.heap.set(X.subarray(r0 * c, (r0 + n) * c), p.x >> 2);
-    p.heap.set(shift.subarray(r0, r0 + n), p.a >> 2);
-    p.heap.set(g.subarray(r0, r0 + n), p.b >> 2);
-    wasm.expRowsScaled(p.x, p.a, p.b, p.out, n, c);
-    out.set(p.heap.subarray(p.out >> 2, (p.out >> 2) + n * c), r0 * c);
-  }
+  parallelFor("expRowsScaled", [X, c, shift, g, out], rows, {
+    grain: grainRows(c),
+    writes: [4],
+  });
 }
 
 /** The WebAssembly module when every array is f32 storage, else null (use the reference). */
@@ -124,10 +105,29 @@ export const fastLogSoftmax: Kernel = ([x], [y], attrs) => {
   if (!wasm || X.length === 0) return logSoftmaxKernel(x, y, axis);
   const c = x.shape[axis], rows = X.length / c;
   const lse = logSumExpRows(X as F32, rows, c, wasm);
-  for (let r = 0; r < rows; r++) {
-    const l = lse[r], base = r * c;
-    for (let j = 0; j < c; j++) Y[base + j] = X[base + j] - l;
+  parallelFor("subRowsF64", [X, c, lse, Y], rows, { grain: grainRows(c), writes: [3] });
+};
+
+/** softmaxGrad over the last axis, split by rows; other axes take the reference kernel. */
+export const fastSoftmaxGrad: Kernel = ([y, dy], [dx], attrs) => {
+  const axis = attrs.axis as number;
+  const Y = data(y), D = data(dy), O = data(dx);
+  if (!lastAxis(y, axis) || !(Y instanceof Float32Array && D instanceof Float32Array)) {
+    return softmaxGradKernel(y, dy, dx, axis);
   }
+  const c = y.shape[axis], rows = c ? O.length / c : 0;
+  parallelFor("softmaxGradRows", [Y, D, O, c], rows, { grain: grainRows(c), writes: [2] });
+};
+
+/** logSoftmaxGrad over the last axis, split by rows; other axes take the reference kernel. */
+export const fastLogSoftmaxGrad: Kernel = ([y, dy], [dx], attrs) => {
+  const axis = attrs.axis as number;
+  const Y = data(y), D = data(dy), O = data(dx);
+  if (!lastAxis(y, axis) || !(Y instanceof Float32Array && D instanceof Float32Array)) {
+    return logSoftmaxGradKernel(y, dy, dx, axis);
+  }
+  const c = y.shape[axis], rows = c ? O.length / c : 0;
+  parallelFor("logSoftmaxGradRows", [Y, D, O, c], rows, { grain: grainRows(c), writes: [2] });
 };
 
 function badIndex(op: string, what: string, t: number, row: number, c: number): Error {

@@ -16,6 +16,10 @@ export interface KernelExports {
   gemm(ap: number, bp: number, c: number, m: number, k: number, n: number, scratch: number): void;
   geluTanh(x: number, out: number, n: number): void;
   geluTanhGrad(x: number, dy: number, out: number, n: number): void;
+  gelu(x: number, out: number, n: number): void;
+  geluGrad(x: number, dy: number, out: number, n: number): void;
+  softmaxRowsInPlace(x: number, lse: number, rows: number, c: number, scale: number): void;
+  expRowsShifted(x: number, lse: number, rows: number, c: number, scale: number): void;
   rowMaxSumExp(x: number, rowMax: number, sumExp: number, rows: number, c: number): void;
   expRowsScaled(x: number, shift: number, g: number, out: number, rows: number, c: number): void;
 }

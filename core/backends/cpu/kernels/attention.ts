@@ -19,6 +19,11 @@ import {
   type KernelTensor,
 } from "../../../backend.ts";
 import { data } from "../backend.ts";
+import { parallelFor } from "../fast/parallel.ts";
+import "../fast/range_attention.ts";
+
+/** Score elements worth handing one thread (about 0.1 ms of the probability pass). */
+const GRAIN_SCORES = 1 << 16;
 
 /** Attributes of the attention kernels. */
 export interface AttentionAttrs {
@@ -98,85 +103,24 @@ function mm(
   p.matmul([a, b], [out], { transA, transB }, backend);
 }
 
-/** Copies [n, rows, cols] at `src` into `dst` as [n, cols, rows]. */
-function transposeInto(
-  src: DataArray,
-  from: number,
-  n: number,
-  rows: number,
-  cols: number,
-  dst: DataArray,
-): void {
-  for (let g = 0; g < n; g++) {
-    const s = from + g * rows * cols, o = g * rows * cols;
-    for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < cols; c++) dst[o + c * rows + r] = src[s + r * cols + c];
-    }
-  }
-}
-
-/** Exclusive end of the keys query row i may see (all keys without a causal mask). */
-function visibleEnd(causal: boolean, i: number, tq: number, tk: number): number {
-  return causal ? Math.min(tk, Math.max(0, i + tk - tq + 1)) : tk;
-}
-
-/**
- * Turns raw scores q·k of `n` heads starting at head `h0` into probabilities in place, applying
- * scale and masks; with `lseOut` it records log Σ exp per row (forward), otherwise it rebuilds
- * the probabilities from the saved `lseIn` (backward).
- */
+/** Turns raw scores of `n` heads from head `h0` into probabilities in place (see range kernel). */
 function probabilities(
   S: DataArray,
   n: number,
   h0: number,
   p: Plan,
   M: DataArray | null,
-  causal: boolean,
-  scale: number,
-  lse: DataArray,
+  attrs: AttentionAttrs,
+  L: DataArray,
   forward: boolean,
 ): void {
   const { tq, tk, h } = p;
-  for (let g = 0; g < n; g++) {
-    const head = h0 + g, mo = Math.floor(head / h) * tk;
-    for (let i = 0; i < tq; i++) {
-      const row = g * tq * tk + i * tk, lrow = head * tq + i;
-      const end = visibleEnd(causal, i, tq, tk);
-      let best = -Infinity;
-      for (let j = 0; j < end; j++) {
-        if (M !== null && M[mo + j] === 0) continue;
-        const v = S[row + j] * scale;
-        S[row + j] = v;
-        if (v > best) best = v;
-      }
-      if (best === -Infinity) {
-        for (let j = 0; j < tk; j++) S[row + j] = 1 / tk;
-        if (forward) lse[lrow] = -Infinity;
-        continue;
-      }
-      for (let j = end; j < tk; j++) S[row + j] = 0;
-      if (forward) {
-        let sum = 0;
-        for (let j = 0; j < end; j++) {
-          if (M !== null && M[mo + j] === 0) {
-            S[row + j] = 0;
-            continue;
-          }
-          const e = Math.exp(S[row + j] - best);
-          S[row + j] = e;
-          sum += e;
-        }
-        const r = 1 / sum;
-        for (let j = 0; j < end; j++) S[row + j] *= r;
-        lse[lrow] = best + Math.log(sum);
-      } else {
-        const l = lse[lrow];
-        for (let j = 0; j < end; j++) {
-          S[row + j] = M !== null && M[mo + j] === 0 ? 0 : Math.exp(S[row + j] - l);
-        }
-      }
-    }
-  }
+  parallelFor(
+    "attentionProbs",
+    [S, M, L, forward, tq, tk, h, h0, attrs.causal, attrs.scale],
+    n,
+    { grain: Math.max(1, Math.ceil(GRAIN_SCORES / (tq * tk))), writes: [0, 2] },
+  );
 }
 
 /** out = softmax(scale · q kᵀ, masked) v; `lse` receives log Σ exp of each query row. */
@@ -194,21 +138,18 @@ export function attentionKernel(
   const { tq, tk, d, dv, group } = p;
   const M = mask ? data(mask) : null, L = data(lse);
   const S = backend.alloc(group * tq * tk) as DataArray;
-  const KT = backend.alloc(group * d * tk) as DataArray;
   for (let h0 = 0; h0 < p.heads; h0 += group) {
     const n = Math.min(group, p.heads - h0);
-    // kᵀ is materialized so the product is a plain one on every matmul kernel.
-    transposeInto(of(k), k.offset + h0 * tk * d, n, tk, d, KT);
     mm(
       p,
       block(of(q), q.offset, h0 * tq * d, n, tq, d),
-      block(KT, 0, 0, n, d, tk),
+      block(of(k), k.offset, h0 * tk * d, n, tk, d),
       block(S, 0, 0, n, tq, tk),
       false,
-      false,
+      true,
       backend,
     );
-    probabilities(S, n, h0, p, M, attrs.causal, attrs.scale, L, true);
+    probabilities(S, n, h0, p, M, attrs, L, true);
     mm(
       p,
       block(S, 0, 0, n, tq, tk),
@@ -220,7 +161,6 @@ export function attentionKernel(
     );
   }
   backend.free(S);
-  backend.free(KT);
 }
 
 /**
@@ -245,36 +185,25 @@ export function attentionGradKernel(
   const M = mask ? data(mask) : null, L = data(lse);
   const S = backend.alloc(group * tq * tk) as DataArray;
   const DP = backend.alloc(group * tq * tk) as DataArray;
-  const T = backend.alloc(group * Math.max(d, dv) * tk) as DataArray;
   const scale = attrs.scale;
   for (let h0 = 0; h0 < p.heads; h0 += group) {
     const n = Math.min(group, p.heads - h0);
     const qb = block(of(q), q.offset, h0 * tq * d, n, tq, d);
     const kb = block(of(k), k.offset, h0 * tk * d, n, tk, d);
+    const vb = block(of(v), v.offset, h0 * tk * dv, n, tk, dv);
     const dyb = block(of(dy), dy.offset, h0 * tq * dv, n, tq, dv);
     const sb = block(S, 0, 0, n, tq, tk), dpb = block(DP, 0, 0, n, tq, tk);
-    transposeInto(of(k), kb.offset, n, tk, d, T);
-    mm(p, qb, block(T, 0, 0, n, d, tk), sb, false, false, backend);
-    probabilities(S, n, h0, p, M, attrs.causal, scale, L, false);
+    mm(p, qb, kb, sb, false, true, backend);
+    probabilities(S, n, h0, p, M, attrs, L, false);
     mm(p, sb, dyb, block(of(dvOut), dvOut.offset, h0 * tk * dv, n, tk, dv), true, false, backend);
-    transposeInto(of(v), v.offset + h0 * tk * dv, n, tk, dv, T);
-    mm(p, dyb, block(T, 0, 0, n, dv, tk), dpb, false, false, backend);
-    for (let g = 0; g < n; g++) {
-      for (let i = 0; i < tq; i++) {
-        const row = g * tq * tk + i * tk;
-        let dot = 0;
-        for (let j = 0; j < tk; j++) dot += S[row + j] * DP[row + j];
-        // A row with no visible key was uniform by construction, not through the scores.
-        const blocked = L[(h0 + g) * tq + i] === -Infinity;
-        for (let j = 0; j < tk; j++) {
-          DP[row + j] = blocked ? 0 : S[row + j] * (DP[row + j] - dot) * scale;
-        }
-      }
-    }
+    mm(p, dyb, vb, dpb, false, true, backend);
+    parallelFor("attentionGradScores", [S, DP, L, tq, tk, h0, scale], n, {
+      grain: Math.max(1, Math.ceil(GRAIN_SCORES / (tq * tk))),
+      writes: [1],
+    });
     mm(p, dpb, kb, block(of(dq), dq.offset, h0 * tq * d, n, tq, d), false, false, backend);
     mm(p, dpb, qb, block(of(dk), dk.offset, h0 * tk * d, n, tk, d), true, false, backend);
   }
   backend.free(S);
   backend.free(DP);
-  backend.free(T);
 }

@@ -338,3 +338,138 @@ export function expRowsScaled(x: usize, shift: usize, g: usize, out: usize, rows
     }
   }
 }
+
+// ---- Exact (erf) GELU: x Φ(x), Φ(x) = erfc(-x/√2) / 2 ---------------------------------------
+
+const INV_SQRT2: f32 = 0.7071067811865476;
+const INV_SQRT_2PI: f32 = 0.3989422804014327;
+
+/**
+ * Φ(x) per lane from erfc(z), z = |x|/√2, by the Chebyshev fit erfc(z) = t e^(-z² + P(t)),
+ * t = 1 / (1 + z/2) (fractional error below 1.2e-7 for every z >= 0, so both tails keep their
+ * relative precision): Φ = 1 - erfc/2 for x >= 0, erfc/2 below.
+ */
+// @ts-ignore: decorator
+@inline
+function normalCdf(x: v128): v128 {
+  const z = f32x4.mul(f32x4.abs(x), f32x4.splat(INV_SQRT2));
+  const t = f32x4.div(f32x4.splat(1), f32x4.relaxed_madd(z, f32x4.splat(0.5), f32x4.splat(1)));
+  let p = f32x4.splat(0.17087277);
+  p = f32x4.relaxed_madd(p, t, f32x4.splat(-0.82215223));
+  p = f32x4.relaxed_madd(p, t, f32x4.splat(1.48851587));
+  p = f32x4.relaxed_madd(p, t, f32x4.splat(-1.13520398));
+  p = f32x4.relaxed_madd(p, t, f32x4.splat(0.27886807));
+  p = f32x4.relaxed_madd(p, t, f32x4.splat(-0.18628806));
+  p = f32x4.relaxed_madd(p, t, f32x4.splat(0.09678418));
+  p = f32x4.relaxed_madd(p, t, f32x4.splat(0.37409196));
+  p = f32x4.relaxed_madd(p, t, f32x4.splat(1.00002368));
+  p = f32x4.relaxed_madd(p, t, f32x4.splat(-1.26551223));
+  const half = f32x4.mul(f32x4.mul(t, expV(f32x4.sub(p, f32x4.mul(z, z)))), f32x4.splat(0.5));
+  return v128.bitselect(
+    f32x4.sub(f32x4.splat(1), half),
+    half,
+    f32x4.ge(x, f32x4.splat(0)),
+  );
+}
+
+/** out = x Φ(x) (PyTorch's default, erf-based GELU). */
+export function gelu(x: usize, out: usize, n: i32): void {
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    v128.store(out + o, f32x4.mul(v, normalCdf(v)));
+  }
+}
+
+/** out = dy (Φ(x) + x φ(x)), φ(x) = e^(-x²/2) / √(2π). */
+export function geluGrad(x: usize, dy: usize, out: usize, n: i32): void {
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    const pdf = f32x4.mul(
+      expV(f32x4.mul(f32x4.mul(v, v), f32x4.splat(-0.5))),
+      f32x4.splat(INV_SQRT_2PI),
+    );
+    v128.store(out + o, f32x4.mul(v128.load(dy + o), f32x4.relaxed_madd(v, pdf, normalCdf(v))));
+  }
+}
+
+// ---- Attention score rows, in place (hidden keys arrive as -Infinity) -------------------------
+
+/**
+ * Per row of x [rows, c]: v = scale·x, then softmax(v) in place, and lse[r] = max + log Σ e^(v −
+ * max) (sums in f64). Rows need at least one finite entry; the host handles rows with none.
+ */
+export function softmaxRowsInPlace(x: usize, lse: usize, rows: i32, c: i32, scale: f32): void {
+  const whole = c & ~3;
+  const sv = f32x4.splat(scale);
+  for (let r = 0; r < rows; r++) {
+    const row = x + ((<usize>r * <usize>c) << 2);
+    let mv = f32x4.splat(-Infinity);
+    for (let j = 0; j < whole; j += 4) {
+      const o = row + (<usize>j << 2);
+      const v = f32x4.mul(v128.load(o), sv);
+      v128.store(o, v);
+      mv = f32x4.pmax(mv, v);
+    }
+    let m: f32 = -Infinity;
+    for (let j = whole; j < c; j++) {
+      const o = row + (<usize>j << 2);
+      const v = load<f32>(o) * scale;
+      store<f32>(o, v);
+      if (v > m) m = v;
+    }
+    const l0 = f32x4.extract_lane(mv, 0), l1 = f32x4.extract_lane(mv, 1);
+    const l2 = f32x4.extract_lane(mv, 2), l3 = f32x4.extract_lane(mv, 3);
+    if (l0 > m) m = l0;
+    if (l1 > m) m = l1;
+    if (l2 > m) m = l2;
+    if (l3 > m) m = l3;
+    const m4 = f32x4.splat(m);
+    let lo = f64x2.splat(0), hi = f64x2.splat(0);
+    for (let j = 0; j < whole; j += 4) {
+      const o = row + (<usize>j << 2);
+      const e = expV(f32x4.sub(v128.load(o), m4));
+      v128.store(o, e);
+      lo = f64x2.add(lo, f64x2.promote_low_f32x4(e));
+      hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 2, 3)));
+    }
+    let s = f64x2.extract_lane(lo, 0) + f64x2.extract_lane(lo, 1) +
+      (f64x2.extract_lane(hi, 0) + f64x2.extract_lane(hi, 1));
+    for (let j = whole; j < c; j++) {
+      const o = row + (<usize>j << 2);
+      const e = expScalar(load<f32>(o) - m);
+      store<f32>(o, e);
+      s += <f64>e;
+    }
+    const inv = f32x4.splat(<f32>(1 / s));
+    for (let j = 0; j < whole; j += 4) {
+      const o = row + (<usize>j << 2);
+      v128.store(o, f32x4.mul(v128.load(o), inv));
+    }
+    for (let j = whole; j < c; j++) {
+      const o = row + (<usize>j << 2);
+      store<f32>(o, load<f32>(o) * <f32>(1 / s));
+    }
+    store<f32>(lse + (<usize>r << 2), <f32>(<f64>m + Math.log(s)));
+  }
+}
+
+/** Per row of x [rows, c], in place: x = e^(scale·x − lse[r]) (the probabilities again). */
+export function expRowsShifted(x: usize, lse: usize, rows: i32, c: i32, scale: f32): void {
+  const whole = c & ~3;
+  const sv = f32x4.splat(scale);
+  for (let r = 0; r < rows; r++) {
+    const row = x + ((<usize>r * <usize>c) << 2);
+    const l = load<f32>(lse + (<usize>r << 2));
+    const lv = f32x4.splat(l);
+    for (let j = 0; j < whole; j += 4) {
+      const o = row + (<usize>j << 2);
+      v128.store(o, expV(f32x4.sub(f32x4.mul(v128.load(o), sv), lv)));
+    }
+    for (let j = whole; j < c; j++) {
+      const o = row + (<usize>j << 2);
+      store<f32>(o, expScalar(load<f32>(o) * scale - l));
+    }
+  }
+}
