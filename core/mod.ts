@@ -34,6 +34,7 @@ export {
   tidy,
 } from "./engine.ts";
 export { backward, type BackwardOptions } from "./autograd.ts";
+export { checkpoint, type CheckpointOptions, checkpointWith } from "./checkpoint.ts";
 export { formatProfile, type OpProfile, type OpTotals, profileOps } from "./profile.ts";
 export { defaultGenerator, Generator, type GeneratorState, manualSeed } from "./random.ts";
 export * from "./ops/create.ts";

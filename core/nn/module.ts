@@ -37,6 +37,12 @@ export type StateDictInput = ReadonlyMap<string, Tensor> | Readonly<Record<strin
 export class Module {
   /** Training mode (dropout active); set with `train()` / `eval()`. */
   training = true;
+  /**
+   * Recompute this block's activations in the backward pass instead of keeping them (honoured
+   * by models that run their blocks through `runBlock`); set with
+   * `gradientCheckpointingEnable()`.
+   */
+  gradientCheckpointing = false;
   #params = new Map<string, Tensor>();
   #buffers = new Map<string, { tensor: Tensor; persistent: boolean }>();
   #children = new Map<string, Module>();
@@ -212,6 +218,16 @@ export class Module {
   /** Evaluation mode (`train(false)`); returns this. */
   eval(): this {
     return this.train(false);
+  }
+
+  /**
+   * Turns gradient checkpointing on (or off) for this module and all descendants: blocks run
+   * through `runBlock` keep only their inputs for the backward pass and recompute the rest
+   * (transformers' `gradient_checkpointing_enable()`). Returns this.
+   */
+  gradientCheckpointingEnable(on = true): this {
+    for (const [, m] of this.namedModules()) m.gradientCheckpointing = on;
+    return this;
   }
 
   /** Drops the gradients of all parameters. */

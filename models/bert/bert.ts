@@ -283,7 +283,9 @@ export class BertModel extends nn.Module {
   /** The last hidden state [B, T, hidden]. */
   forward(t: EncoderTensors): Tensor {
     let x = this.embeddings.forward(t);
-    for (const block of this.layers) x = block.forward(x, t.mask);
+    for (const block of this.layers) {
+      x = nn.runBlock(block, (h) => block.forward(h, t.mask), x, { consumeInput: true });
+    }
     return x;
   }
 

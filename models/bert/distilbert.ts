@@ -224,7 +224,9 @@ export class DistilBertModel extends nn.Module {
   /** The last hidden state [B, T, dim]. */
   forward(t: EncoderTensors): Tensor {
     let x = this.embeddings.forward(t);
-    for (const block of this.layers) x = block.forward(x, t.mask);
+    for (const block of this.layers) {
+      x = nn.runBlock(block, (h) => block.forward(h, t.mask), x, { consumeInput: true });
+    }
     return x;
   }
 }

@@ -24,7 +24,15 @@ import {
   tensor,
   toBackend,
 } from "../../core/mod.ts";
-import { assign, Conv1D, Dropout, Embedding, LayerNorm, Module } from "../../core/nn/mod.ts";
+import {
+  assign,
+  Conv1D,
+  Dropout,
+  Embedding,
+  LayerNorm,
+  Module,
+  runBlock,
+} from "../../core/nn/mod.ts";
 import { defaultGenerator, type Generator } from "../../core/random.ts";
 import { fmtShape } from "../../core/shape.ts";
 import { ValueHead, type ValueHeadOptions } from "../heads.ts";
@@ -247,7 +255,10 @@ export class GPT2Model extends Module {
     let x = this.drop.forward(add(this.wte.forward(ids), this.wpe.forward(positions)));
     const presents: PastKeyValues = [];
     for (let i = 0; i < this.h.length; i++) {
-      const r = this.h[i].forward(x, mask, past?.[i]);
+      const block = this.h[i];
+      const r = runBlock(block, (h) => block.forward(h, mask, past?.[i]), x, {
+        consumeInput: true,
+      });
       x = r.out;
       presents.push(r.present);
     }
