@@ -389,6 +389,9 @@ case("slice/ofTransposedReshape", X234,
      {"begin": [1, 2], "size": [2, 3]})
 case("select/middle", X234, lambda x, p: x[0].select(p["axis"], p["index"]), {"axis": 1, "index": 2})
 case("select/negative", X234, lambda x, p: x[0].select(p["axis"], p["index"]), {"axis": -1, "index": -1})
+# The middle view gets no gradient: its slot of the input's gradient stays zero.
+case("unbind/firstTimesLast", X234, lambda x, p: x[0].unbind(p["axis"])[0] * x[0].unbind(p["axis"])[2],
+     {"axis": 1})
 case("expand/basic", lambda i: i.randn("x", [3, 1]), lambda x, p: x[0].expand(p["shape"]), {"shape": [2, 3, 4]})
 case("expand/middle", lambda i: i.randn("x", [2, 1, 4]), lambda x, p: x[0].expand(p["shape"]), {"shape": [2, 3, 4]})
 case("sumTo/basic", X234, lambda x, p: sum_to(x[0], p["shape"]), {"shape": [3, 1]})

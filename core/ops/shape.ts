@@ -11,7 +11,7 @@ import {
   sizeOf,
   stridesOf,
 } from "../shape.ts";
-import type { Tensor } from "../tensor.ts";
+import { Tensor } from "../tensor.ts";
 
 /** Reshape; one dimension may be -1. A view when `x` is contiguous. */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -140,6 +140,36 @@ export function select(x: Tensor, axis: number, i: number): Tensor {
   const size = x.shape.map((n, d) => (d === a ? 1 : n));
   return squeeze(slice(x, begin, size), [a]);
 }
+
+/**
+ * Every index along `axis` as its own view (torch.unbind): `[q, k, v] = unbind(qkv, 0)`. One
+ * tape node for all of them, so the backward stacks their gradients once instead of writing each
+ * into a zero tensor of the input's size and adding those up.
+ */
+export function unbind(x: Tensor, axis = 0): Tensor[] {
+  x.assertLive("unbind");
+  const a = normalizeAxis("unbind", axis, x.rank);
+  const shape = x.shape.filter((_, d) => d !== a);
+  const strides = x.strides.filter((_, d) => d !== a);
+  const outs = noGrad(() =>
+    Array.from(
+      { length: x.shape[a] },
+      (_, i) => engine.view("unbind", x, shape, strides, x.offset + i * x.strides[a], {}),
+    )
+  );
+  engine.record("unbind", [x], outs, { axis: a });
+  return outs;
+}
+
+registerGrad("unbind", (dys, node) => {
+  const axis = node.attrs.axis as number;
+  const like = node.outputs[0];
+  // An output no gradient reached contributes zeros (the engine allocates zero-filled storage).
+  const parts = dys.map((d) =>
+    d ?? new Tensor(engine.allocStorage(like.backend.name, like.size), [...like.shape])
+  );
+  return [stack(parts, axis)];
+});
 
 /** Broadcasts to a larger shape without copying (stride 0 on broadcast axes). */
 export function expand(x: Tensor, shape: Shape): Tensor {

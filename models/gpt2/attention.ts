@@ -12,10 +12,10 @@ import {
   mul,
   permute,
   reshape,
-  select,
   softmax,
   type Tensor,
   tensor,
+  unbind,
   where,
 } from "../../core/mod.ts";
 import { Conv1D, Dropout, Module } from "../../core/nn/mod.ts";
@@ -78,10 +78,10 @@ export class GPT2Attention extends Module {
   forward(x: Tensor, mask: Tensor, past?: LayerPast): { out: Tensor; present: LayerPast } {
     const [b, t, d] = x.shape;
     const h = this.#nHead;
-    // [B, T, 3D] → [3, B, H, T, hd]: one permute, then three views.
+    // [B, T, 3D] → [3, B, H, T, hd]: one permute, then three views (one tape node).
     const qkv = permute(reshape(this.c_attn.forward(x), [b, t, 3, h, d / h]), [2, 0, 3, 1, 4]);
-    const q = select(qkv, 0, 0);
-    let k = select(qkv, 0, 1), v = select(qkv, 0, 2);
+    const [q, k0, v0] = unbind(qkv, 0);
+    let k = k0, v = v0;
     if (past) {
       k = concat([past.key, k], 2);
       v = concat([past.value, v], 2);

@@ -39,6 +39,8 @@ import {
   fastTokenLogProbsGrad,
 } from "../../core/backends/cpu/fast/rows.ts";
 import { registerRangeKernel } from "../../core/backends/cpu/fast/range_registry.ts";
+import { fastSum } from "../../core/backends/cpu/fast/reduce.ts";
+import { sumKernel } from "../../core/backends/cpu/kernels/reduce.ts";
 import { Generator } from "../../core/random.ts";
 
 const cpu = getBackend("cpu");
@@ -184,6 +186,24 @@ Deno.test("parallel: strided copies of permuted views split = serial", () => {
   assert.deepEqual(a, b);
   // Spot-check the permutation itself.
   assert.equal(a[((1 * 12 + 3) * 128 + 5) * 64 + 7], src[((1 * 128 + 5) * 12 + 3) * 64 + 7]);
+});
+
+Deno.test("parallel: row sums and column sums split = serial, and equal the reference", () => {
+  const shape = [256, 1024], x = normal(size(shape));
+  splitEqualsSerial("sum rows", fastSum, [[x, shape]], [[256]], { axes: [1] });
+  splitEqualsSerial("sum columns", fastSum, [[x, shape]], [[1024]], { axes: [0] });
+  const three = [16, 64, 128];
+  splitEqualsSerial("sum trailing axes", fastSum, [[x.subarray(0, size(three)), three]], [[16]], {
+    axes: [1, 2],
+  });
+  for (const axes of [[1], [0], [0, 1]]) {
+    const outShape = shape.filter((_, i) => !axes.includes(i));
+    const fast = kt(new Float32Array(size(outShape)), outShape, true);
+    const ref = kt(new Float32Array(size(outShape)), outShape, false);
+    fastSum([kt(x, shape, true)], [fast], { axes }, cpu);
+    sumKernel(kt(x, shape, false), ref, axes);
+    assert.deepEqual(fast.handle, ref.handle, `axes ${axes}`);
+  }
 });
 
 Deno.test("parallel: Adam split = serial, in place", () => {

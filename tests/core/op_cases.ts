@@ -67,6 +67,7 @@ import {
   type Tensor,
   tokenLogProbs,
   transpose,
+  unbind,
   unsqueeze,
   variance,
   where,
@@ -189,6 +190,10 @@ cases["slice/ofTransposedReshape"] = ([x], p) =>
   slice(reshape(transpose(x, 0, 2), [4, 6]), nums(p, "begin"), nums(p, "size"));
 cases["select/middle"] = ([x], p) => select(x, num(p, "axis"), num(p, "index"));
 cases["select/negative"] = ([x], p) => select(x, num(p, "axis"), num(p, "index"));
+cases["unbind/firstTimesLast"] = ([x], p) => {
+  const parts = unbind(x, num(p, "axis"));
+  return mul(parts[0], parts[2]);
+};
 cases["expand/basic"] = ([x], p) => expand(x, nums(p, "shape"));
 cases["expand/middle"] = ([x], p) => expand(x, nums(p, "shape"));
 cases["sumTo/basic"] = ([x], p) => sumTo(x, nums(p, "shape"));

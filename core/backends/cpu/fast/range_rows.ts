@@ -160,3 +160,25 @@ registerRangeKernel("layerNormGradCols", (args, s, e) => {
   DW.set(dw, s);
   DB.set(db, s);
 });
+
+/** args [X, O, red]: O[o] = Σ_r X[o·red + r] for rows o in [s, e) (f64 sums). */
+registerRangeKernel("sumRows", (args, s, e) => {
+  const [X, O, red] = args as [F32, F32, number];
+  for (let o = s; o < e; o++) {
+    let acc = 0;
+    const base = o * red;
+    for (let r = 0; r < red; r++) acc += X[base + r];
+    O[o] = acc;
+  }
+});
+
+/** args [X, O, red, inner]: O[i] = Σ_r X[r·inner + i] for columns i in [s, e) (f64 sums). */
+registerRangeKernel("sumCols", (args, s, e) => {
+  const [X, O, red, inner] = args as [F32, F32, number, number];
+  const acc = new Float64Array(e - s);
+  for (let r = 0; r < red; r++) {
+    const base = r * inner;
+    for (let i = s; i < e; i++) acc[i - s] += X[base + i];
+  }
+  O.set(acc, s);
+});

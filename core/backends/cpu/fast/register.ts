@@ -17,6 +17,7 @@ import {
 import { fastLayerNorm, fastLayerNormGrad } from "./layer_norm.ts";
 import { fastStridedCopy } from "./layout.ts";
 import { fastMatmul } from "./matmul.ts";
+import { fastSum } from "./reduce.ts";
 import {
   fastCrossEntropy,
   fastCrossEntropyGrad,
@@ -45,3 +46,4 @@ registerKernel("tokenLogProbsGrad", "cpu", fastTokenLogProbsGrad);
 registerKernel("layerNorm", "cpu", fastLayerNorm);
 registerKernel("layerNormGrad", "cpu", fastLayerNormGrad);
 registerKernel("stridedCopy", "cpu", fastStridedCopy);
+registerKernel("sum", "cpu", fastSum);
