@@ -131,6 +131,24 @@ function shared(a: RangeArg): boolean {
 }
 
 /**
+ * Typed arrays travel as their shared buffer plus offset and length: Deno's worker_threads
+ * clones typed-array views element by element (~180 ms for a few MB), raw SharedArrayBuffers
+ * cost nothing. Unshared ones (read-only scratch) are copied into a shared buffer first.
+ */
+function encode(a: RangeArg): unknown {
+  if (!ArrayBuffer.isView(a)) return a;
+  const kind = a instanceof Float32Array ? "f32" : a instanceof Float64Array ? "f64" : "i32";
+  if (a.buffer instanceof SharedArrayBuffer) {
+    return { sab: a.buffer, kind, offset: a.byteOffset, length: a.length };
+  }
+  const copy = new (a.constructor as Float32ArrayConstructor)(
+    new SharedArrayBuffer(a.byteLength),
+  );
+  copy.set(a as Float32Array);
+  return { sab: copy.buffer, kind, offset: 0, length: a.length };
+}
+
+/**
  * Runs range kernel `name` over [0, n) with `args`, split across the threads when each gets at
  * least `grain` items, the pool is ready and every written argument is shared memory; else in
  * one call on this thread.
@@ -153,11 +171,12 @@ export function parallelFor(
   }
   parallelStats.split++;
   const per = Math.ceil(n / threads);
+  const encoded = args.map(encode);
   const c = p.control;
   Atomics.store(c, 0, threads - 1);
   for (let t = 1; t < threads; t++) {
     const start = t * per, end = Math.min(n, start + per);
-    p.workers[t - 1].postMessage({ name, args, start, end });
+    p.workers[t - 1].postMessage({ name, args: encoded, start, end });
   }
   let mainError: unknown = null;
   try {

@@ -12,9 +12,27 @@ import { findRangeKernel, type RangeArg } from "./range_kernels.ts";
 const { control, message } = workerData as { control: Int32Array; message: Uint8Array };
 const utf8 = new TextEncoder();
 
-parentPort!.on("message", (m: { name: string; args: RangeArg[]; start: number; end: number }) => {
+interface SharedView {
+  sab: SharedArrayBuffer;
+  kind: "f32" | "f64" | "i32";
+  offset: number;
+  length: number;
+}
+
+const VIEWS = { f32: Float32Array, f64: Float64Array, i32: Int32Array };
+
+/** The main thread's argument back from its encoding (see `encode` in parallel.ts). */
+function decode(a: unknown): RangeArg {
+  if (a && typeof a === "object" && "sab" in a) {
+    const v = a as SharedView;
+    return new VIEWS[v.kind](v.sab, v.offset, v.length);
+  }
+  return a as RangeArg;
+}
+
+parentPort!.on("message", (m: { name: string; args: unknown[]; start: number; end: number }) => {
   try {
-    findRangeKernel(m.name)(m.args, m.start, m.end);
+    findRangeKernel(m.name)(m.args.map(decode), m.start, m.end);
   } catch (e) {
     const text = utf8.encode(e instanceof Error ? e.message : String(e));
     message.fill(0);
