@@ -19,15 +19,13 @@ interface SharedView {
   length: number;
 }
 
-const VIEWS = { f32: Float32Array, f64: Float64Array, i32: Int32Array };
-
 /** The main thread's argument back from its encoding (see `encode` in parallel.ts). */
 function decode(a: unknown): RangeArg {
-  if (a && typeof a === "object" && "sab" in a) {
-    const v = a as SharedView;
-    return new VIEWS[v.kind](v.sab, v.offset, v.length);
-  }
-  return a as RangeArg;
+  if (!(a && typeof a === "object" && "sab" in a)) return a as RangeArg;
+  const { sab, kind, offset, length } = a as SharedView;
+  if (kind === "f32") return new Float32Array(sab, offset, length);
+  if (kind === "f64") return new Float64Array(sab, offset, length);
+  return new Int32Array(sab, offset, length);
 }
 
 parentPort!.on("message", (m: { name: string; args: unknown[]; start: number; end: number }) => {
