@@ -9,7 +9,8 @@
  *   deno run -A bench/gpt2_scale.ts --workloads distilbert,forward --rounds 5
  *
  * Prints, per workload, the median time of each side, tokens/s, the ratio of Tether's speed to
- * the better PyTorch setting (> 1: Tether is faster), peak RSS per side, and the machine's load
+ * the better PyTorch setting (> 1: Tether is faster), peak RSS per side (during the workload:
+ * each side restarts the kernel's peak counter after building its model), and the machine's load
  * average during the runs, and the CPU seconds each side used (user + system, all threads: on a
  * loaded machine a steadier measure of work than wall time, though spinning thread pools inflate
  * it); `--json FILE` also writes every raw measurement. Needs Debian's
@@ -100,7 +101,9 @@ const torchScript = fileURLToPath(
 async function measure(side: Side, workload: string): Promise<Measurement> {
   const common = ["--workload", workload, "--warmup", values.warmup, "--iters", values.iters];
   const cmd = side === "tether"
-    ? new Deno.Command(Deno.execPath(), { args: ["run", "-A", worker, ...common] })
+    ? new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--v8-flags=--expose-gc", worker, ...common],
+    })
     : new Deno.Command(values.python, {
       args: [torchScript, ...common, "--threads", side === "torch-2t" ? "2" : "1"],
     });

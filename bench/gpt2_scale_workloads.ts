@@ -10,7 +10,9 @@
  * - `matmul`: the best GFLOP/s of single products at GPT-2's shapes.
  *
  * Run one in this process with `deno run -A bench/gpt2_scale_workloads.ts --workload forward`
- * (add `--cpu-prof` to Deno for a profile); the driver runs each in its own process.
+ * (`--profile` prints the time and bytes per op; `--cpu-prof` to Deno for a V8 profile); the
+ * driver runs each in its own process. The peak RSS reported is the workload's: the counter is
+ * restarted after the model is built (and garbage collected, with --v8-flags=--expose-gc).
  *
  * @module
  */
@@ -233,6 +235,22 @@ export function loadAverage(): number {
   }
 }
 
+/**
+ * Collects garbage (when Deno runs with --v8-flags=--expose-gc) and restarts the kernel's peak
+ * resident-set counter, so the peak read afterwards is the workload's, not the model build's.
+ * Returns the peak so far.
+ */
+export function resetPeakRss(): number {
+  const before = peakRss();
+  (globalThis as { gc?: () => void }).gc?.();
+  try {
+    Deno.writeTextFileSync("/proc/self/clear_refs", "5");
+  } catch {
+    // Not Linux, or not allowed: the peak then includes the build.
+  }
+  return before;
+}
+
 /** This process's peak resident set (VmHWM) in bytes, or NaN off Linux. */
 export function peakRss(): number {
   try {
@@ -261,6 +279,7 @@ if (import.meta.main) {
     out.matmul = measureMatmul();
   } else {
     const w = buildWorkload(values.workload ?? "", { unfused: values.unfused });
+    out.build_peak_rss_bytes = resetPeakRss();
     for (let i = 0; i < Number(values.warmup); i++) await w.run();
     const times: number[] = [], cpu: number[] = [];
     for (let i = 0; i < Number(values.iters); i++) {

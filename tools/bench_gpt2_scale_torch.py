@@ -5,7 +5,8 @@ Run by the bench driver (one process per measurement, so peak RSS is this side's
 
     /usr/bin/python3 tools/bench_gpt2_scale_torch.py --workload forward --threads 2
 
-Prints one JSON line: {"side", "workload", "times_s", "peak_rss_bytes", "load", ...}.
+Prints one JSON line: {"side", "workload", "times_s", "peak_rss_bytes", "load", ...}; the peak
+RSS is the workload's (the kernel's counter is restarted after the model is built).
 
 Workloads (what a PyTorch user of TRL 0.7 runs, eager, as transformers computes it):
 - generate: 64 prompts of 8 tokens, 64 sampled new tokens each (top_k 0, top_p 1: plain
@@ -20,6 +21,7 @@ Dropout is off everywhere (p = 0) on both sides.
 """
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -280,6 +282,18 @@ def read_load():
         return float(f.read().split()[0])
 
 
+def reset_peak_rss():
+    """Collects garbage and restarts the kernel's peak counter (the build's peak is returned)."""
+    before = peak_rss()
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+    return before
+
+
 def peak_rss():
     with open("/proc/self/status") as f:
         for line in f:
@@ -300,8 +314,10 @@ def main():
     torch.manual_seed(1234)
     load = [read_load()]
     cpu = []
+    out = {"side": f"torch-{args.threads}t", "workload": args.workload}
 
     def timed(fn):
+        out["build_peak_rss_bytes"] = reset_peak_rss()
         for _ in range(args.warmup):
             fn()
         times = []
@@ -312,7 +328,6 @@ def main():
             cpu.append(time.process_time() - c0)
         return times
 
-    out = {"side": f"torch-{args.threads}t", "workload": args.workload}
     if args.workload == "matmul":
         out["matmul"] = run_matmul(timed)
     else:

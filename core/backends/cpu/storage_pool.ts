@@ -4,16 +4,22 @@
  * tensor's memory serves the next allocation at once instead of waiting for the garbage
  * collector (which let resident memory run ~1 GB above the live tensors in a GPT-2 step).
  *
- * Capacities are rounded up to classes 8/8 … 15/8 of a power of two (at most 12.5% unused), so a
- * KV cache that grows by a token a step, or the shorter last chunk of a batch, still finds a
- * buffer. The pool holds at most `POOL_CAP_BYTES`; beyond it the oldest free buffers are dropped
- * to the garbage collector.
+ * Capacities are rounded up to classes 8/8 … 15/8 of a power of two (at most 12.5% unused), and an
+ * allocation takes the smallest free buffer of its class or up to 4× larger, so a KV cache that
+ * grows by a token a step, the shorter last chunk of a batch, or a block whose sizes differ from
+ * the last one's still reuse memory instead of growing the process: freed SharedArrayBuffers
+ * only leave memory when the garbage collector gets to them, which in a GPT-2 step is seconds
+ * and gigabytes later. The pool holds at most `POOL_CAP_BYTES`; beyond it the oldest free
+ * buffers are dropped to the garbage collector.
  *
  * @module
  */
 
 /** Most bytes of free buffers the pool keeps. */
-export const POOL_CAP_BYTES = 512 * 2 ** 20;
+export const POOL_CAP_BYTES = 2 ** 30;
+
+/** A free buffer serves requests down to a quarter of its capacity. */
+const MAX_OVERSIZE = 4;
 
 /** Allocations below this many floats skip the pool (small arrays are cheap to make). */
 const MIN_POOLED = 1024;
@@ -27,6 +33,8 @@ export function capacityOf(n: number): number {
 }
 
 const free = new Map<number, SharedArrayBuffer[]>();
+/** The capacities with free buffers, ascending. */
+const classes: number[] = [];
 /** Buffers now in the pool: a second release of one would hand it to two tensors. */
 const inPool = new WeakSet<SharedArrayBuffer>();
 /** Free buffers oldest first, for eviction. */
@@ -40,19 +48,43 @@ export const poolStats = { hits: 0, misses: 0, evictions: 0 };
 export function allocShared(n: number): Float32Array {
   if (n < MIN_POOLED) return new Float32Array(new SharedArrayBuffer(n * 4));
   const cap = capacityOf(n);
-  const list = free.get(cap);
-  const sab = list?.pop();
+  const sab = takeFree(cap);
   if (sab) {
     poolStats.hits++;
-    inPool.delete(sab);
-    pooledBytes -= sab.byteLength;
-    order.splice(order.lastIndexOf(sab), 1);
     const a = new Float32Array(sab, 0, n);
     a.fill(0);
     return a;
   }
   poolStats.misses++;
   return new Float32Array(new SharedArrayBuffer(cap * 4), 0, n);
+}
+
+/** Index of the first capacity >= `cap` in `classes`. */
+function firstClassAtLeast(cap: number): number {
+  let lo = 0, hi = classes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (classes[mid] < cap) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The smallest free buffer of capacity in [cap, 4·cap], removed from the pool. */
+function takeFree(cap: number): SharedArrayBuffer | undefined {
+  const i = firstClassAtLeast(cap);
+  if (i >= classes.length || classes[i] > cap * MAX_OVERSIZE) return undefined;
+  const c = classes[i];
+  const list = free.get(c)!;
+  const sab = list.pop()!;
+  if (list.length === 0) {
+    free.delete(c);
+    classes.splice(i, 1);
+  }
+  inPool.delete(sab);
+  pooledBytes -= sab.byteLength;
+  order.splice(order.lastIndexOf(sab), 1);
+  return sab;
 }
 
 /** Returns an array from `allocShared` to the pool; it must not be used afterwards. */
@@ -64,14 +96,22 @@ export function releaseShared(a: Float32Array): void {
   if (inPool.has(sab)) throw new Error("cpu: a storage buffer was freed twice");
   inPool.add(sab);
   let list = free.get(cap);
-  if (!list) free.set(cap, list = []);
+  if (!list) {
+    free.set(cap, list = []);
+    classes.splice(firstClassAtLeast(cap), 0, cap);
+  }
   list.push(sab);
   order.push(sab);
   pooledBytes += sab.byteLength;
   while (pooledBytes > POOL_CAP_BYTES && order.length) {
     const old = order.shift()!;
-    const l = free.get(old.byteLength / 4)!;
+    const c = old.byteLength / 4;
+    const l = free.get(c)!;
     l.splice(l.indexOf(old), 1);
+    if (l.length === 0) {
+      free.delete(c);
+      classes.splice(classes.indexOf(c), 1);
+    }
     inPool.delete(old);
     pooledBytes -= old.byteLength;
     poolStats.evictions++;
@@ -87,6 +127,7 @@ export function pooledByteCount(): number {
 export function clearPool(): void {
   for (const sab of order) inPool.delete(sab);
   free.clear();
+  classes.length = 0;
   order.length = 0;
   pooledBytes = 0;
 }

@@ -13,6 +13,7 @@
 
 import { createRequire } from "node:module";
 import { matmulModel } from "./onnx_model.ts";
+import { cpuThreads } from "./threads.ts";
 
 /** Positions in onnxruntime's `OrtApi` function table (stable: the table is append-only). */
 const API = {
@@ -103,7 +104,7 @@ const REQUESTED_API_VERSION = 11;
 let runtime: Runtime | null | undefined;
 let unavailableReason = "";
 const sessions = new Map<string, Deno.PointerValue>();
-const intraOpThreads = Math.max(1, Math.min(navigator.hardwareConcurrency ?? 2, 8));
+const intraOpThreads = cpuThreads();
 
 const utf8 = new TextEncoder();
 const cString = (s: string) => utf8.encode(`${s}\0`);

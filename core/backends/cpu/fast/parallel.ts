@@ -14,9 +14,10 @@
 
 import { Worker } from "node:worker_threads";
 import { findRangeKernel, type RangeArg } from "./range_kernels.ts";
+import { cpuThreads } from "./threads.ts";
 
-/** Helper threads beside the main one (hardware threads − 1, at most 7). */
-let helperCount = Math.max(0, Math.min((navigator.hardwareConcurrency ?? 1) - 1, 7));
+/** Helper threads beside the main one (`cpuThreads()` − 1). */
+let helperCount = cpuThreads() - 1;
 
 interface Pool {
   workers: Worker[];
