@@ -42,6 +42,7 @@ export * from "./ops/elementwise.ts";
 export * from "./ops/reduce.ts";
 export * from "./ops/shape.ts";
 export * from "./ops/matmul.ts";
+export * from "./ops/linear.ts";
 export * from "./ops/softmax.ts";
 export * from "./ops/cross_entropy.ts";
 export * from "./ops/layer_norm.ts";

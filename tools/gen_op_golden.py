@@ -465,6 +465,11 @@ case("tokenLogProbs/basic", lambda i: (i.randn("logits", [2, 3, 6], scale=2.0), 
 
 
 
+case("linear/weightOutIn", lambda i: (i.randn("x", [2, 3, 4]), i.randn("weight", [5, 4]), i.randn("bias", [5])),
+     lambda x, p: F.linear(x[0], x[1], x[2]))
+case("linear/conv1dInOut", lambda i: (i.randn("x", [3, 4]), i.randn("weight", [4, 5]), i.randn("bias", [5])),
+     lambda x, p: x[0] @ x[1] + x[2], {"transB": False})
+
 def lm_head_ref(x, p):
     """log softmax(scale * h W^T)[label], 0 where the label is ignoreIndex."""
     h, w, labels = x

@@ -25,6 +25,15 @@ export function dropoutGenerators(block: Module): Generator[] {
   return [...out];
 }
 
+/**
+ * Runs `fn` in a scope that frees what it made (except its result) when nothing is recorded,
+ * plainly otherwise: inside a block, a sub-layer's intermediates (attention's heads, the MLP's
+ * expansion) go as soon as the sub-layer returns instead of when the block does.
+ */
+export function inferenceScope<T>(fn: () => T): T {
+  return isGradEnabled() ? fn() : tidy(fn);
+}
+
 /** A block's result: its output tensor, or an object whose `out` is (other fields are extras). */
 export type BlockResult = Tensor | { out: Tensor };
 

@@ -1,7 +1,6 @@
 /** Affine layers: `Linear` (torch layout, weight [out, in]) and `Conv1D` (GPT-2 layout, [in, out]). */
 
-import { add } from "../ops/elementwise.ts";
-import { matmul } from "../ops/matmul.ts";
+import { linear } from "../ops/linear.ts";
 import { randn, tensor, zeros } from "../ops/create.ts";
 import { defaultGenerator, type Generator } from "../random.ts";
 import type { Tensor } from "../tensor.ts";
@@ -66,8 +65,7 @@ export class Linear extends Module {
 
   /** x [..., in] → [..., out]. */
   forward(x: Tensor): Tensor {
-    const y = matmul(x, this.weight, { transB: true });
-    return this.bias ? add(y, this.bias) : y;
+    return linear(x, this.weight, this.bias);
   }
 }
 
@@ -96,6 +94,6 @@ export class Conv1D extends Module {
 
   /** x [..., in] → [..., out]. */
   forward(x: Tensor): Tensor {
-    return add(matmul(x, this.weight), this.bias);
+    return linear(x, this.weight, this.bias, { transB: false });
   }
 }

@@ -18,4 +18,10 @@ export { Dropout } from "./dropout.ts";
 export { GELU, ReLU, Sigmoid, Tanh } from "./activation.ts";
 export { type Layer, Sequential } from "./sequential.ts";
 export { assign } from "./assign.ts";
-export { type BlockResult, dropoutGenerators, runBlock, type RunBlockOptions } from "./blocks.ts";
+export {
+  type BlockResult,
+  dropoutGenerators,
+  inferenceScope,
+  runBlock,
+  type RunBlockOptions,
+} from "./blocks.ts";

@@ -239,9 +239,13 @@ export class BertLayer extends nn.Module {
 
   /** x [B, T, hidden] → [B, T, hidden]. */
   forward(x: Tensor, mask: Tensor | undefined): Tensor {
-    const a = this.attention.forward(x, mask);
-    const h = hiddenActivation(this.intermediateDense.forward(a), this.config.hiddenAct);
-    return this.output.forward(h, a);
+    const a = nn.inferenceScope(() => this.attention.forward(x, mask));
+    return nn.inferenceScope(() =>
+      this.output.forward(
+        hiddenActivation(this.intermediateDense.forward(a), this.config.hiddenAct),
+        a,
+      )
+    );
   }
 }
 

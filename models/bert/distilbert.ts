@@ -198,8 +198,9 @@ export class TransformerBlock extends nn.Module {
 
   /** x [B, T, dim] → [B, T, dim]. */
   forward(x: Tensor, mask: Tensor | undefined): Tensor {
-    const sa = this.saLayerNorm.forward(add(this.attention.forward(x, mask), x));
-    return this.outputLayerNorm.forward(add(this.ffn.forward(sa), sa));
+    const attended = nn.inferenceScope(() => this.attention.forward(x, mask));
+    const sa = this.saLayerNorm.forward(add(attended, x));
+    return this.outputLayerNorm.forward(add(nn.inferenceScope(() => this.ffn.forward(sa)), sa));
   }
 }
 

@@ -29,6 +29,7 @@ import {
   layerNorm,
   less,
   lessEqual,
+  linear,
   lmHeadCrossEntropy,
   lmHeadLogProbs,
   log,
@@ -233,6 +234,8 @@ cases["gather/smallerIndex"] = ([x, index], p) => gather(x, index, num(p, "axis"
 cases["embedding/repeats"] = ([weight, ids]) => embedding(weight, ids);
 cases["tokenLogProbs/basic"] = ([logits, labels]) => tokenLogProbs(logits, labels);
 
+cases["linear/weightOutIn"] = ([x, w, b]) => linear(x, w, b);
+cases["linear/conv1dInOut"] = ([x, w, b], p) => linear(x, w, b, { transB: p.transB as boolean });
 cases["lmHeadLogProbs/basic"] = ([h, w, labels]) => lmHeadLogProbs(h, w, labels);
 cases["lmHeadLogProbs/scaleIgnoreChunked"] = ([h, w, labels], p) =>
   lmHeadLogProbs(h, w, labels, {

@@ -3,7 +3,13 @@
  * heavy ones (matmul, ...) with the routes in `fast/` (WASM SIMD, onnxruntime MLAS); `cpu64` keeps the plain ones.
  */
 
-import { type Attrs, type Kernel, registerBackend, registerKernel } from "../../backend.ts";
+import {
+  type Attrs,
+  type DataArray,
+  type Kernel,
+  registerBackend,
+  registerKernel,
+} from "../../backend.ts";
 import { CpuBackend } from "./backend.ts";
 import {
   binaryBroadcast,
@@ -63,3 +69,10 @@ registerCpuKernel(
   "matmul",
   ([a, b], [out], attrs) => matmulReference(a, b, out, !!attrs.transA, !!attrs.transB),
 );
+registerCpuKernel("linear", ([x, w, b], [out], attrs) => {
+  // The product into the output, then the bias added in place: the composition's arithmetic.
+  matmulReference(x, w, out, false, !!attrs.transB);
+  const O = out.handle as DataArray, B = b.handle as DataArray;
+  const m = b.size, o0 = out.offset, b0 = b.offset;
+  for (let i = 0; i < out.size; i++) O[o0 + i] = O[o0 + i] + B[b0 + (i % m)];
+});

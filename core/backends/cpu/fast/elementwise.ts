@@ -13,6 +13,7 @@ import { binaryBroadcast, binaryFns, unaryFns, unaryGradFns } from "../kernels/e
 import { parallelFor } from "./parallel.ts";
 import { binaryKernelName, type BinaryLayout, FAST_BINARY_OPS } from "./range_elementwise.ts";
 import { wasmKernels } from "./wasm_module.ts";
+import { fastMatmul } from "./matmul.ts";
 
 export { FAST_BINARY_OPS };
 
@@ -124,4 +125,25 @@ export function fastAdamw(
     Math.sqrt(1 - beta2 ** step),
   ];
   parallelFor("adamw", args, p.length, { grain: GRAIN_ELEMENTS, writes: [0, 2, 3] });
+}
+
+/** linear: the fast matmul into the output, then the bias added in place across threads. */
+export function fastLinear(
+  inputs: readonly KernelTensor[],
+  outputs: readonly KernelTensor[],
+  attrs: Attrs,
+  backend: Backend,
+): void {
+  const [x, w, b] = inputs, [out] = outputs;
+  fastMatmul([x, w], [out], { transA: false, transB: !!attrs.transB }, backend);
+  const O = data(out), B = data(b);
+  const m = B.length;
+  if (!(O instanceof Float32Array && B instanceof Float32Array) || m === 0) {
+    for (let i = 0; i < O.length; i++) O[i] = O[i] + B[i % m];
+    return;
+  }
+  parallelFor("addRowsInPlace", [O, B, m], O.length / m, {
+    grain: Math.ceil(GRAIN_ELEMENTS / m),
+    writes: [0],
+  });
 }

@@ -194,3 +194,9 @@ registerRangeKernel("adamw", (args, s, e) => {
     p[i] = param - stepSize * (m[i] / denom);
   }
 });
+
+/** args [O, B, m]: O[r, j] += B[j] for rows [s, e) of width m (a bias added in place). */
+registerRangeKernel("addRowsInPlace", (args, s, e) => {
+  const [O, B, m] = args as [F32, F32, number];
+  for (let r = s; r < e; r++) for (let j = 0, i = r * m; j < m; j++, i++) O[i] = O[i] + B[j];
+});

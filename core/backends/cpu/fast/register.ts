@@ -13,6 +13,7 @@ import {
   fastGeluGrad,
   fastGeluTanh,
   fastGeluTanhGrad,
+  fastLinear,
 } from "./elementwise.ts";
 import { fastLayerNorm, fastLayerNormGrad } from "./layer_norm.ts";
 import { fastStridedCopy } from "./layout.ts";
@@ -47,3 +48,4 @@ registerKernel("layerNorm", "cpu", fastLayerNorm);
 registerKernel("layerNormGrad", "cpu", fastLayerNormGrad);
 registerKernel("stridedCopy", "cpu", fastStridedCopy);
 registerKernel("sum", "cpu", fastSum);
+registerKernel("linear", "cpu", fastLinear);
