@@ -9,5 +9,6 @@ import "./range_elementwise.ts";
 import "./range_rows.ts";
 import "./range_layout.ts";
 import "./range_attention.ts";
+import "./range_attention_heads.ts";
 
 export { findRangeKernel, type RangeArg, type RangeKernel } from "./range_registry.ts";

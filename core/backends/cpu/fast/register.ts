@@ -6,6 +6,7 @@
 import { registerKernel } from "../../../backend.ts";
 import "../register.ts";
 import "../register_nn.ts";
+import { fastAttention, fastAttentionGrad } from "./attention.ts";
 import {
   FAST_BINARY_OPS,
   fastBinary,
@@ -49,3 +50,5 @@ registerKernel("layerNormGrad", "cpu", fastLayerNormGrad);
 registerKernel("stridedCopy", "cpu", fastStridedCopy);
 registerKernel("sum", "cpu", fastSum);
 registerKernel("linear", "cpu", fastLinear);
+registerKernel("attention", "cpu", fastAttention);
+registerKernel("attentionGrad", "cpu", fastAttentionGrad);
