@@ -311,7 +311,8 @@ function hook(l: Adapted, lora: LoraAdapters, p: number, g?: Generator): void {
   l.layer.forward = function (this: Linear | Conv1D, x: Tensor): Tensor {
     const y = base.call(this, x);
     if (!lora.active()) return y;
-    return add(y, mul(l.b.forward(l.a.forward(drop.forward(x))), scale));
+    // The scale goes on the r-wide intermediate, not on the output-wide update.
+    return add(y, l.b.forward(mul(l.a.forward(drop.forward(x)), scale)));
   };
 }
 

@@ -5,21 +5,24 @@
  * collector (which let resident memory run ~1 GB above the live tensors in a GPT-2 step).
  *
  * Capacities are rounded up to classes 8/8 … 15/8 of a power of two (at most 12.5% unused), and an
- * allocation takes the smallest free buffer of its class or up to 4× larger, so a KV cache that
+ * allocation takes the smallest free buffer of its class or up to 2× larger, so a KV cache that
  * grows by a token a step, the shorter last chunk of a batch, or a block whose sizes differ from
- * the last one's still reuse memory instead of growing the process: freed SharedArrayBuffers
- * only leave memory when the garbage collector gets to them, which in a GPT-2 step is seconds
- * and gigabytes later. The pool holds at most `POOL_CAP_BYTES`; beyond it the oldest free
- * buffers are dropped to the garbage collector.
+ * the last one's still reuse memory instead of growing the process.
+ *
+ * Freed SharedArrayBuffers only leave memory when the garbage collector gets to them, which in
+ * a GPT-2 training step was seconds and gigabytes later: a pool that dropped what it could not
+ * hold made resident memory grow by ~1.6 GB a step. So the pool keeps what the program freed, up
+ * to `POOL_CAP_BYTES`, and resident memory settles at the most the program ever held at once
+ * (as a caching GPU allocator does); `clearPool()` hands the free buffers to the collector.
  *
  * @module
  */
 
-/** Most bytes of free buffers the pool keeps. */
-export const POOL_CAP_BYTES = 2 ** 30;
+/** Most bytes of free buffers the pool keeps (beyond it the oldest are dropped). */
+export const POOL_CAP_BYTES = 16 * 2 ** 30;
 
-/** A free buffer serves requests down to a quarter of its capacity. */
-const MAX_OVERSIZE = 4;
+/** A free buffer serves requests down to half its capacity. */
+const MAX_OVERSIZE = 2;
 
 /** Allocations below this many floats skip the pool (small arrays are cheap to make). */
 const MIN_POOLED = 1024;
@@ -70,7 +73,7 @@ function firstClassAtLeast(cap: number): number {
   return lo;
 }
 
-/** The smallest free buffer of capacity in [cap, 4·cap], removed from the pool. */
+/** The smallest free buffer of capacity in [cap, 2·cap], removed from the pool. */
 function takeFree(cap: number): SharedArrayBuffer | undefined {
   const i = firstClassAtLeast(cap);
   if (i >= classes.length || classes[i] > cap * MAX_OVERSIZE) return undefined;
