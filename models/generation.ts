@@ -239,6 +239,10 @@ function argmaxRow(row: Float32Array, banned: number | null): number {
   return best;
 }
 
+/** Scratch rows of `sampleRow`, reused: two vocabulary-sized f64 arrays per sampled row were
+ * gigabytes of garbage in a 64-row, 64-token GPT-2 generation. */
+let scratchZ = new Float64Array(0), scratchW = new Float64Array(0);
+
 /**
  * One token drawn from `row` with uniform draw `u`, by the rules of the core `sampleTokens` op
  * (core/ops/sample.ts), so host and device sampling pick the same token for the same draw:
@@ -250,8 +254,25 @@ export function sampleRow(
   u: number,
   opts: { temperature: number; topK: number; topP: number; banned?: number | null },
 ): number {
+  return sampleRowWithLogProb(row, u, opts).token;
+}
+
+/**
+ * `sampleRow`, plus log-softmax of the raw row at the chosen token when the sampling
+ * distribution is the raw softmax itself (temperature 1, no top-k, top-p or ban): then the
+ * softmax's max and sum are the log-prob's, computed once (NaN otherwise: the caller computes it).
+ */
+function sampleRowWithLogProb(
+  row: ArrayLike<number>,
+  u: number,
+  opts: { temperature: number; topK: number; topP: number; banned?: number | null },
+): { token: number; logProb: number } {
   const v = row.length;
-  const z = new Float64Array(v), w = new Float64Array(v);
+  if (scratchZ.length < v) {
+    scratchZ = new Float64Array(v);
+    scratchW = new Float64Array(v);
+  }
+  const z = scratchZ, w = scratchW;
   let best = -Infinity;
   for (let j = 0; j < v; j++) {
     z[j] = j === opts.banned ? -Infinity : row[j] / opts.temperature;
@@ -259,15 +280,18 @@ export function sampleRow(
   }
   let kth = -Infinity;
   if (opts.topK > 0 && opts.topK < v) {
-    kth = Float64Array.from(z).sort((a, b) => b - a)[opts.topK - 1];
+    kth = Float64Array.from(z.subarray(0, v)).sort((a, b) => b - a)[opts.topK - 1];
   }
   let total = 0;
   for (let j = 0; j < v; j++) {
     w[j] = z[j] >= kth && z[j] > -Infinity ? Math.exp(z[j] - best) : 0;
     total += w[j];
   }
+  const plain = opts.temperature === 1 && kth === -Infinity && opts.topP >= 1 &&
+    (opts.banned === null || opts.banned === undefined);
+  const logTotal = plain ? Math.log(total) : NaN;
   if (opts.topP < 1) {
-    const sorted = Float64Array.from(w).sort((a, b) => b - a);
+    const sorted = Float64Array.from(w.subarray(0, v)).sort((a, b) => b - a);
     let above = 0, cut = Infinity;
     for (let i = 0; i < v;) {
       const value = sorted[i];
@@ -291,9 +315,9 @@ export function sampleRow(
     if (w[j] === 0) continue;
     last = j;
     acc += w[j];
-    if (acc > target) return j;
+    if (acc > target) return { token: j, logProb: plain ? row[j] - best - logTotal : NaN };
   }
-  return last;
+  return { token: last, logProb: plain ? row[last] - best - logTotal : NaN };
 }
 
 /** The state one generation loop starts from. */
@@ -407,11 +431,13 @@ async function generateOnHost(
         }
         const row = flat.subarray(r * v, (r + 1) * v);
         const banned = i < s.minNew ? s.eos : null;
-        const token = s.greedy
-          ? argmaxRow(row, banned)
-          : sampleRow(row, draws![r], { ...s, banned });
+        const picked = s.greedy
+          ? { token: argmaxRow(row, banned), logProb: NaN }
+          : sampleRowWithLogProb(row, draws![r], { ...s, banned });
+        const token = picked.token;
         tokens[r].push(token);
-        logProbs[r].push(logProbOf(row, token));
+        // The sampler's own normalizer when it sampled the raw softmax, else one more pass.
+        logProbs[r].push(Number.isNaN(picked.logProb) ? logProbOf(row, token) : picked.logProb);
         if (token === s.eos) finished[r] = true;
         next.push(token);
       }

@@ -254,13 +254,21 @@ export class GPT2Model extends Module {
       : positionsFromMask(mask, t);
     let x = this.drop.forward(add(this.wte.forward(ids), this.wpe.forward(positions)));
     const presents: PastKeyValues = [];
+    // Without a cache to return, a block's keys and values (views of its qkv) are not kept.
+    const keepCache = input.useCache ?? past !== undefined;
     for (let i = 0; i < this.h.length; i++) {
       const block = this.h[i];
-      const r = runBlock(block, (h) => block.forward(h, mask, past?.[i]), x, {
-        consumeInput: true,
-      });
+      const r = runBlock(
+        block,
+        (h) => {
+          const o = block.forward(h, mask, past?.[i]);
+          return keepCache ? o : { out: o.out };
+        },
+        x,
+        { consumeInput: true },
+      );
       x = r.out;
-      presents.push(r.present);
+      if ("present" in r) presents.push(r.present);
     }
     return { hidden: this.ln_f.forward(x), presents };
   }

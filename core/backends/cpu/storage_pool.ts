@@ -1,136 +1,152 @@
 /**
- * Host storage of the f32 `cpu` backend: SharedArrayBuffers, so helper threads can work on the
- * same tensors (see fast/parallel.ts), recycled through a pool of size classes so that a freed
- * tensor's memory serves the next allocation at once instead of waiting for the garbage
- * collector (which let resident memory run ~1 GB above the live tensors in a GPT-2 step).
+ * Host storage of the f32 `cpu` backend: an arena of SharedArrayBuffer chunks, so helper
+ * threads can work on the same tensors (see fast/parallel.ts), with its own allocator.
  *
- * Capacities are rounded up to classes 8/8 … 15/8 of a power of two (at most 12.5% unused), and an
- * allocation takes the smallest free buffer of its class or up to 2× larger, so a KV cache that
- * grows by a token a step, the shorter last chunk of a batch, or a block whose sizes differ from
- * the last one's still reuse memory instead of growing the process.
+ * Why not one SharedArrayBuffer per tensor: V8 never collects a SharedArrayBuffer for memory
+ * pressure (4 GB of dropped 10 MB buffers stayed resident in a test; plain ArrayBuffers stay
+ * bounded), so freed storage must be reused by us, exactly. A tensor is a view of a block of a
+ * chunk; freeing returns the block, merged with free neighbours, so a growing KV cache or a
+ * different batch shape reuses the memory a previous one released. Resident memory is the most
+ * the program ever held at once plus fragmentation (a caching GPU allocator behaves alike);
+ * pages of a chunk count only once written.
  *
- * Freed SharedArrayBuffers only leave memory when the garbage collector gets to them, which in
- * a GPT-2 training step was seconds and gigabytes later: a pool that dropped what it could not
- * hold made resident memory grow by ~1.6 GB a step. So the pool keeps what the program freed, up
- * to `POOL_CAP_BYTES`, and resident memory settles at the most the program ever held at once
- * (as a caching GPU allocator does); `clearPool()` hands the free buffers to the collector.
+ * Best fit over the free blocks of every chunk; chunks of at least `CHUNK_BYTES`, a larger
+ * request gets a chunk of its own size (reusable, and splittable, after it is freed).
  *
  * @module
  */
 
-/** Most bytes of free buffers the pool keeps (beyond it the oldest are dropped). */
-export const POOL_CAP_BYTES = 16 * 2 ** 30;
+/** Smallest chunk the arena reserves. */
+export const CHUNK_BYTES = 64 * 2 ** 20;
 
-/** A free buffer serves requests down to half its capacity. */
-const MAX_OVERSIZE = 2;
+/** Block alignment in bytes (a cache line). */
+const ALIGN = 64;
 
-/** Allocations below this many floats skip the pool (small arrays are cheap to make). */
-const MIN_POOLED = 1024;
+/** Requests below this many floats get their own small buffer (cheap, and collected normally). */
+const MIN_ARENA = 1024;
 
-/** The capacity class of `n` floats: n rounded up to (8..15)/8 · 2^k. */
-export function capacityOf(n: number): number {
-  if (n <= 16) return n;
-  const k = Math.floor(Math.log2(n)) - 3;
-  const step = 2 ** k;
-  return Math.ceil(n / step) * step;
+interface Block {
+  chunk: SharedArrayBuffer;
+  offset: number;
+  bytes: number;
+  free: boolean;
+  prev: Block | null;
+  next: Block | null;
 }
 
-const free = new Map<number, SharedArrayBuffer[]>();
-/** The capacities with free buffers, ascending. */
-const classes: number[] = [];
-/** Buffers now in the pool: a second release of one would hand it to two tensors. */
-const inPool = new WeakSet<SharedArrayBuffer>();
-/** Free buffers oldest first, for eviction. */
-const order: SharedArrayBuffer[] = [];
-let pooledBytes = 0;
+/** Free blocks by size, ascending (best fit is a binary search). */
+const freeBlocks: Block[] = [];
+/** Blocks handed out, by their array. */
+const used = new WeakMap<Float32Array, Block>();
+let chunkBytes = 0, usedBytes = 0, peakUsedBytes = 0;
 
-/** Counters of the pool (for tests and benches). */
-export const poolStats = { hits: 0, misses: 0, evictions: 0 };
+/** Counters of the arena (for tests and benches). */
+export const poolStats = { allocations: 0, chunks: 0 };
 
-/** A zero-filled f32 array of `n` floats on shared memory, recycled when possible. */
-export function allocShared(n: number): Float32Array {
-  if (n < MIN_POOLED) return new Float32Array(new SharedArrayBuffer(n * 4));
-  const cap = capacityOf(n);
-  const sab = takeFree(cap);
-  if (sab) {
-    poolStats.hits++;
-    const a = new Float32Array(sab, 0, n);
-    a.fill(0);
-    return a;
-  }
-  poolStats.misses++;
-  return new Float32Array(new SharedArrayBuffer(cap * 4), 0, n);
-}
+const roundUp = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
-/** Index of the first capacity >= `cap` in `classes`. */
-function firstClassAtLeast(cap: number): number {
-  let lo = 0, hi = classes.length;
+function firstAtLeast(bytes: number): number {
+  let lo = 0, hi = freeBlocks.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (classes[mid] < cap) lo = mid + 1;
+    if (freeBlocks[mid].bytes < bytes) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
-/** The smallest free buffer of capacity in [cap, 2·cap], removed from the pool. */
-function takeFree(cap: number): SharedArrayBuffer | undefined {
-  const i = firstClassAtLeast(cap);
-  if (i >= classes.length || classes[i] > cap * MAX_OVERSIZE) return undefined;
-  const c = classes[i];
-  const list = free.get(c)!;
-  const sab = list.pop()!;
-  if (list.length === 0) {
-    free.delete(c);
-    classes.splice(i, 1);
-  }
-  inPool.delete(sab);
-  pooledBytes -= sab.byteLength;
-  order.splice(order.lastIndexOf(sab), 1);
-  return sab;
+function addFree(b: Block): void {
+  b.free = true;
+  freeBlocks.splice(firstAtLeast(b.bytes), 0, b);
 }
 
-/** Returns an array from `allocShared` to the pool; it must not be used afterwards. */
+function removeFree(b: Block): void {
+  let i = firstAtLeast(b.bytes);
+  while (freeBlocks[i] !== b) i++;
+  freeBlocks.splice(i, 1);
+  b.free = false;
+}
+
+function newChunk(bytes: number): Block {
+  const size = Math.max(CHUNK_BYTES, bytes);
+  const chunk = new SharedArrayBuffer(size);
+  chunkBytes += size;
+  poolStats.chunks++;
+  return { chunk, offset: 0, bytes: size, free: false, prev: null, next: null };
+}
+
+/** A zero-filled f32 array of `n` floats on shared memory. */
+export function allocShared(n: number): Float32Array {
+  if (n < MIN_ARENA) return new Float32Array(new SharedArrayBuffer(n * 4));
+  poolStats.allocations++;
+  const bytes = roundUp(n * 4);
+  const i = firstAtLeast(bytes);
+  let b: Block;
+  if (i < freeBlocks.length) {
+    b = freeBlocks[i];
+    freeBlocks.splice(i, 1);
+    b.free = false;
+  } else b = newChunk(bytes);
+  if (b.bytes > bytes) {
+    // Split: the tail stays free.
+    const rest: Block = {
+      chunk: b.chunk,
+      offset: b.offset + bytes,
+      bytes: b.bytes - bytes,
+      free: false,
+      prev: b,
+      next: b.next,
+    };
+    if (b.next) b.next.prev = rest;
+    b.next = rest;
+    b.bytes = bytes;
+    addFree(rest);
+  }
+  usedBytes += b.bytes;
+  if (usedBytes > peakUsedBytes) peakUsedBytes = usedBytes;
+  const a = new Float32Array(b.chunk, b.offset, n);
+  a.fill(0);
+  used.set(a, b);
+  return a;
+}
+
+/** Returns an array from `allocShared` to the arena; it must not be used afterwards. */
 export function releaseShared(a: Float32Array): void {
-  const sab = a.buffer;
-  if (!(sab instanceof SharedArrayBuffer) || a.length < MIN_POOLED) return;
-  const cap = sab.byteLength / 4;
-  if (cap !== capacityOf(cap) || sab.byteLength > POOL_CAP_BYTES) return;
-  if (inPool.has(sab)) throw new Error("cpu: a storage buffer was freed twice");
-  inPool.add(sab);
-  let list = free.get(cap);
-  if (!list) {
-    free.set(cap, list = []);
-    classes.splice(firstClassAtLeast(cap), 0, cap);
-  }
-  list.push(sab);
-  order.push(sab);
-  pooledBytes += sab.byteLength;
-  while (pooledBytes > POOL_CAP_BYTES && order.length) {
-    const old = order.shift()!;
-    const c = old.byteLength / 4;
-    const l = free.get(c)!;
-    l.splice(l.indexOf(old), 1);
-    if (l.length === 0) {
-      free.delete(c);
-      classes.splice(classes.indexOf(c), 1);
+  if (a.length < MIN_ARENA) return;
+  const b = used.get(a);
+  if (!b) {
+    if (a.buffer instanceof SharedArrayBuffer && a.length >= MIN_ARENA) {
+      throw new Error("cpu: a storage buffer was freed twice, or was not allocated here");
     }
-    inPool.delete(old);
-    pooledBytes -= old.byteLength;
-    poolStats.evictions++;
+    return;
   }
+  used.delete(a);
+  usedBytes -= b.bytes;
+  let block = b;
+  if (block.prev?.free) {
+    const p = block.prev;
+    removeFree(p);
+    p.bytes += block.bytes;
+    p.next = block.next;
+    if (block.next) block.next.prev = p;
+    block = p;
+  }
+  if (block.next?.free) {
+    const n = block.next;
+    removeFree(n);
+    block.bytes += n.bytes;
+    block.next = n.next;
+    if (n.next) n.next.prev = block;
+  }
+  addFree(block);
 }
 
-/** Bytes of free buffers the pool holds now. */
+/** Bytes of free space in the arena's chunks. */
 export function pooledByteCount(): number {
-  return pooledBytes;
+  return chunkBytes - usedBytes;
 }
 
-/** Drops every pooled buffer (for tests, or to give memory back between phases). */
-export function clearPool(): void {
-  for (const sab of order) inPool.delete(sab);
-  free.clear();
-  classes.length = 0;
-  order.length = 0;
-  pooledBytes = 0;
+/** Bytes reserved in chunks, in use now, and the most ever in use at once. */
+export function arenaBytes(): { reserved: number; used: number; peakUsed: number } {
+  return { reserved: chunkBytes, used: usedBytes, peakUsed: peakUsedBytes };
 }
