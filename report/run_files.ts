@@ -42,7 +42,7 @@ export function resolveReportTo(where: string, value: unknown): ReportTarget[] {
     if (!(REPORT_TARGETS as readonly unknown[]).includes(v)) {
       throw new Error(
         `${where}: reportTo must be ${REPORT_TARGETS.map((t) => `"${t}"`).join(", ")} or ` +
-          `"none" (or a list of them), got ${JSON.stringify(v)}`,
+          `"none" (or a list of them); got ${JSON.stringify(v)}`,
       );
     }
   }
