@@ -27,7 +27,7 @@ export interface ChartSize {
 }
 
 /** The size of every metric chart. */
-export const CHART_SIZE: ChartSize = { width: 380, height: 240 };
+export const CHART_SIZE: ChartSize = { width: 280, height: 210 };
 
 /** Above this many points a series is drawn as a line alone, without a marker per point. */
 const MAX_MARKED_POINTS = 150;
@@ -137,7 +137,7 @@ export function histogramSvg(
       nameGap: 24,
       axisLabel: { fontSize: 9 },
     },
-    yAxis: { type: "value", name: "count", minInterval: 1 },
+    yAxis: { type: "value", minInterval: 1, axisLabel: { fontSize: 10 } },
     series: series.map((s) => ({
       type: "bar",
       name: s.name,

@@ -42,6 +42,33 @@ export const METRIC_GROUPS: readonly MetricGroup[] = [
 /** Where names no rule takes go. */
 export const OTHER_GROUP: MetricGroup = { title: "Other", id: "other", match: /.*/ };
 
+/** Names that lead their section, in this order (the numbers a TRL user looks at first). */
+export const LEADING_METRICS: readonly string[] = [
+  "env/reward_mean",
+  "env/reward_std",
+  "objective/kl",
+  "objective/kl_coef",
+  "ppo/loss/total",
+  "train/loss",
+  "eval/loss",
+  "train/rewards/accuracies",
+  "train/rewards/margins",
+];
+
+/**
+ * Order metric names for display: {@link LEADING_METRICS} first, the rest as given.
+ *
+ * @param names Metric names in first-logged order.
+ */
+export function displayOrder(names: readonly string[]): string[] {
+  const rank = (n: string) => {
+    const i = LEADING_METRICS.indexOf(n);
+    return i < 0 ? LEADING_METRICS.length : i;
+  };
+  return names.map((n, i) => ({ n, i })).sort((a, b) => rank(a.n) - rank(b.n) || a.i - b.i)
+    .map(({ n }) => n);
+}
+
 /**
  * The section of a metric.
  *

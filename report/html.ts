@@ -7,7 +7,7 @@
 
 import { formatMetric } from "../common/progress.ts";
 import { histogramSvg, lineChartSvg, type LineSeries } from "./charts.ts";
-import { groupOf, METRIC_GROUPS, OTHER_GROUP } from "./groups.ts";
+import { displayOrder, groupOf, METRIC_GROUPS, OTHER_GROUP } from "./groups.ts";
 import type { RunData, SideBySideRecord } from "./read_run.ts";
 import type { SampleRecord } from "./samples.ts";
 
@@ -60,7 +60,8 @@ const escapeHtml = (text: string) =>
   text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
     .replaceAll('"', "&quot;");
 
-const fmt = (v: number | undefined) => (v === undefined ? "" : formatMetric(v));
+const fmt = (v: number | undefined) =>
+  v === undefined ? "" : Number.isInteger(v) && Math.abs(v) < 1e9 ? String(v) : formatMetric(v);
 
 /**
  * The report page.
@@ -71,7 +72,10 @@ const fmt = (v: number | undefined) => (v === undefined ? "" : formatMetric(v));
 export function renderReport(runs: readonly RunData[], options: RenderOptions = {}): string {
   const title = options.title ?? `Tether report: ${runs.map((r) => r.name).join(", ")}`;
   const generated = (options.generatedAt ?? new Date()).toISOString().replace(/\.\d+Z$/, "Z");
-  const metrics = metricSeries(runs);
+  const unordered = metricSeries(runs);
+  const metrics = displayOrder(unordered.map((m) => m.name)).map((n) =>
+    unordered.find((m) => m.name === n)!
+  );
   // A metric every run logged once is a value, not a curve.
   const charted = metrics.filter((m) => m.series.some((s) => s.points.length > 1));
   const single = metrics.filter((m) => !charted.includes(m));

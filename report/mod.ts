@@ -15,7 +15,14 @@
 export { writeReport, type WriteReportOptions, type WriteReportResult } from "./report.ts";
 export { type MetricSeries, metricSeries, type RenderOptions, renderReport } from "./html.ts";
 export { findRuns, readRun, type RunData, runNames, type SideBySideRecord } from "./read_run.ts";
-export { groupOf, METRIC_GROUPS, type MetricGroup, OTHER_GROUP } from "./groups.ts";
+export {
+  displayOrder,
+  groupOf,
+  LEADING_METRICS,
+  METRIC_GROUPS,
+  type MetricGroup,
+  OTHER_GROUP,
+} from "./groups.ts";
 export {
   type ChartSize,
   type HistogramSeries,

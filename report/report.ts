@@ -4,7 +4,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { renderReport } from "./html.ts";
 import { findRuns, readRun, runNames } from "./read_run.ts";
 import { RUN_FILES } from "./run_files.ts";
@@ -52,7 +52,9 @@ export async function writeReport(
   const dirs = await findRuns(paths);
   const names = runNames(dirs);
   const runs = await Promise.all(dirs.map((dir, i) => readRun(dir, names[i])));
-  const html = renderReport(runs, { title: options.title });
+  const title = options.title ??
+    `Tether report: ${paths.map((p) => basename(resolve(p))).join(", ")}`;
+  const html = renderReport(runs, { title });
   const out = options.out ??
     (paths.length === 1 ? join(paths[0], RUN_FILES.report) : RUN_FILES.report);
   const temp = `${out}.tmp-${crypto.randomUUID().slice(0, 8)}`;
