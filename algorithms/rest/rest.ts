@@ -263,7 +263,8 @@ export class ReST {
         reward: this.#parts.reward,
         rewardInput: c.rewardInput,
         tokenizer: this.#parts.tokenizer,
-        onProgress: (done, _total, mean) => progress?.update(done, { reward_mean: mean }),
+        onProgress: (done, _total, mean) =>
+          progress?.update(done, { "rest/grow_reward_mean": mean }),
       });
     } finally {
       progress?.finish();
