@@ -314,6 +314,10 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
       await writer?.writeDistribution(step, "env/reward_dist", scores);
       const klDist = (stats["objective/kl_dist"] as number[] | undefined) ?? [];
       if (klDist.length > 0) await writer?.writeDistribution(step, "objective/kl_dist", klDist);
+      history.push(metrics);
+      lastStats = stats;
+      lastMetrics = metrics;
+      log?.(statsLine(step, steps, metrics));
       if (isSampleStep(step, steps, sampleLog)) {
         const samples = queries.slice(0, sampleLog.count).map((q, i) => ({
           prompt: decode(q),
@@ -324,10 +328,6 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
         await writer?.writeSamples(step, samples);
         log?.(samplesLines(`ppo step ${step} samples`, samples));
       }
-      history.push(metrics);
-      lastStats = stats;
-      lastMetrics = metrics;
-      log?.(statsLine(step, steps, metrics));
       progress?.update(step, {
         "env/reward_mean": metrics["env/reward_mean"],
         "objective/kl": metrics["objective/kl"],

@@ -3,7 +3,6 @@
 // supervised trainer that writes its settings and TensorBoard scalars under its logged names.
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { readMetrics } from "../../algorithms/common/metrics.ts";
 import { bestOfN } from "../../algorithms/best_of_n/mod.ts";
 import { SFTTrainer } from "../../algorithms/sft/mod.ts";
@@ -73,7 +72,8 @@ Deno.test("bestOfN hands each query's candidates, best to worst, to logSamples",
   await bestOfN([[0], [1], [0, 1]], {
     generate,
     decode: (ids) => ids.map((t) => "abcdefg"[t]).join(""),
-    reward: (texts: readonly string[]) => texts.map((t) => [...t].filter((ch) => ch === "c").length),
+    reward: (texts: readonly string[]) =>
+      texts.map((t) => [...t].filter((ch) => ch === "c").length),
     sampleSize: 8,
     maxNewTokens: 4,
     logSamplesCount: 3,
