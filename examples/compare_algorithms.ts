@@ -26,6 +26,7 @@ import { selectBackend } from "../core/mod.ts";
 import { numberFlag, parseExampleArgs } from "./common/cli.ts";
 import { compareAlgorithms, type CompareResult } from "./compare/compare.ts";
 import { markdownTable, writeCompareFiles } from "./compare/table.ts";
+import { writeRunReport } from "./common/report.ts";
 
 const NAME = "compare_algorithms";
 
@@ -109,6 +110,8 @@ export async function main(args: readonly string[]): Promise<number> {
   console.log(markdownTable(result));
   const files = await writeCompareFiles(parsed.out, result);
   console.log(`wrote ${files.markdown} and ${files.json}`);
+  // The trainers' folders (ppo/, dpo/, rest/) in one report, their curves overlaid.
+  await writeRunReport(parsed.out);
   return 0;
 }
 

@@ -19,7 +19,6 @@
  */
 
 import { join } from "node:path";
-import { MetricsWriter } from "../algorithms/common/metrics.ts";
 import { prefixed } from "../algorithms/common/trainer.ts";
 import {
   DPO_LOSS_TYPES,
@@ -34,6 +33,8 @@ import { saveHhPolicy } from "./hh/policy.ts";
 import type { HhDpoSettings, HhPreset } from "./hh/presets.ts";
 import { loadTokenizedHhPairs, startHhRun } from "./hh/run.ts";
 import { HeldOutSamples, logRunFiles } from "./hh/samples.ts";
+import { type ReportTarget, RunWriter, writeRunConfig } from "../report/run_files.ts";
+import { writeRunReport } from "./common/report.ts";
 
 const NAME = "hh_dpo";
 
@@ -64,6 +65,8 @@ export interface HhDpoOptions {
   resume: boolean;
   /** Seed of data, sampling and order. */
   seed: number;
+  /** Also write TensorBoard event files (`--report-to tensorboard`). */
+  reportTo?: readonly ReportTarget[];
   /** Reward model folder / Hub id, or null for the plain-code stand-in. */
   rewardModel: string | null;
   /** Where lines go (default console.log); the table is printed by `writeSideBySide`. */
@@ -111,6 +114,7 @@ export function parseHhDpoArgs(argv: readonly string[]): HhDpoOptions {
     out: a.out,
     resume: a.resume,
     seed: a.seed,
+    reportTo: a.reportTo,
     rewardModel: a.rewardModel,
   };
 }
@@ -153,6 +157,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
       o.seed + 7919,
     );
 
+    await writeRunConfig(o.out, { preset });
     const trainer = new DPOTrainer({
       beta: dpo.beta,
       lossType: o.lossType,
@@ -167,6 +172,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
       outputDir: o.out,
       seed: o.seed,
       progress: o.progress ?? true,
+      reportTo: o.reportTo,
     }, {
       model: policy.model,
       refModel: policy.refModel,
@@ -178,7 +184,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
     const before = await trainer.evaluate();
     log(`held out before: ${formatMetrics(before)}`);
     if (!o.resume) {
-      const writer = await MetricsWriter.open(o.out);
+      const writer = await RunWriter.open(o.out, { reportTo: o.reportTo });
       await writer.write(0, prefixed("eval/", before));
       writer.close();
     }
@@ -195,7 +201,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
     const cfg = trainer.args;
     // The trainer already logged the final evaluation when the last step fell on evalSteps.
     const finalEvalLogged = cfg.evalSteps !== null && out.globalStep % cfg.evalSteps === 0;
-    const writer = await MetricsWriter.open(o.out);
+    const writer = await RunWriter.open(o.out, { reportTo: o.reportTo });
     await writer.write(out.globalStep, {
       ...(finalEvalLogged ? {} : prefixed("eval/", after)),
       "samples/reward_mean_original": sideBySide.meanBefore,
@@ -204,6 +210,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
     writer.close();
     const saved = await saveHhPolicy(policy, preset.policy, join(o.out, "model"));
     logRunFiles(o.out, saved, sideBySide.path, log);
+    await writeRunReport(o.out, log);
     return { before, after, sideBySide, seconds: (performance.now() - t0) / 1000 };
   } finally {
     run.dispose();

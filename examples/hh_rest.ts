@@ -32,6 +32,8 @@ import type { HhPreset, HhRestSettings } from "./hh/presets.ts";
 import { startHhRun } from "./hh/run.ts";
 import { HeldOutSamples, logRunFiles } from "./hh/samples.ts";
 import type { Tokenizer } from "../models/mod.ts";
+import { type ReportTarget, writeRunConfig } from "../report/run_files.ts";
+import { writeRunReport } from "./common/report.ts";
 
 const NAME = "hh_rest";
 
@@ -49,6 +51,8 @@ export interface HhRestOptions {
   resume: boolean;
   /** Seed of data, sampling and order. */
   seed: number;
+  /** Also write TensorBoard event files (`--report-to tensorboard`). */
+  reportTo?: readonly ReportTarget[];
   /** Reward model folder / Hub id, or null for the plain-code stand-in. */
   rewardModel: string | null;
   /** Where lines go (default console.log); the table is printed by `writeSideBySide`. */
@@ -128,6 +132,7 @@ export function parseHhRestArgs(argv: readonly string[]): HhRestOptions {
     out: a.out,
     resume: a.resume,
     seed: a.seed,
+    reportTo: a.reportTo,
     rewardModel: a.rewardModel,
   };
 }
@@ -191,6 +196,7 @@ export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
       reward,
       o.seed + 7919,
     );
+    await writeRunConfig(o.out, { preset });
     const trainer = new ReST({
       growSteps: 1,
       improveSteps: rest.improveSteps,
@@ -215,6 +221,7 @@ export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
       outputDir: o.out,
       seed: o.seed,
       progress: o.progress ?? true,
+      reportTo: o.reportTo,
     }, {
       model: policy.model,
       tokenizer: restTokenizer(policy.tokenizer),
@@ -238,6 +245,7 @@ export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
     const sideBySide = await heldOut.compare(o.out, "ReST", log);
     const saved = await saveHhPolicy(policy, preset.policy, join(o.out, "model"));
     logRunFiles(o.out, saved, sideBySide.path, log);
+    await writeRunReport(o.out, log);
     return {
       initialRewardMean: run.initialEvalRewardMean,
       improveRewardMeans: run.improveSteps.map((s) => s.evalRewardMean!),

@@ -17,7 +17,6 @@
 
 import { runAsScript } from "./common/cli.ts";
 import { join } from "node:path";
-import { MetricsWriter } from "../algorithms/common/metrics.ts";
 import { prefixed } from "../algorithms/common/trainer.ts";
 import { type SftEvalMetrics, SFTTrainer } from "../algorithms/sft/mod.ts";
 import type { SideBySideSummary } from "./common/side_by_side.ts";
@@ -27,6 +26,8 @@ import { saveHhPolicy } from "./hh/policy.ts";
 import type { HhPreset, HhSftSettings } from "./hh/presets.ts";
 import { loadTokenizedHhPairs, startHhRun } from "./hh/run.ts";
 import { HeldOutSamples, logRunFiles } from "./hh/samples.ts";
+import { type ReportTarget, RunWriter, writeRunConfig } from "../report/run_files.ts";
+import { writeRunReport } from "./common/report.ts";
 
 const NAME = "hh_sft";
 
@@ -44,6 +45,8 @@ export interface HhSftOptions {
   resume: boolean;
   /** Seed of data, sampling and order. */
   seed: number;
+  /** Also write TensorBoard event files (`--report-to tensorboard`). */
+  reportTo?: readonly ReportTarget[];
   /** Reward model folder / Hub id, or null for the plain-code stand-in. */
   rewardModel: string | null;
   /** Where lines go (default console.log); the table is printed by `writeSideBySide`. */
@@ -80,6 +83,7 @@ export function parseHhSftArgs(argv: readonly string[]): HhSftOptions {
     out: a.out,
     resume: a.resume,
     seed: a.seed,
+    reportTo: a.reportTo,
     rewardModel: a.rewardModel,
   };
 }
@@ -113,6 +117,7 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
       o.seed + 7919,
     );
 
+    await writeRunConfig(o.out, { preset });
     const trainer = new SFTTrainer({
       learningRate: sft.learningRate,
       batchSize: sft.batchSize,
@@ -125,6 +130,7 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
       outputDir: o.out,
       seed: o.seed,
       progress: o.progress ?? true,
+      reportTo: o.reportTo,
     }, {
       model: policy.model,
       trainDataset: sftExamples(train),
@@ -138,7 +144,7 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
       }`,
     );
     if (!o.resume) {
-      const writer = await MetricsWriter.open(o.out);
+      const writer = await RunWriter.open(o.out, { reportTo: o.reportTo });
       await writer.write(0, prefixed("eval/", before));
       writer.close();
     }
@@ -155,7 +161,7 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
     const cfg = trainer.args;
     // The trainer already logged the final evaluation when the last step fell on evalSteps.
     const finalEvalLogged = cfg.evalSteps !== null && out.globalStep % cfg.evalSteps === 0;
-    const writer = await MetricsWriter.open(o.out);
+    const writer = await RunWriter.open(o.out, { reportTo: o.reportTo });
     await writer.write(out.globalStep, {
       ...(finalEvalLogged ? {} : prefixed("eval/", after)),
       "samples/reward_mean_original": sideBySide.meanBefore,
@@ -164,6 +170,7 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
     writer.close();
     const saved = await saveHhPolicy(policy, preset.policy, join(o.out, "model"));
     logRunFiles(o.out, saved, sideBySide.path, log);
+    await writeRunReport(o.out, log);
     return { before, after, lossDrop, sideBySide, seconds: (performance.now() - t0) / 1000 };
   } finally {
     run.dispose();

@@ -18,6 +18,7 @@ import { selectBackend } from "../core/mod.ts";
 import { type ExampleArgs, intFlag, parseExampleArgs } from "./common/cli.ts";
 import { type ImdbPreset, imdbPreset } from "./imdb/presets.ts";
 import { runImdbBestOfN } from "./imdb/best_of_n_run.ts";
+import { writeRunReport } from "./common/report.ts";
 
 const NAME = "imdb_best_of_n";
 
@@ -59,8 +60,15 @@ export async function main(args: readonly string[]): Promise<number> {
       `${s.policy}, top_k ${s.sampling.topK}, top_p ${s.sampling.topP}; backend ${backend.name}`,
   );
   try {
-    await runImdbBestOfN({ preset: s, out: parsed.out, seed: parsed.seed, backend: backend.name });
+    await runImdbBestOfN({
+      preset: s,
+      out: parsed.out,
+      seed: parsed.seed,
+      backend: backend.name,
+      reportTo: parsed.reportTo,
+    });
     console.log(`wrote best_of_n.json, best_of_n.md and metrics.jsonl to ${parsed.out}`);
+    await writeRunReport(parsed.out);
     return 0;
   } catch (e) {
     console.error(`${NAME}: ${(e as Error).message}`);

@@ -16,6 +16,7 @@ import { runImdbBestOfN } from "./imdb/best_of_n_run.ts";
 import { runImdbPpo } from "./imdb/ppo_run.ts";
 import { imdbPreset } from "./imdb/presets.ts";
 import { checkTargets, type PipelineTargets } from "./imdb/targets.ts";
+import { writeRunReport } from "./common/report.ts";
 
 const NAME = "imdb_demo";
 
@@ -66,6 +67,7 @@ export async function main(args: readonly string[]): Promise<number> {
       out: join(out, "best_of_n"),
       seed: parsed.seed,
       backend: backend.name,
+      reportTo: parsed.reportTo,
     });
     console.log("\n== 3. PPO and 4. side-by-side ==");
     const ppo = await runImdbPpo({
@@ -75,6 +77,7 @@ export async function main(args: readonly string[]): Promise<number> {
       seed: parsed.seed,
       backend: backend.name,
       rewardAccuracy: bon.rewardAccuracy,
+      reportTo: parsed.reportTo,
     });
     const checks = checkTargets({
       rewardBefore: ppo.heldOut.meanBefore,
@@ -86,6 +89,7 @@ export async function main(args: readonly string[]): Promise<number> {
     const seconds = (performance.now() - started) / 1000;
     console.log(`\n== outcome (${seconds.toFixed(0)} s) ==`);
     for (const c of checks) console.log(c.line);
+    await writeRunReport(out);
     return checks.every((c) => c.ok) ? 0 : 1;
   } catch (e) {
     console.error(`${NAME}: ${(e as Error).message}`);

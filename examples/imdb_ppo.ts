@@ -20,6 +20,7 @@ import { NonFiniteLossError } from "../algorithms/ppo/mod.ts";
 import { type ExampleArgs, intFlag, parseExampleArgs } from "./common/cli.ts";
 import { type ImdbPreset, imdbPreset } from "./imdb/presets.ts";
 import { runImdbPpo } from "./imdb/ppo_run.ts";
+import { writeRunReport } from "./common/report.ts";
 
 const NAME = "imdb_ppo";
 
@@ -82,8 +83,10 @@ export async function main(args: readonly string[]): Promise<number> {
       resume: parsed.resume,
       seed: parsed.seed,
       backend: backend.name,
+      reportTo: parsed.reportTo,
     });
     console.log(`done in ${r.seconds.toFixed(1)} s`);
+    await writeRunReport(parsed.out);
     return 0;
   } catch (e) {
     if (e instanceof NonFiniteLossError) {

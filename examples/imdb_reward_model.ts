@@ -27,6 +27,7 @@ import {
   trainRewardModel,
 } from "./imdb/reward_model.ts";
 import type { ProgressSink } from "../common/progress.ts";
+import { writeRunReport } from "./common/report.ts";
 
 /** Settings of one preset's run. */
 interface PresetSettings {
@@ -142,6 +143,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     const modelDir = join(out, "model");
     await saveRewardModel(bundle, options.preset, modelDir);
     log(`saved the reward model to ${modelDir}; metrics in ${join(out, "metrics.jsonl")}`);
+    await writeRunReport(out, log);
     return {
       initialTestAccuracy,
       trainAccuracy,

@@ -7,6 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { type ReportTarget, resolveReportTo } from "../../report/run_files.ts";
 
 /** The two presets: the tutorial on real Hub checkpoints, or the offline tiny version. */
 export const PRESETS = ["full", "tiny"] as const;
@@ -26,6 +27,8 @@ export interface CommonArgs {
   resume: boolean;
   /** Seed of data order, sampling and initial weights. */
   seed: number;
+  /** `--report-to tensorboard`: also write TensorBoard event files into the run folder. */
+  reportTo: ReportTarget[];
 }
 
 /** An example's extra flag: a string (numbers are parsed by {@link intFlag}/{@link numberFlag}). */
@@ -60,6 +63,7 @@ export function parseExampleArgs<Extra extends string = never>(
     out: { type: "string" },
     resume: { type: "boolean", default: false },
     seed: { type: "string", default: "0" },
+    "report-to": { type: "string" },
     ...extra,
   } as const;
   let values: Record<string, string | boolean | undefined>;
@@ -83,6 +87,7 @@ export function parseExampleArgs<Extra extends string = never>(
     out: (values.out as string | undefined) ?? `runs/${name}-${preset}`,
     resume: values.resume === true,
     seed,
+    reportTo: resolveReportTo(`${name}: --report-to`, values["report-to"]),
     extra: own,
   };
 }

@@ -80,6 +80,7 @@ export function parseHhArgs<Extra extends string>(
     out: parsed.out,
     resume: parsed.resume,
     seed: parsed.seed,
+    reportTo: parsed.reportTo,
     rewardModel: (rewardFlag as string | undefined) ?? preset.rewardModel,
     extra,
   };
