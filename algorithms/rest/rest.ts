@@ -13,6 +13,7 @@ import type { RewardFunction } from "../../reward/functions.ts";
 import { Progress, type ProgressSink } from "../../common/progress.ts";
 import { loadCheckpoint, saveCheckpoint } from "../common/checkpoint.ts";
 import { MetricsWriter } from "../common/metrics.ts";
+import { acquireRunLock } from "../common/run_dir.ts";
 import type { CausalLM } from "../common/trainer.ts";
 import { type PromptCompletionExample, tokenizeSftExamples } from "../sft/data.ts";
 import { SFTTrainer } from "../sft/trainer.ts";
@@ -394,6 +395,8 @@ export class ReST {
    */
   async run(options: ReSTRunOptions = {}): Promise<ReSTRunResult> {
     const c = this.config;
+    // One writer per output folder: a second process training into it is refused at once.
+    await using _lock = c.outputDir ? await acquireRunLock(c.outputDir, "ReST") : null;
     let initialEvalRewardMean: number | null = null;
     if (options.resumeFrom) {
       await this.loadCheckpoint(options.resumeFrom);
