@@ -447,8 +447,14 @@ function defaultShown<F extends FlagTable>(spec: CliSpec<F>, f: FlagTable[string
   if (f.defaultText !== null) return f.defaultText;
   if (f.takes === "switch") return null;
   const d = f.default;
-  const show = (v: unknown) =>
-    v === undefined || v === null ? "none" : Array.isArray(v) ? v.join(",") : String(v);
+  const show = (v: unknown): string =>
+    v === undefined || v === null
+      ? "none"
+      : Array.isArray(v)
+      ? v.map(show).join(",")
+      : typeof v === "number" && v !== 0 && Math.abs(v) < 1e-3
+      ? v.toExponential()
+      : String(v);
   if (d !== null && typeof d === "object" && "perPreset" in d) {
     const presets = (spec.flags.preset?.choices ?? []) as readonly string[];
     const fn = (d as { perPreset: (p: string) => unknown }).perPreset;
@@ -466,7 +472,7 @@ function defaultShown<F extends FlagTable>(spec: CliSpec<F>, f: FlagTable[string
 
 function helpText<F extends FlagTable>(spec: CliSpec<F>): string {
   const out: string[] = [];
-  out.push(`${spec.name}: ${spec.summary}`, "");
+  out.push(paragraph(`${spec.name}: ${spec.summary}`), "");
   if (spec.description) out.push(paragraph(spec.description), "");
   out.push(`Usage: ${spec.usage ?? `deno run -A examples/${spec.name}.ts [flags]`}`, "");
   const preset = spec.flags.preset;
@@ -485,7 +491,7 @@ function helpText<F extends FlagTable>(spec: CliSpec<F>): string {
   const rows = Object.entries(spec.flags).map(([key, f]) => {
     const left = `--${key}${f.takes === "value" ? ` ${f.valueName}` : ""}`;
     const notes: string[] = [];
-    if (f.rule && !(f.choices && f.choices.length > 0)) notes.push(f.rule);
+    if (f.rule && f.ruleInHelp && !f.choices) notes.push(f.rule);
     if (f.choices) notes.push(f.choices.join(" | "));
     const d = defaultShown(spec, f);
     if (d !== null) notes.push(`default: ${d}`);

@@ -43,8 +43,10 @@ export interface Flag<T = unknown, Defaulted extends boolean = boolean> {
   readonly help: string;
   /** Placeholder in `--help`: `N`, `X`, `DIR`, `NAME`, `LIST`. */
   readonly valueName: string;
-  /** What a good value is, for `--help` (null: anything goes). */
+  /** What a good value is, for messages and `--help` (null: anything goes). */
   readonly rule: string | null;
+  /** Whether `--help` repeats the rule (not for free text and paths). */
+  readonly ruleInHelp: boolean;
   /** The accepted values of a choice flag. */
   readonly choices: readonly string[] | null;
   /** One line per choice for `--help` (preset descriptions). */
@@ -93,6 +95,7 @@ function make<T, D extends boolean>(
     takes?: "value" | "switch";
     valueName: string;
     rule: string | null;
+    ruleInHelp?: boolean;
     choices?: readonly string[];
     describe?: Readonly<Record<string, string>>;
     convert: (raw: string) => T;
@@ -103,6 +106,7 @@ function make<T, D extends boolean>(
     help: o.help,
     valueName: o.valueName ?? rest.valueName,
     rule: rest.rule,
+    ruleInHelp: rest.ruleInHelp ?? true,
     choices: rest.choices ?? null,
     describe: rest.describe ?? null,
     default: o.default,
@@ -189,6 +193,7 @@ export const flag = {
     return make(o, {
       valueName: "TEXT",
       rule: o.allowEmpty ? null : "a non-empty value",
+      ruleInHelp: false,
       convert: (raw) => {
         if (!o.allowEmpty && raw.trim() === "") throw new InvalidValue("a non-empty value");
         return raw;
@@ -205,6 +210,7 @@ export const flag = {
     return make(o, {
       valueName: "DIR",
       rule: "a folder path",
+      ruleInHelp: false,
       convert: (raw) => {
         if (raw.trim() === "") throw new InvalidValue("a folder path, not an empty one");
         return raw;
