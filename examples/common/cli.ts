@@ -236,12 +236,20 @@ export function defineCli<const F extends FlagTable>(spec: CliSpec<F>): Cli<F> {
   return cli;
 }
 
-function debugging(): boolean {
+/** An environment variable, or undefined without asking for env access (no prompt). */
+function readEnv(name: string): string | undefined {
   try {
-    return !!Deno.env.get("TETHER_DEBUG");
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+      return undefined;
+    }
+    return Deno.env.get(name) || undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+function debugging(): boolean {
+  return readEnv("TETHER_DEBUG") !== undefined;
 }
 
 function quote(raw: string): string {
@@ -344,12 +352,7 @@ function parseArgv<F extends FlagTable>(spec: CliSpec<F>, argv: readonly string[
   };
   const fromEnv = (key: string): string | undefined => {
     const variable = flags[key].env;
-    if (!variable) return undefined;
-    try {
-      return Deno.env.get(variable) || undefined;
-    } catch {
-      return undefined; // no --allow-env
-    }
+    return variable ? readEnv(variable) : undefined;
   };
 
   const values: Record<string, unknown> = {};
