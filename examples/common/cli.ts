@@ -286,15 +286,17 @@ function parseArgv<F extends FlagTable>(spec: CliSpec<F>, argv: readonly string[
         `${near ? `did you mean --${near}? ` : ""}${knownFlags(flags)}`,
       );
     }
-    if (raw.has(key)) {
-      throw new CliError(
+    const twice = (value: string) =>
+      new CliError(
         name,
         `--${key} given twice`,
-        `${raw.get(key)}, then ${argv[i + 1] ?? ""}`,
+        f.takes === "switch"
+          ? `--${key} --${key}`
+          : `${quote(raw.get(key)!)}, then ${quote(value)}`,
         "give it once",
       );
-    }
     if (f.takes === "switch") {
+      if (raw.has(key)) throw twice("");
       if (eq >= 0) {
         throw new CliError(
           name,
@@ -322,6 +324,7 @@ function parseArgv<F extends FlagTable>(spec: CliSpec<F>, argv: readonly string[
         `write --${key} ${exampleValue(key, f)}`,
       );
     }
+    if (raw.has(key)) throw twice(value);
     raw.set(key, value);
   }
 
@@ -398,7 +401,7 @@ function exampleValue(key: string, f: FlagTable[string], preset = "full"): strin
   return f.valueName || key.toUpperCase();
 }
 
-/** The flag within edit distance 2 of `key` (or sharing a 4-letter prefix), if any. */
+/** The flag within edit distance 2 of `key`, or one that starts with it (4 letters or more). */
 function closest(key: string, names: string[]): string | null {
   let best: string | null = null, bestDistance = 3;
   for (const name of names) {

@@ -14,9 +14,9 @@ const SHORT_SFT = [
   "--preset",
   "tiny",
   "--max-steps",
-  "40",
+  "20",
   "--train-examples",
-  "256",
+  "128",
   "--test-examples",
   "32",
   "--samples",
@@ -81,9 +81,9 @@ Deno.test("two runs into one folder: the second is refused at once, naming the f
     assert.ok(text.endsWith("\n"));
     const steps = text.trim().split("\n").map((l) => JSON.parse(l).step as number);
     assert.deepEqual(steps, [...steps].sort((a, b) => a - b), `steps ${steps}`);
-    assert.equal(steps.at(-1), 40);
+    assert.equal(steps.at(-1), 20);
     assert.ok(await hasCheckpoint(join(out, "checkpoint")));
-    assert.ok((await readMetrics(out)).some((m) => m.step === 40 && "train/loss" in m));
+    assert.ok((await readMetrics(out)).some((m) => m.step === 20 && "train/loss" in m));
     await assert.rejects(Deno.stat(join(out, "run.lock")), Deno.errors.NotFound);
 
     // Running the same command again would replace that run: it must say which it wants.
