@@ -29,6 +29,7 @@ import {
   saveCheckpoint,
 } from "./checkpoint.ts";
 import { RunWriter } from "../../report/run_files.ts";
+import { acquireRunLock } from "./run_dir.ts";
 import { assertFiniteLoss } from "./nonfinite.ts";
 import { Progress, type ProgressSink } from "../../common/progress.ts";
 
@@ -202,6 +203,8 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
   async train(options: TrainCallOptions = {}): Promise<TrainOutput> {
     const started = performance.now();
     const a = this.args;
+    // One writer per output folder: a second process training into it is refused at once.
+    await using _lock = a.outputDir ? await acquireRunLock(a.outputDir, this.#name) : null;
     if (options.resumeFrom) await this.loadCheckpoint(options.resumeFrom);
     await this.beforeTrain();
     const total = this.totalSteps;

@@ -23,6 +23,7 @@ import {
 } from "../common/checkpoint.ts";
 import { type ReportTarget, RunWriter } from "../../report/run_files.ts";
 import { isSampleStep, resolveSampleLog, samplesLines } from "../../report/samples.ts";
+import { acquireRunLock } from "../common/run_dir.ts";
 import { NonFiniteLossError } from "../common/nonfinite.ts";
 import { scalarStats } from "./stats.ts";
 import type { PPOStats, PPOTrainer, PPOTrainerState } from "./trainer.ts";
@@ -199,6 +200,10 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
   const checkpointDir = options.outputDir ? join(options.outputDir, PPO_CHECKPOINT_DIR) : null;
   const dataOrder = { seed, batchSize, queries: rows.length };
   const batchesPerEpoch = Math.floor(rows.length / batchSize);
+  // One writer per output folder: a second process training into it is refused at once.
+  await using _lock = options.outputDir
+    ? await acquireRunLock(options.outputDir, "trainPPO")
+    : null;
 
   let resumedFrom: number | null = null;
   if (options.resume) {

@@ -14,6 +14,7 @@ import { Progress, type ProgressSink } from "../../common/progress.ts";
 import { loadCheckpoint, saveCheckpoint } from "../common/checkpoint.ts";
 import { RunWriter, writeRunConfig } from "../../report/run_files.ts";
 import { isSampleStep, type SampleRow } from "../../report/samples.ts";
+import { acquireRunLock } from "../common/run_dir.ts";
 import type { CausalLM } from "../common/trainer.ts";
 import { type PromptCompletionExample, tokenizeSftExamples } from "../sft/data.ts";
 import { SFTTrainer } from "../sft/trainer.ts";
@@ -414,6 +415,8 @@ export class ReST {
    */
   async run(options: ReSTRunOptions = {}): Promise<ReSTRunResult> {
     const c = this.config;
+    // One writer per output folder: a second process training into it is refused at once.
+    await using _lock = c.outputDir ? await acquireRunLock(c.outputDir, "ReST") : null;
     let initialEvalRewardMean: number | null = null;
     if (c.outputDir) await writeRunConfig(c.outputDir, { rest: c });
     if (options.resumeFrom) {
