@@ -19,6 +19,7 @@ import type { Module } from "../core/nn/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import type { TokenMatrix } from "./bert/inputs.ts";
 import type { CachedLayer, GenerateOptions, GenerateResult } from "./generation.ts";
+import type { HostArray } from "./io/host.ts";
 
 export type { TokenMatrix };
 
@@ -117,7 +118,11 @@ export interface Seq2SeqEncoderOutput {
   attentionMask: Tensor;
 }
 
-/** A seq2seq decoder cache: self-attention K/V grow per step, cross-attention K/V are fixed. */
+/**
+ * A seq2seq decoder cache: self-attention K/V grow per step, cross-attention K/V are fixed.
+ * Either list may be empty: no decoded positions yet, or cross K/V still to be computed from
+ * the encoder output (the forward then returns them).
+ */
 export interface Seq2SeqCache {
   /** Per decoder block: self-attention keys/values of the decoded positions. */
   self: CachedLayer[];
@@ -158,4 +163,11 @@ export interface Seq2SeqLM extends Module, LanguageModelInfo {
   generate(prompts: number[][], opts?: GenerateOptions): Promise<GenerateResult>;
   /** Writes `config.json` + `model.safetensors` into `dir` as transformers saves the model. */
   save(dir: string): Promise<void>;
+  /**
+   * The weights as host arrays under the names transformers saves (tied copies left out, LoRA
+   * adapters excluded): what `save` writes, for wrappers that add their own tensors.
+   */
+  checkpointTensors(): Promise<Map<string, HostArray>>;
+  /** The `config.json` contents `save` writes. */
+  checkpointConfig(): Record<string, unknown>;
 }
