@@ -252,3 +252,12 @@ Deno.test("EncoderBoundDecoder reads k consecutive decoder rows per prompt (beam
   dispose(encoder);
   model.dispose();
 });
+
+Deno.test("on-device decoding runs with no stop token (eosTokenId null) to maxNewTokens", async () => {
+  const model = await loadT5(T5_A);
+  const opts = { maxNewTokens: 8, eosTokenId: null, stopCheckEvery: 2 };
+  const device = await model.generate(PROMPTS, { ...opts, sampleOnDevice: true });
+  assert.deepEqual(device.tokens, E.greedy_new_tokens);
+  assert.deepEqual(device.finished, [false, false, false]);
+  model.dispose();
+});
