@@ -162,8 +162,8 @@ Deno.test("a short LoRA SFT run on a tiny T5 (q, v; r 8) lowers the loss by at l
     }%)`,
   );
   assert.ok(
-    drop >= 0.4,
-    `loss ${before} -> ${after}: dropped ${(100 * drop).toFixed(1)}%, want >= 40%`,
+    drop >= 0.7,
+    `loss ${before} -> ${after}: dropped ${(100 * drop).toFixed(1)}%, want >= 70%`,
   );
   // The frozen base is untouched.
   const baseNow = lora.withAdaptersDisabled(evalLoss);
