@@ -125,6 +125,7 @@ export {
   type AssignWeightsResult,
 } from "./load_weights.ts";
 export type {
+  LanguageModelInfo,
   Seq2SeqCache,
   Seq2SeqEncoderOutput,
   Seq2SeqLM,

@@ -145,6 +145,7 @@ export function loadSeq2SeqLM(
   idOrPath: string,
   opts: LoadSeq2SeqLMOptions & { valueHead: true | ValueHeadOptions },
 ): Promise<Seq2SeqLMWithValueHead>;
+/** Loads an encoder-decoder LM; see the overload above. */
 export function loadSeq2SeqLM(idOrPath: string, opts?: LoadSeq2SeqLMOptions): Promise<Seq2SeqLM>;
 export async function loadSeq2SeqLM(
   idOrPath: string,
