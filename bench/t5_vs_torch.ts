@@ -9,6 +9,7 @@
  *   cross-attention keys/values computed once; tokens/s = B · T' / seconds (encoder included).
  *
  *   deno run -A bench/t5_vs_torch.ts [--batch 4 --src 64 --tgt 32 --new 32 --iters 3]
+ *                                    [--torch-threads 2]
  *
  * Prints both sides' JSON lines, then a table with the ratios (Tether / PyTorch throughput).
  *
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
     iters: { type: "string", default: "3" },
     warmup: { type: "string", default: "1" },
     python: { type: "string", default: "/usr/bin/python3" },
+    "torch-threads": { type: "string", default: "2" },
   },
 });
 const shape = {
@@ -120,6 +122,8 @@ if (args.side === "tether") {
   const theirs = await run(args.python!, [
     new URL("../tools/bench_torch_t5.py", import.meta.url).pathname,
     ...common,
+    "--threads",
+    args["torch-threads"]!,
   ]);
   const load = Deno.loadavg().map((x) => x.toFixed(1)).join(" / ");
   const fmt = (x: unknown) => Number(x).toFixed(1);
@@ -133,7 +137,8 @@ if (args.side === "tether") {
       `T5 ${CONFIG.d_model}/${CONFIG.d_ff}, ${CONFIG.num_layers}+${CONFIG.num_decoder_layers} ` +
       `blocks, vocab ${CONFIG.vocab_size} (${ours.params} parameters); batch ${shape.batch}, ` +
       `encoder ${shape.src}, decoder ${shape.tgt}, ${shape.new} new tokens; median of ` +
-      `${shape.iters} after ${shape.warmup} warm-up; load average (1/5/15 min) ${load}`,
+      `${shape.iters} after ${shape.warmup} warm-up; PyTorch threads ${theirs.threads}; ` +
+      `load average (1/5/15 min) ${load}`,
       "",
       "| measure | Tether | PyTorch | Tether / PyTorch |",
       "| --- | --- | --- | --- |",

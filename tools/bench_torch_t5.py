@@ -1,5 +1,5 @@
 """PyTorch baseline for bench/t5_vs_torch.ts: a T5 with random weights, forward and KV-cached
-greedy generation, on the CPU with 2 threads, in float32, eager, no gradients.
+greedy generation, on the CPU with 2 threads (--threads), in float32, eager, no gradients.
 
 Run with Debian's Python (the one with torch); bench/t5_vs_torch.ts runs it beside Tether:
 
@@ -26,7 +26,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-torch.set_num_threads(2)
 MIN = torch.finfo(torch.float32).min
 
 
@@ -174,7 +173,9 @@ def main():
     ap.add_argument("--new", type=int, default=32)
     ap.add_argument("--iters", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
+    torch.set_num_threads(a.threads)
     c = {
         "vocab_size": 32128, "d_model": 512, "d_kv": 64, "num_heads": 6, "d_ff": 1024,
         "num_layers": 8, "num_decoder_layers": 8, "relative_attention_num_buckets": 32,
