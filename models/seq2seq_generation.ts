@@ -47,8 +47,9 @@ function repeatRows(x: Tensor, k: number): Tensor {
  * sampling loop drives: `forward` takes decoder tokens, the decoder mask and the self-attention
  * cache, and returns logits and the grown self-attention cache. A decoder batch of k·B rows is
  * read as k consecutive rows per encoder row (transformers' `repeat_interleave`, the layout beam
- * search and `num_return_sequences` use); the encoder states and cross keys/values are repeated
- * to match once, and reused for every step. Call `dispose()` when done (it frees what this
+ * search and `num_return_sequences` use): `repeatRows(k)` gives that decoder explicitly, and a
+ * k·B-row batch fed here gets it implicitly; either way the encoder states and cross keys/values
+ * are repeated once and reused for every step. Call `dispose()` when done (it frees what this
  * object made, not the encoder outputs it was given).
  */
 export class EncoderBoundDecoder implements GenerativeModel {
@@ -57,11 +58,45 @@ export class EncoderBoundDecoder implements GenerativeModel {
   readonly #rows: number;
   readonly #made: Tensor[] = [];
 
-  /** Binds `model`'s decoder to `encoder` (the result of `model.encode`). */
-  constructor(model: Seq2SeqLM, encoder: Seq2SeqEncoderOutput) {
+  /**
+   * Binds `model`'s decoder to `encoder` (the result of `model.encode`), and to its
+   * cross-attention keys/values when already computed.
+   */
+  constructor(model: Seq2SeqLM, encoder: Seq2SeqEncoderOutput, cross?: CachedLayer[]) {
     this.#model = model;
     this.#rows = encoder.lastHiddenState.shape[0];
-    this.#bound.set(this.#rows, { encoder, cross: null });
+    this.#bound.set(this.#rows, { encoder, cross: cross ?? null });
+  }
+
+  /**
+   * The same decoder over each encoder row repeated `times` times in place (row r·times + j is
+   * row r), for beam search to go on with B·numBeams rows after a first step on the B prompts:
+   * the encoder states and any cross-attention keys/values already computed are repeated, not
+   * recomputed. The result owns the repeated tensors; dispose it when done.
+   */
+  repeatRows(times: number): EncoderBoundDecoder {
+    if (!Number.isInteger(times) || times < 1) {
+      throw new Error(
+        `EncoderBoundDecoder.repeatRows: times must be an integer >= 1, got ${times}`,
+      );
+    }
+    const base = this.#bound.get(this.#rows)!;
+    const wide = noGrad(() =>
+      tidy(() => ({
+        encoder: {
+          lastHiddenState: keep(repeatRows(base.encoder.lastHiddenState, times)),
+          attentionMask: keep(repeatRows(base.encoder.attentionMask, times)),
+        },
+        cross: base.cross?.map((l) => ({
+          key: keep(repeatRows(l.key, times)),
+          value: keep(repeatRows(l.value, times)),
+        })),
+      }))
+    );
+    const decoder = new EncoderBoundDecoder(this.#model, wide.encoder, wide.cross);
+    decoder.#made.push(wide.encoder.lastHiddenState, wide.encoder.attentionMask);
+    for (const l of wide.cross ?? []) decoder.#made.push(l.key, l.value);
+    return decoder;
   }
 
   /** Backend of the model's weights. */
@@ -88,16 +123,10 @@ export class EncoderBoundDecoder implements GenerativeModel {
           `${this.#rows} encoder rows; give k consecutive decoder rows per prompt`,
       );
     }
-    const k = b / this.#rows;
-    const base = this.#bound.get(this.#rows)!.encoder;
-    const encoder = noGrad(() =>
-      tidy(() => ({
-        lastHiddenState: keep(repeatRows(base.lastHiddenState, k)),
-        attentionMask: keep(repeatRows(base.attentionMask, k)),
-      }))
-    );
-    this.#made.push(encoder.lastHiddenState, encoder.attentionMask);
-    const bound = { encoder, cross: null };
+    const wide = this.repeatRows(b / this.#rows);
+    // The wider decoder's tensors become this one's to free.
+    this.#made.push(...wide.#made);
+    const bound = wide.#bound.get(b)!;
     this.#bound.set(b, bound);
     return bound;
   }

@@ -11,8 +11,11 @@
 import assert from "node:assert/strict";
 import {
   concat,
+  contiguous,
   dispose,
+  expand,
   noGrad,
+  reshape,
   slice,
   type Tensor,
   tensor,
@@ -249,6 +252,48 @@ Deno.test("EncoderBoundDecoder reads k consecutive decoder rows per prompt (beam
     /2 rows, not a multiple of the 3 encoder rows/,
   );
   decoder.dispose();
+
+  // As beam search does it: a first step on the prompt rows, then repeatRows(k) with the cache
+  // widened to match; the second step must equal a full pass over [start, first token].
+  const narrow = new EncoderBoundDecoder(model, encoder);
+  const ones = (n: number) => tensor(Array.from({ length: n }, () => [1]));
+  const first = noGrad(() =>
+    narrow.forward({ inputIds: tensor([[0], [0], [0]]), attentionMask: ones(3), useCache: true })
+  );
+  const widen = (x: Tensor) => {
+    const [b, ...rest] = x.shape;
+    return contiguous(
+      reshape(expand(reshape(x, [b, 1, ...rest]), [b, k, ...rest]), [b * k, ...rest]),
+    );
+  };
+  const past = first.pastKeyValues!.map((l) => ({ key: widen(l.key), value: widen(l.value) }));
+  const wide = narrow.repeatRows(k);
+  const tokens = E.greedy_new_tokens.flatMap((row) => Array.from({ length: k }, () => [row[0]]));
+  const second = noGrad(() =>
+    wide.forward({
+      inputIds: tensor(tokens),
+      attentionMask: tensor(tokens.map(() => [1, 1])),
+      pastKeyValues: past,
+      useCache: true,
+    })
+  );
+  const full = tidy(() =>
+    model.forward({
+      encoderOutputs: encoder,
+      decoderInputIds: E.greedy_new_tokens.map((row) => [0, row[0]]),
+    }).logits.toArraySync()
+  );
+  const got = second.logits.toArraySync();
+  for (let r = 0; r < 3 * k; r++) {
+    const p = Math.floor(r / k);
+    for (let j = 0; j < 100; j++) {
+      const want = full[(p * 2 + 1) * 100 + j];
+      assert.ok(Math.abs(got[r * 100 + j] - want) < 2e-5, `row ${r} logit ${j}`);
+    }
+  }
+  dispose([first, past, second]);
+  wide.dispose();
+  narrow.dispose();
   dispose(encoder);
   model.dispose();
 });
