@@ -19,7 +19,6 @@ import type { Module } from "../core/nn/mod.ts";
 import type { Tensor } from "../core/mod.ts";
 import type { TokenMatrix } from "./bert/inputs.ts";
 import type { CachedLayer, GenerateOptions, GenerateResult } from "./generation.ts";
-import type { HostArray } from "./io/host.ts";
 
 export type { TokenMatrix };
 
@@ -163,11 +162,6 @@ export interface Seq2SeqLM extends Module, LanguageModelInfo {
   generate(prompts: number[][], opts?: GenerateOptions): Promise<GenerateResult>;
   /** Writes `config.json` + `model.safetensors` into `dir` as transformers saves the model. */
   save(dir: string): Promise<void>;
-  /**
-   * The weights as host arrays under the names transformers saves (tied copies left out, LoRA
-   * adapters excluded): what `save` writes, for wrappers that add their own tensors.
-   */
-  checkpointTensors(): Promise<Map<string, HostArray>>;
-  /** The `config.json` contents `save` writes. */
-  checkpointConfig(): Record<string, unknown>;
+  /** The `config.json` contents `save` writes (wrappers save the model's config with theirs). */
+  configJson(): Record<string, unknown>;
 }

@@ -113,17 +113,16 @@ export * from "./t5/mod.ts";
 export {
   loadSeq2SeqLM,
   type LoadSeq2SeqLMOptions,
-  type ModelBuildOptions,
-  type ModelTypeRow,
-  SEQ2SEQ_MODEL_TYPES,
+  SEQ2SEQ_LM_ARCHITECTURES,
 } from "./seq2seq_lm.ts";
+export { architectureFor, type ArchitectureRow, type BuildOptions } from "./architecture.ts";
 export { EncoderBoundDecoder, generateSeq2Seq } from "./seq2seq_generation.ts";
 export { Seq2SeqLMWithValueHead } from "./seq2seq_value_head.ts";
 export {
-  assignWeights,
-  type AssignWeightsOptions,
-  type AssignWeightsResult,
-} from "./load_weights.ts";
+  loadStateDictWeights,
+  type StateDictWeightsOptions,
+  type StateDictWeightsResult,
+} from "./state_dict_weights.ts";
 export type {
   LanguageModelInfo,
   Seq2SeqCache,

@@ -1,15 +1,16 @@
 /**
  * TRL's `AutoModelForSeq2SeqLMWithValueHead`: any `Seq2SeqLM` plus a value head (`v_head`) on
- * the decoder's last hidden state, one value per decoder position. The model is held as
- * `pretrained_model` (TRL's attribute); checkpoints carry the model's own names plus
- * `v_head.summary.weight` / `v_head.summary.bias`, as TRL saves them.
+ * the decoder's last hidden state, one value per decoder position. The wrapper registers the
+ * model's children under their own names, so its parameters are the model's (`shared.weight`,
+ * `encoder.block.0…`) plus `v_head.summary.weight` / `v_head.summary.bias`: checkpoints, LoRA
+ * paths and PEFT files read exactly as TRL writes them.
  *
  * @module
  */
 
 import { Module } from "../core/nn/mod.ts";
+import type { Generator } from "../core/random.ts";
 import { saveCheckpoint } from "./io/checkpoint.ts";
-import type { HostArray } from "./io/host.ts";
 import type {
   Seq2SeqEncoderOutput,
   Seq2SeqLM,
@@ -19,15 +20,16 @@ import type {
 } from "./contract.ts";
 import type { GenerateOptions, GenerateResult } from "./generation.ts";
 import { ValueHead, type ValueHeadOptions } from "./heads.ts";
+import { hostWeights } from "./state_dict_weights.ts";
 
 /**
  * A seq2seq LM with TRL's value head. `forward` returns the model's outputs plus `values`
  * [B, T] over the decoder positions (the critic of seq2seq PPO); generation is the model's.
- * LoRA goes on `pretrained_model` (as PEFT wraps the model before TRL does), so adapter names
- * match PEFT's; the value head stays trainable beside the adapters.
+ * LoRA applies to the wrapper with PEFT's names (`applyLora` keeps `v_head` trainable).
  *
  * @example
  * ```ts
+ * import { loadSeq2SeqLM, Seq2SeqLMWithValueHead } from "@tether/rlhf/models";
  * const policy = new Seq2SeqLMWithValueHead(await loadSeq2SeqLM("google/flan-t5-small"));
  * const { logits, values } = policy.forward({
  *   inputIds: [[37, 8, 1]],
@@ -35,107 +37,111 @@ import { ValueHead, type ValueHeadOptions } from "./heads.ts";
  * });
  * ```
  */
-export class Seq2SeqLMWithValueHead<M extends Seq2SeqLM = Seq2SeqLM> extends Module
-  implements Seq2SeqLM {
-  /** The wrapped language model. */
-  readonly pretrained_model: M;
-  /** The value head over the decoder's last hidden state. */
+export class Seq2SeqLMWithValueHead extends Module implements Seq2SeqLM {
+  /** TRL's value head (`v_head.summary`). */
   readonly v_head: ValueHead;
 
   /**
-   * Wraps `model` with a fresh value head (dropout: `opts.dropout`, else the config's
-   * `summary_dropout_prob`, else TRL's 0.1).
+   * Wraps `base` (sharing its weights) and attaches a fresh value head (dropout: `opts.dropout`,
+   * else the config's `summary_dropout_prob`, else TRL's 0.1).
    */
-  constructor(model: M, opts: ValueHeadOptions = {}) {
+  constructor(
+    readonly base: Seq2SeqLM,
+    opts: ValueHeadOptions & { generator?: Generator } = {},
+  ) {
     super();
-    this.pretrained_model = this.registerModule("pretrained_model", model);
-    const configured = (model.config as { summary_dropout_prob?: number | null })
-      .summary_dropout_prob;
+    const own = base.namedParameters().filter(([name]) => !name.includes("."));
+    if (own.length > 0) {
+      throw new Error(
+        `Seq2SeqLMWithValueHead: ${base.constructor.name} registers parameters on itself ` +
+          `(${own.map(([n]) => n).join(", ")}); a wrapped model must keep them in child modules`,
+      );
+    }
+    for (const [name, child] of base.children()) this.registerModule(name, child);
+    const configured = (base.config as { summary_dropout_prob?: unknown }).summary_dropout_prob;
     this.v_head = this.registerModule(
       "v_head",
-      new ValueHead(model.hiddenSize, {
-        dropout: configured ?? undefined,
-        backend: model.backend,
+      new ValueHead(base.hiddenSize, {
+        dropout: typeof configured === "number" ? configured : undefined,
+        backend: base.backend,
         ...opts,
       }),
     );
-    this.training = model.training;
-    this.v_head.train(model.training);
+    this.training = base.training;
+    this.v_head.train(base.training);
   }
 
-  /** The wrapped model's `model_type`. */
+  /** The base model's `model_type`. */
   get modelType(): string {
-    return this.pretrained_model.modelType;
+    return this.base.modelType;
   }
   /** Backend of the weights. */
   get backend(): string {
-    return this.pretrained_model.backend;
+    return this.base.backend;
   }
   /** Width of the decoder's hidden states (the value head's input). */
   get hiddenSize(): number {
-    return this.pretrained_model.hiddenSize;
+    return this.base.hiddenSize;
   }
   /** Vocabulary size. */
   get vocabSize(): number {
-    return this.pretrained_model.vocabSize;
+    return this.base.vocabSize;
   }
-  /** Stop token. */
+  /** The base model's stop token. */
   get eosTokenId(): number | null {
-    return this.pretrained_model.eosTokenId;
+    return this.base.eosTokenId;
   }
-  /** Padding token. */
+  /** The base model's padding token. */
   get padTokenId(): number | null {
-    return this.pretrained_model.padTokenId;
+    return this.base.padTokenId;
   }
-  /** The wrapped model's config. */
+  /** The base model's config. */
   get config(): object {
-    return this.pretrained_model.config;
+    return this.base.config;
   }
-  /** First decoder token. */
+  /** The first decoder token. */
   get decoderStartTokenId(): number {
-    return this.pretrained_model.decoderStartTokenId;
+    return this.base.decoderStartTokenId;
   }
 
-  /** The wrapped model's encoder. */
+  /** Training mode for the wrapper, the base and the head. */
+  override train(on = true): this {
+    super.train(on);
+    this.base.train(on);
+    return this;
+  }
+
+  /** The base model's encoder. */
   encode(inputIds: TokenMatrix, attentionMask?: TokenMatrix): Seq2SeqEncoderOutput {
-    return this.pretrained_model.encode(inputIds, attentionMask);
+    return this.base.encode(inputIds, attentionMask);
   }
 
-  /** The model's outputs plus `values` [B, T] from the decoder's last hidden state. */
+  /** The base model's outputs plus `values` [B, T] from the decoder's last hidden state. */
   forward(input: Seq2SeqLMInput): Seq2SeqLMOutput {
-    const out = this.pretrained_model.forward({ ...input, outputHiddenStates: true });
-    out.values = this.v_head.forward(out.decoderHiddenStates!);
-    if (!input.outputHiddenStates) delete out.decoderHiddenStates;
-    return out;
+    const out = this.base.forward({ ...input, outputHiddenStates: true });
+    const result: Seq2SeqLMOutput = {
+      ...out,
+      values: this.v_head.forward(out.decoderHiddenStates!),
+    };
+    if (!input.outputHiddenStates) delete result.decoderHiddenStates;
+    return result;
   }
 
-  /** The wrapped model's generation (the value head plays no part). */
+  /** The base model's generation (the value head plays no part in it). */
   generate(prompts: number[][], opts?: GenerateOptions): Promise<GenerateResult> {
-    return this.pretrained_model.generate(prompts, opts);
+    return this.base.generate(prompts, opts);
   }
 
-  /** The model's tensors plus `v_head.summary.weight` / `v_head.summary.bias`. */
-  async checkpointTensors(): Promise<Map<string, HostArray>> {
-    const out = await this.pretrained_model.checkpointTensors();
-    for (const [name, t] of this.v_head.stateDict()) {
-      out.set(`v_head.${name}`, { shape: [...t.shape], data: await t.toArray() });
-    }
-    return out;
-  }
-
-  /** The wrapped model's config. */
-  checkpointConfig(): Record<string, unknown> {
-    return this.pretrained_model.checkpointConfig();
+  /** The base model's `config.json`. */
+  configJson(): Record<string, unknown> {
+    return this.base.configJson();
   }
 
   /**
-   * Writes `config.json` + `model.safetensors` (the model's tensors and TRL's `v_head.*`), so
-   * TRL's `AutoModelForSeq2SeqLMWithValueHead.from_pretrained(dir)` loads the value head too.
+   * Writes the base model's `config.json` and one `model.safetensors` holding its weights and
+   * `v_head.summary.*`, as TRL's `save_pretrained` does.
    */
   async save(dir: string): Promise<void> {
-    await saveCheckpoint(dir, {
-      config: this.checkpointConfig(),
-      tensors: await this.checkpointTensors(),
-    });
+    await saveCheckpoint(dir, { config: this.configJson(), tensors: await hostWeights(this) });
   }
 }

@@ -23,4 +23,5 @@ export {
 export { T5Block, type T5DecoderOutput, T5Stack } from "./stack.ts";
 export { T5ForConditionalGeneration, type T5Options } from "./model.ts";
 export { initT5Weights } from "./init.ts";
-export { saveT5, t5CheckpointToModelKeys, t5HostWeights, type T5Like } from "./weights.ts";
+export { saveT5, t5CheckpointKey, type T5Like } from "./weights.ts";
+export { T5_ARCHITECTURE } from "./architecture.ts";

@@ -22,13 +22,12 @@ import type {
 } from "../contract.ts";
 import type { GenerateOptions, GenerateResult } from "../generation.ts";
 import { LMHead } from "../gpt2/model.ts";
-import type { HostArray } from "../io/host.ts";
 import { generateSeq2Seq } from "../seq2seq_generation.ts";
 import type { T5LayerOptions } from "./attention.ts";
 import { type T5Config, t5Config, t5ConfigJson } from "./config.ts";
 import { initT5Weights } from "./init.ts";
 import { T5Stack } from "./stack.ts";
-import { saveT5, t5HostWeights } from "./weights.ts";
+import { saveT5 } from "./weights.ts";
 
 /** Options of a fresh T5. */
 export interface T5Options extends T5LayerOptions {
@@ -216,13 +215,8 @@ export class T5ForConditionalGeneration extends Module implements Seq2SeqLM {
     return generateSeq2Seq(this, prompts, opts);
   }
 
-  /** The weights as transformers saves them (`shared.weight`; `lm_head.weight` only when untied). */
-  checkpointTensors(): Promise<Map<string, HostArray>> {
-    return t5HostWeights(this);
-  }
-
-  /** `config.json` contents transformers loads. */
-  checkpointConfig(): Record<string, unknown> {
+  /** `config.json` contents transformers loads (`model_type`, `architectures`, every field). */
+  configJson(): Record<string, unknown> {
     return t5ConfigJson(this.config);
   }
 

@@ -67,14 +67,17 @@ for (const name of ["t5-a", "t5-relu-tied"] as const) {
 Deno.test("loadSeq2SeqLM: an unknown model_type names the supported ones; causal types point to loadCausalLM", async () => {
   await assert.rejects(
     loadSeq2SeqLM(await folderWith({ ...CONFIG_A, model_type: "bart" })),
-    /model_type "bart" is not supported; seq2seq LMs load for model_type "t5"/,
+    /model_type "bart" is not supported; supported model_type values: "t5"/,
   );
   await assert.rejects(
     loadSeq2SeqLM(await folderWith({ ...CONFIG_A, model_type: "llama" })),
     /model_type "llama" is a causal \(decoder-only\) LM; use loadCausalLM/,
   );
   const { model_type: _, ...untyped } = CONFIG_A;
-  await assert.rejects(loadSeq2SeqLM(await folderWith(untyped)), /config.json has no "model_type"/);
+  await assert.rejects(
+    loadSeq2SeqLM(await folderWith(untyped)),
+    /model_type undefined is not supported; supported model_type values: "t5"/,
+  );
 });
 
 Deno.test("loadSeq2SeqLM: a config missing a field T5 needs names the field", async () => {

@@ -20,7 +20,7 @@ import {
 import type { Seq2SeqLM } from "../../models/contract.ts";
 import { readSafetensors } from "../../models/io/safetensors.ts";
 import { applyLora, loadLora, type LoraAdapters, saveLora } from "../../models/lora.ts";
-import { SEQ2SEQ_MODEL_TYPES } from "../../models/seq2seq_lm.ts";
+import { SEQ2SEQ_LM_ARCHITECTURES } from "../../models/seq2seq_lm.ts";
 import { Seq2SeqLMWithValueHead } from "../../models/seq2seq_value_head.ts";
 import { T5ForConditionalGeneration } from "../../models/t5/model.ts";
 import { expectedA as E, loadT5, T5_A } from "./t5_fixture.ts";
@@ -53,7 +53,7 @@ function perturb(lora: LoraAdapters, seed = 1): void {
 Deno.test("LoRA on T5 with PEFT's default targets: every q and v, off = base exactly, merge", async () => {
   const model = await loadT5(T5_A);
   const base = logits(model);
-  const targets = [...SEQ2SEQ_MODEL_TYPES.t5.loraTargets];
+  const targets = [...SEQ2SEQ_LM_ARCHITECTURES.t5.loraTargets];
   assert.deepEqual(targets, ["q", "v"]);
   const lora = applyLora(model, { r: 4, alpha: 8, targetModules: targets }, {
     generator: new Generator(0),
@@ -215,6 +215,14 @@ Deno.test("the seq2seq value head: values over decoder positions, gradients to h
   assert.ok(policy.v_head.summary.weight.grad, "the value head gets a gradient");
   const q = model.stateDict().get("decoder.block.1.layer.0.SelfAttention.q.weight")!;
   assert.ok(q.grad && q.grad.toArraySync().some((x) => x !== 0), "the model gets a gradient");
+  // The wrapper's names are the model's plus v_head.*, so LoRA on it has PEFT's paths and the
+  // value head trains beside the adapters.
+  const names = [...policy.stateDict().keys()];
+  assert.deepEqual(names.filter((n) => !n.startsWith("v_head.")), [...model.stateDict().keys()]);
+  const lora = applyLora(policy, { r: 2, targetModules: ["q", "v"] });
+  assert.equal(lora.targets[0], "encoder.block.0.layer.0.SelfAttention.q");
+  assert.equal(policy.v_head.summary.weight.requiresGrad, true);
+  assert.equal(q.requiresGrad, false);
   policy.dispose();
 });
 
