@@ -14,9 +14,11 @@ import {
   contiguous,
   dispose,
   expand,
+  memory,
   noGrad,
   reshape,
   slice,
+  sum,
   type Tensor,
   tensor,
   tidy,
@@ -305,4 +307,44 @@ Deno.test("on-device decoding runs with no stop token (eosTokenId null) to maxNe
   assert.deepEqual(device.tokens, E.greedy_new_tokens);
   assert.deepEqual(device.finished, [false, false, false]);
   model.dispose();
+});
+
+Deno.test("T5 generation, training steps and failed loads leave no tensors behind", async () => {
+  const model = await loadT5(T5_A);
+  const gen = async () => {
+    await model.generate(PROMPTS, { maxNewTokens: 4 });
+    await model.generate(PROMPTS, {
+      maxNewTokens: 4,
+      doSample: true,
+      seed: 1,
+      sampleOnDevice: true,
+    });
+    await model.generate(PROMPTS, { maxNewTokens: 4, useCache: false });
+  };
+  const trainStep = () =>
+    tidy(() => {
+      const out = model.forward({
+        inputIds: E.input_ids_right,
+        attentionMask: E.attention_mask_right,
+        decoderInputIds: E.decoder_input_ids,
+      });
+      sum(out.logits).backward();
+    });
+  model.train();
+  await gen();
+  trainStep();
+  const before = memory().tensors;
+  for (let i = 0; i < 3; i++) {
+    await gen();
+    trainStep();
+  }
+  assert.equal(memory().tensors, before);
+  model.dispose();
+  const empty = memory().tensors;
+  const bad = await Deno.makeTempDir();
+  const config = JSON.parse(await Deno.readTextFile(`${T5_A}/config.json`));
+  await Deno.writeTextFile(`${bad}/config.json`, JSON.stringify({ ...config, d_ff: 65 }));
+  await Deno.copyFile(`${T5_A}/model.safetensors`, `${bad}/model.safetensors`);
+  await assert.rejects(loadT5(bad), /shape mismatches/);
+  assert.equal(memory().tensors, empty, "a failed load frees the model it built");
 });
