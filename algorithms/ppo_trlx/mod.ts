@@ -4,7 +4,8 @@
  * response-aligned right-padded minibatches (padding included), `vf_coef` 1, reward clipping and
  * running / reference score scaling, rewards placed on trlX's slice, the k3 KL estimate for the
  * controller, and trlX's statistic names. Pure functions and small stateful helpers; the training
- * loop is built on them.
+ * loop is built on them. The config is trlX's own layout (`parseTrlxConfig`), with its optimizer and
+ * scheduler by name (`trlxOptimizer`, `trlxScheduler`).
  *
  * @example
  * ```ts
@@ -57,5 +58,34 @@ export {
   type TrlxTokenRewards,
   trlxTokenRewards,
 } from "./token_rewards.ts";
+export {
+  checkTrlxKwargs,
+  defaultPpoConfig,
+  parseTrlxConfig,
+  TRLX_OPTIMIZERS,
+  TRLX_SCHEDULERS,
+  type TrlxConfig,
+  TrlxConfigError,
+  type TrlxConfigInput,
+  type TrlxConfigIssue,
+  type TrlxGenKwargs,
+  type TrlxMethodConfig,
+  type TrlxModelConfig,
+  type TrlxOptimizerConfig,
+  type TrlxPeftConfig,
+  type TrlxSchedulerConfig,
+  type TrlxTokenizerConfig,
+  type TrlxTrainConfig,
+} from "./config.ts";
+export { trlxOptimizer, trlxScheduler } from "./optim.ts";
 // Types the API mentions (Tensor and what it references), so the docs resolve them.
 export type * from "../../core/mod.ts";
+export type {
+  Hyperparams,
+  LambdaLR,
+  Optimizer,
+  OptimizerStateDict,
+  ParamGroup,
+  ParamState,
+  SchedulerState,
+} from "../../core/optim/mod.ts";
