@@ -13,6 +13,7 @@ import {
   div,
   exp,
   greater,
+  maskedMean,
   max,
   maximum,
   mean,
@@ -87,7 +88,8 @@ export interface TrlxLossOutput {
 export function trlxPpoLoss(x: TrlxLossInputs, config: TrlxLossConfig): TrlxLossOutput {
   const { mask, advantages: A, returns: R } = x;
   const n = sum(mask);
-  const maskedSum = (t: Tensor) => div(sum(mul(t, mask)), n);
+  // trlX writes Σ(x·m)/n: the core's masked mean.
+  const meanOverMask = (t: Tensor) => maskedMean(t, mask);
 
   const vClip = minimum(
     maximum(x.values, sub(x.oldValues, config.cliprangeValue)),
@@ -95,13 +97,13 @@ export function trlxPpoLoss(x: TrlxLossInputs, config: TrlxLossConfig): TrlxLoss
   );
   const vfLoss1 = square(sub(x.values, R));
   const vfLoss2 = square(sub(vClip, R));
-  const vfLoss = mul(maskedSum(maximum(vfLoss1, vfLoss2)), 0.5);
+  const vfLoss = mul(meanOverMask(maximum(vfLoss1, vfLoss2)), 0.5);
 
   const logRatio = mul(sub(x.logprobs, x.oldLogprobs), mask);
   const ratio = exp(logRatio);
   const pgLoss1 = mul(neg(A), ratio);
   const pgLoss2 = mul(neg(A), clamp(ratio, 1 - config.cliprange, 1 + config.cliprange));
-  const pgLoss = maskedSum(maximum(pgLoss1, pgLoss2));
+  const pgLoss = meanOverMask(maximum(pgLoss1, pgLoss2));
   const loss = add(pgLoss, mul(vfLoss, config.vfCoef));
 
   const stats = noGrad(() => {
@@ -116,13 +118,13 @@ export function trlxPpoLoss(x: TrlxLossInputs, config: TrlxLossConfig): TrlxLoss
         sum(div(mul(abs(sub(values, R)), mask), abs(add(mul(R, mask), 1e-2)))),
         n,
       ),
-      "values/clipfrac": maskedSum(greater(detach(vfLoss2), detach(vfLoss1))),
+      "values/clipfrac": meanOverMask(greater(detach(vfLoss2), detach(vfLoss1))),
       ...tensorStats("old_values", x.oldValues, mask, n),
       ...tensorStats("returns", R, mask, n),
       // k3 = (ratio − 1) − log ratio, averaged over all B·T elements (padding gives 0 there).
       "policy/approx_kl": mean(sub(sub(ratioC, 1), logRatioC)),
-      "policy/clipfrac": maskedSum(greater(detach(pgLoss2), detach(pgLoss1))),
-      "ratio": maskedSum(ratioC),
+      "policy/clipfrac": meanOverMask(greater(detach(pgLoss2), detach(pgLoss1))),
+      "ratio": meanOverMask(ratioC),
       "padding_percentage": sub(1, div(n, mask.size)),
     };
   });
@@ -137,7 +139,7 @@ function tensorStats(
   n: Tensor,
 ): Record<string, Tensor> {
   const real = greater(mask, 0);
-  const mu = div(sum(mul(xs, mask)), n);
+  const mu = maskedMean(xs, mask);
   return {
     [`${prefix}/mean`]: mu,
     [`${prefix}/min`]: min(where(real, xs, Infinity)),
