@@ -12,12 +12,15 @@
  * on the slice's last element (or a per-token list added from its first). The stored log-probs
  * and values of the row are the same slice.
  *
- * What that slice is, read from trlX and kept as it is: with pad == eos (GPT-2) the EOS token
- * counts as padding, so the slice ends one past the last non-pad token plus one more; a row that
- * is shorter than the longest then carries its score on the prediction of a padding token that
- * the loss mask excludes (it still reaches the trained positions through GAE). For seq2seq the
- * decoder's start token is the pad token, so the first output token's log-ratio is masked to 0
- * and rows shorter than the longest end one position past their EOS.
+ * What that slice is, read from trlX and kept as it is. For causal models the sum counts the last
+ * prompt token too, so a row keeps two positions beyond its n non-pad response tokens: with
+ * pad == eos (GPT-2), where EOS counts as padding, those are the EOS prediction and the prediction
+ * of the pad token after it; with a distinct pad token, EOS is among the n and both are pad
+ * predictions. For seq2seq the decoder's start token is the pad token, so the sum is n (EOS included)
+ * and one pad prediction follows; that start token also masks the first output token's
+ * log-ratio to 0. The slice is cut at the sequence end, so only rows shorter than the longest
+ * reach the pad predictions, and their score lands on one: a position the loss mask excludes,
+ * which still reaches the trained positions through GAE.
  */
 
 import type { TrlxProcessedScores } from "./scores.ts";

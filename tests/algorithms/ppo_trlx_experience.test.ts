@@ -50,6 +50,16 @@ Deno.test("trlX reward slice, causal with pad == eos: ends = start + Σmask[star
   );
 });
 
+Deno.test("trlX reward slice, causal with a distinct pad token: EOS is real, two pad predictions follow", () => {
+  // pad 0, eos 1; prompt width 3 (start 2); the longest response has 5 tokens.
+  const mask = [
+    [5, 6, 7, 8, 9, 10, 11, 12],
+    [5, 6, 7, 8, 1, 0, 0, 0], // 8 EOS: 2 real tokens → ends 2 + (1 + 2) + 1 = 6: 8, EOS, pad, pad
+    [5, 6, 7, 8, 9, 10, 1, 0], // 4 real → 2 + 5 + 1 = 8, cut to L − 1 = 7: 8 9 10 EOS pad
+  ].map((row) => row.map((t) => (t === 0 ? 0 : 1)));
+  assert.deepEqual(trlxSliceEnds(mask, 2), [7, 6, 7]);
+});
+
 Deno.test("trlX per-token rewards, causal with pad == eos: −β·log-ratio masked by the input token, score on the slice's last element", () => {
   const beta = 0.5;
   const out = trlxTokenRewards({
