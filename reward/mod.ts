@@ -40,6 +40,20 @@ export {
   type TokenRewardModel,
 } from "./gpt2_token_reward_model.ts";
 export { type PairSpan, pairSpan } from "./token_span.ts";
+// Types the per-token reward model's API mentions, so the docs resolve them.
+export type * from "../models/gpt2/mod.ts";
+export type * from "../core/nn/mod.ts";
+export type {
+  GenerateOptions,
+  GenerateResult,
+  HostArray,
+  HostTensor,
+  ScoreHead,
+  StateDict,
+  TokenMatrix,
+  ValueHead,
+  ValueHeadOptions,
+} from "../models/mod.ts";
 export {
   type PairScoreAt,
   tokenPairCorrect,
