@@ -50,6 +50,7 @@ export type {
   HostTensor,
   ScoreHead,
   StateDict,
+  StoredDType,
   TokenMatrix,
   ValueHead,
   ValueHeadOptions,
