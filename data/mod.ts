@@ -169,6 +169,18 @@ export {
   writeSyntheticPreference,
 } from "./synthetic/preferences.ts";
 export {
+  generateSyntheticSummaries,
+  generateSyntheticSummaryComparisons,
+  gistScore,
+  type RejectedKind,
+  type SummaryGist,
+  type SyntheticSummaryComparison,
+  type SyntheticSummaryOptions,
+  type SyntheticSummaryPost,
+  writeSyntheticSummaryComparison,
+  writeSyntheticSummaryPost,
+} from "./synthetic/summaries.ts";
+export {
   EOS_TOKEN,
   PAD_TOKEN,
   SyntheticWordTokenizer,

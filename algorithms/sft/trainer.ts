@@ -118,6 +118,8 @@ export class SFTTrainer extends TrainerBase<LmRow, CausalLM> {
   readonly #generationEval: SftGenerationEval | undefined;
   /** Completions written by the last generation-based evaluation (prompt order). */
   lastPredictions: string[] = [];
+  /** What the last `evaluate()` of the eval set returned (null before any). */
+  lastEvalMetrics: SftEvalMetrics | null = null;
 
   /**
    * Tokenized examples become rows (masked, truncated, packed); errors name the example.
@@ -285,13 +287,14 @@ export class SFTTrainer extends TrainerBase<LmRow, CausalLM> {
       : {};
     if (!rows || rows.length === 0) {
       if (Object.keys(generation).length > 0) {
-        return {
+        this.lastEvalMetrics = {
           loss: NaN,
           perplexity: NaN,
           mean_token_accuracy: NaN,
           num_tokens: 0,
           ...generation,
         };
+        return this.lastEvalMetrics;
       }
       throw new Error("SFTTrainer.evaluate: no examples (pass some, or an evalDataset)");
     }
@@ -317,12 +320,14 @@ export class SFTTrainer extends TrainerBase<LmRow, CausalLM> {
       this.model.train?.();
     }
     const loss = nll / tokens;
-    return {
+    const metrics = {
       loss,
       perplexity: Math.exp(loss),
       mean_token_accuracy: correct / tokens,
       num_tokens: tokens,
       ...generation,
     };
+    if (!examples) this.lastEvalMetrics = metrics;
+    return metrics;
   }
 }

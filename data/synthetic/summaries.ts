@@ -437,15 +437,3 @@ export function generateSyntheticSummaryComparisons(
   const rng = new Rng(options.seed ?? 0);
   return Dataset.from(Array.from({ length: count }, () => writeSyntheticSummaryComparison(rng)));
 }
-
-/** Every word, mark and cue the grammar writes, for building a tokenizer over it. */
-export function syntheticSummaryTexts(): string[] {
-  const texts: string[] = [];
-  for (const person of PERSONS) {
-    for (const problem of PROBLEMS) {
-      texts.push(fill(problem.title, person), problem.summary);
-      for (const pair of problem.post) texts.push(...pair.map((s) => fill(s, person)));
-    }
-  }
-  return texts;
-}
