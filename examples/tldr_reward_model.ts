@@ -29,8 +29,8 @@ import { computeRouge } from "../eval/mod.ts";
 import { loadTokenizer } from "../models/mod.ts";
 import {
   loadGpt2TokenRewardModel,
-  tokenRewardFunction,
   type TokenRewardEvalMetrics,
+  tokenRewardFunction,
   TokenRewardTrainer,
 } from "../reward/mod.ts";
 import { scoreTexts } from "../reward/functions.ts";
@@ -197,7 +197,10 @@ export async function runTldrReward(o: TldrRewardOptions): Promise<TldrRewardRes
     } finally {
       sft.model.dispose();
     }
-    const score = tokenRewardFunction(model, tokenizer, { maxLength: r.maxLength, prefix: r.prefix });
+    const score = tokenRewardFunction(model, tokenizer, {
+      maxLength: r.maxLength,
+      prefix: r.prefix,
+    });
     const texts = (summaries: string[]) =>
       shown.map((row, i) => `${row.prompt}\n${TLDR_CUE} ${summaries[i]}`);
     const chosen = shown.map((row) => summaryText(row.chosen));

@@ -30,7 +30,12 @@ import { runAsScript } from "./common/cli.ts";
 import { parseTldrArgs } from "./tldr/args.ts";
 import { checkSftRows, tokenizeSftRows } from "./tldr/data.ts";
 import { loadSftSplits } from "./tldr/load.ts";
-import { loadTldrPolicy, loadTldrScorer, saveWithTokenizer, type TldrScorer } from "./tldr/models.ts";
+import {
+  loadTldrPolicy,
+  loadTldrScorer,
+  saveWithTokenizer,
+  type TldrScorer,
+} from "./tldr/models.ts";
 import { TINY_TLDR_ASSETS, type TldrPreset } from "./tldr/presets.ts";
 import { summaryPrompts } from "./tldr/summaries.ts";
 import { type TableRow, writeTable } from "./tldr/table.ts";
@@ -197,7 +202,11 @@ export async function runTldrSft(o: TldrSftOptions): Promise<TldrSftResult> {
     // train() evaluated at its last step (unless a resumed run had nothing left to do).
     const after = trainer.lastEvalMetrics ?? await trainer.evaluate();
     const afterSummaries = trainer.lastPredictions;
-    log(`after ${out.globalStep} steps: ${describe(rougeOf(after))}, eval/loss ${after.loss.toFixed(4)}`);
+    log(
+      `after ${out.globalStep} steps: ${describe(rougeOf(after))}, eval/loss ${
+        after.loss.toFixed(4)
+      }`,
+    );
     trainer.optimizer.dispose();
 
     const gists = data.testGists;

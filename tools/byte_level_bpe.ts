@@ -10,8 +10,7 @@
 
 import { byteLevelBpeTokenizerJson, type TokenizerJson } from "../models/mod.ts";
 
-const PRETOKENIZE =
-  /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+const PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
 /** GPT-2's byte → printable character table (`bytes_to_unicode`). */
 export function bytesToUnicode(): string[] {

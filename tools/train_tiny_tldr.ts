@@ -30,7 +30,12 @@ import { writeTextFileAtomic } from "../models/io/atomic.ts";
 import { SFTTrainer } from "../algorithms/sft/mod.ts";
 import { loadGpt2TokenRewardModel, TokenRewardTrainer } from "../reward/mod.ts";
 import { trainByteLevelBpe } from "./byte_level_bpe.ts";
-import { checkSftRows, comparisonTexts, tokenizeComparisons, tokenizeSftRows } from "../examples/tldr/data.ts";
+import {
+  checkSftRows,
+  comparisonTexts,
+  tokenizeComparisons,
+  tokenizeSftRows,
+} from "../examples/tldr/data.ts";
 import { loadComparisonSplits, loadSftSplits } from "../examples/tldr/load.ts";
 import { tldrPreset } from "../examples/tldr/presets.ts";
 import { generateSummaries } from "../examples/tldr/summaries.ts";
@@ -232,7 +237,12 @@ async function trainReward(
     reward: { ...r, trainPairs: steps * r.batchSize, testPairs: 512 },
   });
   const tok = (rows: typeof splits.train) =>
-    tokenizeComparisons(comparisonTexts("train_tiny_tldr", rows, r.filter).pairs, tokenizer, r.maxLength, r.prefix)
+    tokenizeComparisons(
+      comparisonTexts("train_tiny_tldr", rows, r.filter).pairs,
+      tokenizer,
+      r.maxLength,
+      r.prefix,
+    )
       .pairs;
   const train = tok(splits.train), test = tok(splits.test);
   const model = await loadGpt2TokenRewardModel(sftDir, { backend: BACKEND, log: () => {} });
@@ -316,11 +326,7 @@ ROUGE-Lsum ${f(sft.after.rougeLsum)} (evaluate's bootstrap mid, seed 42); ${
     pct(sft.after.gist)
   } of the gist stated. For example:
 
-${
-    sft.samples.map((s) =>
-      `- reference: "${s.reference}"; SFT: "${s.summary}"`
-    ).join("\n")
-  }
+${sft.samples.map((s) => `- reference: "${s.reference}"; SFT: "${s.summary}"`).join("\n")}
 
 ## reward/ (${kb(sizes.reward)})
 

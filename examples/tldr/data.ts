@@ -62,7 +62,9 @@ export function checkSftRows(where: string, rows: readonly SftRow[]): void {
       );
     }
     if (typeof row.label !== "string" || row.label.trim() === "") {
-      throw new Error(`${where}: SFT row ${i} has an empty summary (label ${JSON.stringify(row.label)})`);
+      throw new Error(
+        `${where}: SFT row ${i} has an empty summary (label ${JSON.stringify(row.label)})`,
+      );
     }
   });
 }

@@ -68,7 +68,11 @@ export async function loadComparisonSplits(preset: TldrPreset): Promise<Comparis
   const r = preset.reward;
   if (preset.data === "synthetic") {
     const seeds = preset.syntheticSeeds;
-    const strip = (c: ComparisonRow) => ({ prompt: c.prompt, chosen: c.chosen, rejected: c.rejected });
+    const strip = (c: ComparisonRow) => ({
+      prompt: c.prompt,
+      chosen: c.chosen,
+      rejected: c.rejected,
+    });
     const train = generateSyntheticSummaryComparisons(r.trainPairs ?? 2048, {
       seed: seeds.pairsTrain,
     });

@@ -197,7 +197,9 @@ export const TLDR_PRESETS: Readonly<Record<Preset, TldrPreset>> = { full: FULL, 
 export function tldrPreset(name: Preset): TldrPreset {
   const preset = TLDR_PRESETS[name];
   if (!preset) {
-    throw new Error(`TL;DR preset must be one of ${Object.keys(TLDR_PRESETS).join(", ")}, got '${name}'`);
+    throw new Error(
+      `TL;DR preset must be one of ${Object.keys(TLDR_PRESETS).join(", ")}, got '${name}'`,
+    );
   }
   return structuredClone(preset);
 }

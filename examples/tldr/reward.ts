@@ -7,20 +7,39 @@
  */
 
 import { type RewardFunction, scoreTexts } from "../../reward/functions.ts";
-import { TLDR_CUE } from "./data.ts";
+import { policyPrompt, type SftRow, TLDR_CUE, type TldrTokenizer } from "./data.ts";
 
 /**
- * RM(sample) − RM(post + "TL;DR: " + reference). The post is the text before `TL;DR:`; its
- * reference is looked up by that post (trimmed), as trlX's `post_summary_dict`.
+ * trlX's `post_summary_dict`: each row's reference summary by the policy prompt built from it
+ * (`policyPrompt`), the key `normalizedReward` looks samples up by.
+ *
+ * @param rows SFT rows.
+ * @param tokenizer The policy's tokenizer.
+ * @param maxLength Longest prompt (trlX: seq_length − max_new_tokens).
+ */
+export function postSummaryDict(
+  rows: readonly SftRow[],
+  tokenizer: TldrTokenizer,
+  maxLength: number,
+): Map<string, string> {
+  return new Map(
+    rows.map((row) => [policyPrompt(row.prompt, tokenizer, maxLength).text.trim(), row.label]),
+  );
+}
+
+/**
+ * RM(sample) − RM(prompt + " " + reference), as trlX's `reward_fn`: the prompt is the sample up
+ * to and including `TL;DR:`, and its reference is looked up by that prompt (trimmed), as
+ * trlX's `post_summary_dict` (build it with `postSummaryDict`).
  *
  * @example
  * ```ts
- * const reward = normalizedReward(rm, new Map([[post.trim(), " my summary"]]));
- * const scores = await reward([post + "TL;DR: a sampled summary"]);
+ * const reward = normalizedReward(rm, postSummaryDict(rows, tokenizer, 500));
+ * const scores = await reward([prompt + " a sampled summary"]);
  * ```
  *
  * @param rm Scores whole texts (post and summary).
- * @param references Reference summary by post text (the part before `TL;DR:`, trimmed).
+ * @param references Reference summary by policy prompt (ending in `TL;DR:`, trimmed).
  */
 export function normalizedReward(
   rm: RewardFunction,
@@ -30,12 +49,12 @@ export function normalizedReward(
     const originals = texts.map((text, i) => {
       const at = text.indexOf(TLDR_CUE);
       if (at < 0) throw new Error(`normalizedReward: sample ${i} has no '${TLDR_CUE}'`);
-      const post = text.slice(0, at);
-      const reference = references.get(post.trim());
+      const prompt = text.slice(0, at + TLDR_CUE.length);
+      const reference = references.get(prompt.trim());
       if (reference === undefined) {
-        throw new Error(`normalizedReward: sample ${i}'s post has no reference summary`);
+        throw new Error(`normalizedReward: sample ${i}'s prompt has no reference summary`);
       }
-      return `${post}${TLDR_CUE} ${reference.trim()}`;
+      return `${prompt} ${reference}`;
     });
     const [scores, base] = [await scoreTexts(rm, texts), await scoreTexts(rm, originals)];
     return scores.map((s, i) => s - base[i]);

@@ -45,7 +45,12 @@ const num = (x: number | null) => (x === null ? "–" : x.toFixed(3));
  */
 export function formatTable(rows: readonly TableRow[], width = 90): string {
   const columns = rows.length ? Object.keys(rows[0].summaries) : [];
-  const header = ["#", "post", "reference", ...columns.flatMap((c) => [c, "reward", "ROUGE-L", "gist"])];
+  const header = [
+    "#",
+    "post",
+    "reference",
+    ...columns.flatMap((c) => [c, "reward", "ROUGE-L", "gist"]),
+  ];
   const lines = [
     `| ${header.join(" | ")} |`,
     `|${header.map(() => "---").join("|")}|`,

@@ -21,7 +21,7 @@ import {
   tokenizeSftRows,
 } from "../../examples/tldr/data.ts";
 import { FULL_SFT_OUTPUT, tldrPreset } from "../../examples/tldr/presets.ts";
-import { normalizedReward } from "../../examples/tldr/reward.ts";
+import { normalizedReward, postSummaryDict } from "../../examples/tldr/reward.ts";
 
 const QUIET = { log: () => {}, progress: false };
 
@@ -51,7 +51,9 @@ function wordTokenizer() {
       });
     },
     decode(list: number[], opts: { skipSpecialTokens?: boolean } = {}) {
-      return list.filter((i) => !(opts.skipSpecialTokens && i === 0)).map((i) => words[i]).join(" ");
+      return list.filter((i) => !(opts.skipSpecialTokens && i === 0)).map((i) => words[i]).join(
+        " ",
+      );
     },
   };
 }
@@ -90,7 +92,10 @@ Deno.test("TL;DR full presets hold the tutorial's settings", () => {
   const rm = parseTldrRewardArgs(["--model", "my/sft", "--batch-size", "2"]);
   assert.equal(rm.preset.reward.sftModel, "my/sft");
   assert.equal(rm.preset.reward.batchSize, 2);
-  assert.throws(() => parseTldrSftArgs(["--max-steps", "0"]), /--max-steps must be an integer >= 1, got '0'/);
+  assert.throws(
+    () => parseTldrSftArgs(["--max-steps", "0"]),
+    /--max-steps must be an integer >= 1, got '0'/,
+  );
 });
 
 Deno.test("TL;DR full presets stop at once offline, naming the dataset", async () => {
@@ -99,10 +104,12 @@ Deno.test("TL;DR full presets stop at once offline, naming the dataset", async (
     Deno.env.set("HF_HOME", dir);
     Deno.env.set("HF_HUB_OFFLINE", "1");
     try {
-      for (const [main, id] of [
-        [sftMain, "CarperAI/openai_summarize_tldr"],
-        [rewardMain, "CarperAI/openai_summarize_comparisons"],
-      ] as const) {
+      for (
+        const [main, id] of [
+          [sftMain, "CarperAI/openai_summarize_tldr"],
+          [rewardMain, "CarperAI/openai_summarize_comparisons"],
+        ] as const
+      ) {
         const t0 = performance.now();
         const log = console.log;
         console.log = () => {};
@@ -127,17 +134,32 @@ Deno.test("TL;DR full presets stop at once offline, naming the dataset", async (
 
 Deno.test("TL;DR bad rows fail naming the row; long posts are cut as the tutorial cuts, and counted", () => {
   assert.throws(
-    () => checkSftRows("t", [{ prompt: "POST: a\nTL;DR:", label: " b" }, { prompt: "POST: a", label: " b" }]),
+    () =>
+      checkSftRows("t", [{ prompt: "POST: a\nTL;DR:", label: " b" }, {
+        prompt: "POST: a",
+        label: " b",
+      }]),
     /SFT row 1 has no 'TL;DR:' in its prompt/,
   );
-  assert.throws(() => checkSftRows("t", [{ prompt: "POST: a\nTL;DR:", label: "  " }]), /SFT row 0 has an empty summary/);
+  assert.throws(
+    () => checkSftRows("t", [{ prompt: "POST: a\nTL;DR:", label: "  " }]),
+    /SFT row 0 has an empty summary/,
+  );
   const rows = [
     { prompt: "POST: a b\n", chosen: "TL;DR: x y", rejected: "TL;DR: x z" },
     { prompt: "POST: c\n", chosen: "TL;DR: same", rejected: "TL;DR: same" },
   ];
-  assert.throws(() => comparisonTexts("t", rows, "strict"), /comparison 1 has the same chosen and rejected/);
   assert.throws(
-    () => comparisonTexts("t", [{ prompt: "POST: a", chosen: "TL;DR:", rejected: "TL;DR: b" }], "strict"),
+    () => comparisonTexts("t", rows, "strict"),
+    /comparison 1 has the same chosen and rejected/,
+  );
+  assert.throws(
+    () =>
+      comparisonTexts(
+        "t",
+        [{ prompt: "POST: a", chosen: "TL;DR:", rejected: "TL;DR: b" }],
+        "strict",
+      ),
     /comparison 0 has an empty chosen summary/,
   );
   assert.throws(
@@ -146,7 +168,11 @@ Deno.test("TL;DR bad rows fail naming the row; long posts are cut as the tutoria
   );
   // trlX's filter skips them (and summaries under five words) and counts.
   const long = "TL;DR: one two three four five";
-  const filtered = comparisonTexts("t", [...rows, { prompt: "POST: d", chosen: long, rejected: `${long} six` }], "trlx");
+  const filtered = comparisonTexts("t", [...rows, {
+    prompt: "POST: d",
+    chosen: long,
+    rejected: `${long} six`,
+  }], "trlx");
   assert.equal(filtered.skipped, 2);
   assert.equal(filtered.pairs[0].chosen, `POST: d\n${long}`);
 
@@ -158,7 +184,10 @@ Deno.test("TL;DR bad rows fail naming the row; long posts are cut as the tutoria
     6,
   );
   assert.equal(sft.truncated, 1);
-  assert.deepEqual(tok.decode([...sft.examples[0].prompt, ...sft.examples[0].completion]), "p4 p5 TL;DR: s1 s2 <eos>");
+  assert.deepEqual(
+    tok.decode([...sft.examples[0].prompt, ...sft.examples[0].completion]),
+    "p4 p5 TL;DR: s1 s2 <eos>",
+  );
   // Policy prompts: the post cut to maxLength − 5 tokens, then "\nTL;DR:".
   const p = policyPrompt("w1 w2 w3 w4 w5 w6 w7 w8 TL;DR:", tok, 8);
   assert.deepEqual(p, { text: "w1 w2 w3\nTL;DR:", truncated: true });
@@ -176,11 +205,16 @@ Deno.test("TL;DR bad rows fail naming the row; long posts are cut as the tutoria
   assert.deepEqual(pairs.pairs[0].chosen.length, 5);
 });
 
-Deno.test("normalizedReward: RM(sample) − RM(post + reference), as trlX's reward_fn", async () => {
+Deno.test("normalizedReward: RM(sample) − RM(prompt + reference), keyed as trlX's post_summary_dict", async () => {
   const rm = (texts: readonly string[]) => texts.map((t) => t.length);
-  const post = "POST: my cat is sad.\n";
-  const reward = normalizedReward(rm, new Map([[post.trim(), " cat sad"]]));
-  const [r] = await reward([`${post}TL;DR: my cat is very sad`]);
-  assert.equal(r, `${post}TL;DR: my cat is very sad`.length - `${post}TL;DR: cat sad`.length);
+  const tok = wordTokenizer();
+  const rows = [{ prompt: "POST: my cat is sad . TL;DR:", label: " cat sad" }];
+  const dict = postSummaryDict(rows, tok, 20);
+  const prompt = [...dict.keys()][0];
+  assert.equal(prompt, "POST: my cat is sad .\nTL;DR:");
+  const reward = normalizedReward(rm, dict);
+  const sample = `${prompt} my cat is very sad`;
+  const [r] = await reward([sample]);
+  assert.equal(r, sample.length - `${prompt}  cat sad`.length);
   await assert.rejects(async () => await reward(["POST: x\nTL;DR: y"]), /has no reference summary/);
 });
