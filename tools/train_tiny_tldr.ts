@@ -301,8 +301,8 @@ the TL;DR examples' offline \`--preset tiny\`. They were trained on the project'
 summarization corpus (\`data/synthetic/summaries.ts\`: a seeded grammar of Reddit-style posts
 with a known gist: who, what happened, what the writer asks). They have never seen Reddit.
 
-Made by \`deno run -A tools/train_tiny_tldr.ts\` (CPU backend, seeded: the same command writes
-the same weights). Times below are wall-clock on a shared 2-core machine.
+Made by \`deno run -A tools/train_tiny_tldr.ts\` (CPU backend; every draw of weights, data and
+order comes from a fixed seed). Times below are wall-clock on a shared 2-core machine.
 
 All three share one tokenizer: a byte-level BPE (GPT-2's scheme, ${vocab} tokens,
 \`<|endoftext|>\` last) learned on the corpus, so texts round-trip exactly, newlines and

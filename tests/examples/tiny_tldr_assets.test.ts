@@ -34,7 +34,10 @@ Deno.test("tiny TL;DR checkpoints: every file under 5 MB; they load; one tokeniz
     assert.equal(tokenizer.decode(tokenizer.encode(text)), text);
   }
   for (const dir of DIRS.slice(1)) {
-    assert.deepEqual((await loadTokenizer(dir)).encode("POST: hi\nTL;DR:"), tokenizer.encode("POST: hi\nTL;DR:"));
+    assert.deepEqual(
+      (await loadTokenizer(dir)).encode("POST: hi\nTL;DR:"),
+      tokenizer.encode("POST: hi\nTL;DR:"),
+    );
   }
   const policy = await loadCausalLM(DIRS[0], { backend: "cpu" });
   assert.equal(policy.config.vocab_size, tokenizer.vocabSize);
@@ -43,7 +46,7 @@ Deno.test("tiny TL;DR checkpoints: every file under 5 MB; they load; one tokeniz
   assert.deepEqual(config.architectures, ["GPTRewardModel"]);
 });
 
-Deno.test("tiny TL;DR sft/ states the gist of held-out posts; reward/ ranks held-out pairs", async () => {
+Deno.test("tiny TL;DR sft/ states >= 60% of held-out posts' gist (measured 72.9%); reward/ ranks >= 80% of held-out pairs (measured 87.5%)", async () => {
   const preset = tldrPreset("tiny");
   const tokenizer = await loadTokenizer(DIRS[1]);
   const sft = await loadCausalLM(DIRS[1], { backend: "cpu", log: () => {} });
@@ -59,7 +62,12 @@ Deno.test("tiny TL;DR sft/ states the gist of held-out posts; reward/ ranks held
 
   const rows = generateSyntheticSummaryComparisons(128, { seed: 4243 }).toArray();
   const r = preset.reward;
-  const pairs = tokenizeComparisons(comparisonTexts("test", rows, "strict").pairs, tokenizer, r.maxLength, r.prefix);
+  const pairs = tokenizeComparisons(
+    comparisonTexts("test", rows, "strict").pairs,
+    tokenizer,
+    r.maxLength,
+    r.prefix,
+  );
   const rm = await loadGpt2TokenRewardModel(DIRS[2], { backend: "cpu" });
   try {
     const trainer = new TokenRewardTrainer({ evalBatchSize: 64, maxLength: r.maxLength }, {
@@ -76,5 +84,5 @@ Deno.test("tiny TL;DR sft/ states the gist of held-out posts; reward/ ranks held
 });
 
 /** Stated targets for the committed checkpoints (see examples/assets/tiny-tldr/README.md). */
-const GIST_TARGET = 0.5;
-const ACCURACY_TARGET = 0.7;
+const GIST_TARGET = 0.6;
+const ACCURACY_TARGET = 0.8;
