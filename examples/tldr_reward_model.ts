@@ -232,6 +232,7 @@ export async function runTldrReward(o: TldrRewardOptions): Promise<TldrRewardRes
     await saveWithTokenizer(model, r.sftModel, modelDir);
     log(`saved the reward model (v_head.weight, transformer.*) and its tokenizer in ${modelDir}`);
     log(`metrics: ${join(o.out, "metrics.jsonl")}; table: ${table}`);
+    log(`${NAME} (${preset.name}) finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     return {
       before,
       after,

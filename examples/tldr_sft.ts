@@ -249,6 +249,7 @@ export async function runTldrSft(o: TldrSftOptions): Promise<TldrSftResult> {
     await saveWithTokenizer(model, s.model, modelDir);
     log(`saved the tuned policy and its tokenizer in ${modelDir}`);
     log(`metrics: ${join(o.out, "metrics.jsonl")}; table: ${table}`);
+    log(`${NAME} (${preset.name}) finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     return {
       before: rougeOf(before),
       after: rougeOf(after),
