@@ -26,11 +26,12 @@ import { padRight, type Rows } from "../common/batching.ts";
 import {
   type CausalLM,
   type MicroBatchResult,
+  type TrainCallOptions,
   TrainerBase,
   type TrainerParts,
+  type TrainOutput,
 } from "../common/trainer.ts";
 import { MetricsWriter } from "../common/metrics.ts";
-import type { TrainCallOptions, TrainOutput } from "../common/trainer.ts";
 import { IGNORE_INDEX, type LmRow, packRows, type SftExample, toLmRows } from "./data.ts";
 import {
   checkGenerationEval,
