@@ -40,21 +40,6 @@ export {
   type TokenRewardModel,
 } from "./gpt2_token_reward_model.ts";
 export { type PairSpan, pairSpan } from "./token_span.ts";
-// Types the per-token reward model's API mentions, so the docs resolve them.
-export type * from "../models/gpt2/mod.ts";
-export type * from "../core/nn/mod.ts";
-export type {
-  GenerateOptions,
-  GenerateResult,
-  HostArray,
-  HostTensor,
-  ScoreHead,
-  StateDict,
-  StoredDType,
-  TokenMatrix,
-  ValueHead,
-  ValueHeadOptions,
-} from "../models/mod.ts";
 export {
   type PairScoreAt,
   tokenPairCorrect,
@@ -78,6 +63,21 @@ export {
   type TokenRewardTokenizer,
   type TokenRowOptions,
 } from "./token_reward_function.ts";
+// Types the per-token reward model's API mentions, so the docs resolve them.
+export type * from "../models/gpt2/mod.ts";
+export type * from "../core/nn/mod.ts";
+export type {
+  GenerateOptions,
+  GenerateResult,
+  HostArray,
+  HostTensor,
+  ScoreHead,
+  StateDict,
+  StoredDType,
+  TokenMatrix,
+  ValueHead,
+  ValueHeadOptions,
+} from "../models/mod.ts";
 export type { HubOptions, ProgressSink } from "../models/hub/env.ts";
 // Types the API mentions (Tensor, the shared trainer types and what they reference), so the docs
 // resolve them.
