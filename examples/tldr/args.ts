@@ -91,7 +91,9 @@ export function parseTldrArgs(
     backend: parsed.backend,
     out: parsed.out,
     resume: parsed.resume,
+    overwrite: parsed.overwrite,
     seed: parsed.seed,
+    reportTo: parsed.reportTo,
     rewardModel: text("reward-model") ?? null,
   };
 }
