@@ -11,8 +11,21 @@
 import { DTYPE_BYTES, elementReader, toFloat32 } from "./dtype.ts";
 import type { HostTensor, StateDict, StoredDType } from "./host.ts";
 import { type PickleCallable, unpickle } from "./pickle.ts";
-import { readWholeFile } from "./read_file.ts";
-import { readZipDirectory, readZipEntry, type ZipEntry } from "./zip.ts";
+import { RandomAccessFile, readWholeFile } from "./read_file.ts";
+import {
+  type CheckpointReader,
+  streamElements,
+  type TensorEntry,
+  type TensorSink,
+} from "./tensor_stream.ts";
+import {
+  readZipDirectory,
+  readZipDirectoryFromFile,
+  readZipEntry,
+  readZipEntryFromFile,
+  type ZipEntry,
+  zipEntryDataStart,
+} from "./zip.ts";
 
 /** Options for reading a torch checkpoint. */
 export interface ReadTorchOptions {
@@ -204,24 +217,19 @@ function materialise(
   return out;
 }
 
-/**
- * Decode an in-memory `pytorch_model.bin` (zip format) into f32 host tensors.
- *
- * @param bytes The whole file.
- * @param options Filter and source name.
- */
-export async function decodeTorchCheckpoint(
-  bytes: Uint8Array,
-  options: ReadTorchOptions = {},
-): Promise<StateDict> {
-  const source = options.source ?? "pytorch_model.bin";
-  if (bytes[0] !== 0x50 || bytes[1] !== 0x4b) {
-    throw new Error(
-      `${source}: not a zip archive. Checkpoints saved by PyTorch < 1.6 (the legacy format) are ` +
-        `not supported: re-save with torch.save in a newer PyTorch, or convert to safetensors`,
-    );
-  }
-  const entries = readZipDirectory(bytes, source);
+/** The tensors a torch checkpoint's pickle describes, and where its storages live. */
+interface TorchIndex {
+  /** Tensor views by name, in pickle order. */
+  refs: Map<string, TensorRef>;
+  /** The archive's root folder (`<prefix>data/<key>` holds a storage). */
+  prefix: string;
+}
+
+async function readTorchIndex(
+  entries: Map<string, ZipEntry>,
+  readEntry: (entry: ZipEntry) => Promise<Uint8Array>,
+  source: string,
+): Promise<TorchIndex> {
   const pickles = [...entries.keys()].filter((name) =>
     name === "data.pkl" || name.endsWith("/data.pkl")
   );
@@ -230,7 +238,7 @@ export async function decodeTorchCheckpoint(
   pickles.sort((a, b) => a.split("/").length - b.split("/").length);
   const pickleName = pickles[0];
   const prefix = pickleName.slice(0, pickleName.length - "data.pkl".length);
-  const pickleBytes = await readZipEntry(bytes, entries.get(pickleName)!, source);
+  const pickleBytes = await readEntry(entries.get(pickleName)!);
   const root = unpickle(pickleBytes, {
     globals: torchGlobals(),
     persistentLoad,
@@ -244,26 +252,66 @@ export async function decodeTorchCheckpoint(
   }
   const refs = new Map<string, TensorRef>();
   collectTensors(root, "", refs);
+  return { refs, prefix };
+}
+
+function storageEntry(
+  index: TorchIndex,
+  entries: Map<string, ZipEntry>,
+  name: string,
+  source: string,
+): ZipEntry {
+  const key = index.refs.get(name)!.storage.key;
+  const entry = entries.get(`${index.prefix}data/${key}`);
+  if (!entry) {
+    throw new Error(
+      `${source}: tensor "${name}" needs storage ${index.prefix}data/${key}, which is missing`,
+    );
+  }
+  return entry;
+}
+
+function checkStorageBytes(ref: TensorRef, bytes: number, source: string): void {
+  const expected = ref.storage.numel * DTYPE_BYTES[ref.storage.dtype];
+  if (bytes < expected) {
+    throw new Error(
+      `${source}: storage ${ref.storage.key} has ${bytes} bytes, expected ${expected}`,
+    );
+  }
+}
+
+function notZip(bytes: Uint8Array, source: string): void {
+  if (bytes[0] !== 0x50 || bytes[1] !== 0x4b) {
+    throw new Error(
+      `${source}: not a zip archive. Checkpoints saved by PyTorch < 1.6 (the legacy format) are ` +
+        `not supported: re-save with torch.save in a newer PyTorch, or convert to safetensors`,
+    );
+  }
+}
+
+/**
+ * Decode an in-memory `pytorch_model.bin` (zip format) into f32 host tensors.
+ *
+ * @param bytes The whole file.
+ * @param options Filter and source name.
+ */
+export async function decodeTorchCheckpoint(
+  bytes: Uint8Array,
+  options: ReadTorchOptions = {},
+): Promise<StateDict> {
+  const source = options.source ?? "pytorch_model.bin";
+  notZip(bytes, source);
+  const entries = readZipDirectory(bytes, source);
+  const index = await readTorchIndex(entries, (e) => readZipEntry(bytes, e, source), source);
   const storages = new Map<string, Uint8Array>();
   const out: StateDict = new Map();
-  for (const [name, ref] of refs) {
+  for (const [name, ref] of index.refs) {
     if (options.include && !options.include(name)) continue;
     const key = ref.storage.key;
     let storageBytes = storages.get(key);
     if (storageBytes === undefined) {
-      const entry: ZipEntry | undefined = entries.get(`${prefix}data/${key}`);
-      if (!entry) {
-        throw new Error(
-          `${source}: tensor "${name}" needs storage ${prefix}data/${key}, which is missing`,
-        );
-      }
-      storageBytes = await readZipEntry(bytes, entry, source);
-      const expected = ref.storage.numel * DTYPE_BYTES[ref.storage.dtype];
-      if (storageBytes.byteLength < expected) {
-        throw new Error(
-          `${source}: storage ${key} has ${storageBytes.byteLength} bytes, expected ${expected}`,
-        );
-      }
+      storageBytes = await readZipEntry(bytes, storageEntry(index, entries, name, source), source);
+      checkStorageBytes(ref, storageBytes.byteLength, source);
       storages.set(key, storageBytes);
     }
     const tensor: HostTensor = {
@@ -274,6 +322,95 @@ export async function decodeTorchCheckpoint(
     out.set(name, tensor);
   }
   return out;
+}
+
+/**
+ * A `pytorch_model.bin` on disk, read one tensor at a time: only the zip directory and the
+ * pickle are read on open; each tensor's values stream from its storage when asked for.
+ */
+export class TorchCheckpointFile implements CheckpointReader {
+  readonly #file: RandomAccessFile;
+  readonly #zip: Map<string, ZipEntry>;
+  readonly #index: TorchIndex;
+  /** Each tensor's stored dtype and shape, in pickle order. */
+  readonly entries: ReadonlyMap<string, TensorEntry>;
+
+  private constructor(
+    file: RandomAccessFile,
+    zip: Map<string, ZipEntry>,
+    index: TorchIndex,
+    readonly source: string,
+  ) {
+    this.#file = file;
+    this.#zip = zip;
+    this.#index = index;
+    this.entries = new Map(
+      [...index.refs].map(([name, ref]) => [name, { dtype: ref.storage.dtype, shape: ref.shape }]),
+    );
+  }
+
+  /**
+   * Opens `path`, reading its directory and pickle.
+   *
+   * @param path The checkpoint file.
+   */
+  static async open(path: string): Promise<TorchCheckpointFile> {
+    const file = await RandomAccessFile.open(path);
+    try {
+      notZip(await file.read(0, Math.min(2, file.size)), path);
+      const zip = await readZipDirectoryFromFile(file, path);
+      const index = await readTorchIndex(zip, (e) => readZipEntryFromFile(file, e, path), path);
+      return new TorchCheckpointFile(file, zip, index, path);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Streams tensor `name` as f32 in row-major order. Contiguous tensors in stored (uncompressed)
+   * entries are read chunk by chunk; strided views and compressed entries read their storage.
+   */
+  async read(name: string, sink: TensorSink, chunkElements?: number): Promise<void> {
+    const ref = this.#index.refs.get(name);
+    if (!ref) throw new Error(`${this.source}: no tensor "${name}"`);
+    const entry = storageEntry(this.#index, this.#zip, name, this.source);
+    checkStorageBytes(ref, entry.size, this.source);
+    const itemBytes = DTYPE_BYTES[ref.storage.dtype];
+    const numel = ref.shape.reduce((a, d) => a * d, 1);
+    if (entry.method === 0 && isContiguous(ref) && ref.offset + numel <= ref.storage.numel) {
+      const start = await zipEntryDataStart(this.#file, entry, this.source);
+      await streamElements(
+        this.#file,
+        start + ref.offset * itemBytes,
+        numel,
+        ref.storage.dtype,
+        sink,
+        chunkElements,
+      );
+      return;
+    }
+    const bytes = await readZipEntryFromFile(this.#file, entry, this.source);
+    sink(materialise(ref, bytes, `${this.source}: tensor "${name}"`), 0);
+  }
+
+  /** Closes the file. */
+  close(): void {
+    this.#file.close();
+  }
+
+  /** Lets `using` close the file. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function isContiguous(ref: TensorRef): boolean {
+  for (let d = ref.shape.length - 1, expect = 1; d >= 0; d--) {
+    if (ref.shape[d] !== 1 && ref.stride[d] !== expect) return false;
+    expect *= ref.shape[d];
+  }
+  return true;
 }
 
 /**
