@@ -11,12 +11,7 @@ import { join } from "node:path";
 import { Generator } from "../../core/mod.ts";
 import { bestOfN, type BestOfNResult } from "../../algorithms/best_of_n/mod.ts";
 import type { RewardFunction } from "../../reward/mod.ts";
-import {
-  type GPT2LMHeadModel,
-  loadCausalLM,
-  loadTokenizer,
-  type Tokenizer,
-} from "../../models/mod.ts";
+import { type CausalLM, loadCausalLM, loadTokenizer, type Tokenizer } from "../../models/mod.ts";
 import { MetricsWriter } from "../../algorithms/common/mod.ts";
 import { type ImdbReward, loadImdbReward } from "./models.ts";
 import type { ImdbPreset, SamplingSettings } from "./presets.ts";
@@ -51,7 +46,7 @@ export interface BestOfNSummary {
 /** Options of {@link runBestOfN}. */
 export interface RunBestOfNOptions {
   /** The original policy. */
-  model: GPT2LMHeadModel;
+  model: CausalLM;
   /** Its tokenizer. */
   tokenizer: Tokenizer;
   /** Scores texts (query and continuation together). */
