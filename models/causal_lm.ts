@@ -20,6 +20,11 @@ import { GPT2_ARCHITECTURE } from "./gpt2/architecture.ts";
 import type { GPT2LMHeadModel } from "./gpt2/model.ts";
 import { GPT2ForSequenceClassification } from "./gpt2/sequence_classification.ts";
 import type { ValueHeadOptions } from "./heads.ts";
+import {
+  LLAMA_ARCHITECTURE,
+  MISTRAL_ARCHITECTURE,
+  QWEN2_ARCHITECTURE,
+} from "./llama/architecture.ts";
 import type { HubOptions } from "./hub/env.ts";
 import { type ModelFiles, openModel } from "./hub/repo.ts";
 import { loadConfig, openCheckpoint } from "./io/checkpoint.ts";
@@ -35,6 +40,9 @@ export type CausalArchitecture = ArchitectureRow<CausalLMBase>;
  */
 export const CAUSAL_LM_ARCHITECTURES: Readonly<Record<string, CausalArchitecture>> = {
   gpt2: GPT2_ARCHITECTURE,
+  llama: LLAMA_ARCHITECTURE,
+  qwen2: QWEN2_ARCHITECTURE,
+  mistral: MISTRAL_ARCHITECTURE,
 };
 
 /**

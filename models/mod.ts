@@ -87,6 +87,7 @@ export * as bert from "./bert/mod.ts";
 export * from "./sequence_classifier.ts";
 
 export * from "./gpt2/mod.ts";
+export * from "./llama/mod.ts";
 export type {
   CausalLM,
   CausalLMInput,

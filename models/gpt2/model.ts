@@ -12,7 +12,6 @@ import {
   currentBackend,
   gelu,
   geluTanh,
-  matmul,
   noGrad,
   randn,
   relu,
@@ -25,6 +24,7 @@ import { defaultGenerator, type Generator } from "../../core/random.ts";
 import { CausalLMBase } from "../causal_base.ts";
 import type { CausalLMOutput } from "../contract.ts";
 import { causalInputs, keepLast } from "../inputs.ts";
+import { LMHead, ModuleList } from "../layers.ts";
 import { type BlockOptions, GPT2Attention, type LayerPast } from "./attention.ts";
 import { type GPT2Config, gpt2Config, gpt2ConfigJson, innerSize } from "./config.ts";
 import type { TokenMatrix } from "../bert/inputs.ts";
@@ -32,6 +32,7 @@ import type { TokenMatrix } from "../bert/inputs.ts";
 export type { LayerPast } from "./attention.ts";
 export type { CausalLMOutput } from "../contract.ts";
 export { onBackend } from "../inputs.ts";
+export { LMHead } from "../layers.ts";
 
 /** The cache of every block, in block order (Hugging Face's `past_key_values`). */
 export type PastKeyValues = LayerPast[];
@@ -135,16 +136,6 @@ export class GPT2Block extends Module {
   }
 }
 
-/** The blocks, registered as children "0", "1", ... (`h.0.…`). */
-class BlockList extends Module {
-  readonly blocks: GPT2Block[];
-  constructor(blocks: GPT2Block[]) {
-    super();
-    this.blocks = blocks;
-    blocks.forEach((b, i) => this.registerModule(String(i), b));
-  }
-}
-
 /** GPT-2's trunk (`transformer`): embeddings, blocks, final norm. */
 export class GPT2Model extends Module {
   /** Token embeddings [V, D]. */
@@ -169,7 +160,7 @@ export class GPT2Model extends Module {
     this.wpe = this.registerModule("wpe", new Embedding(config.n_positions, d, opts));
     this.drop = this.registerModule("drop", new Dropout(config.embd_pdrop, opts.generator));
     this.h = Array.from({ length: config.n_layer }, (_, i) => new GPT2Block(config, i, opts));
-    this.registerModule("h", new BlockList(this.h));
+    this.registerModule("h", new ModuleList(this.h));
     this.ln_f = this.registerModule(
       "ln_f",
       new LayerNorm(d, { eps: config.layer_norm_epsilon, backend: opts.backend }),
@@ -226,21 +217,6 @@ function initGpt2Weights(model: GPT2Model, config: GPT2Config, g: Generator): vo
       drawn.dispose();
     }
   });
-}
-
-/** The output projection (`lm_head`, no bias); its weight is `wte.weight` when tied. */
-export class LMHead extends Module {
-  /** [vocab_size, n_embd]. */
-  readonly weight: Tensor;
-  /** Wraps `weight` (registered as this module's parameter, shared when tied). */
-  constructor(weight: Tensor) {
-    super();
-    this.weight = this.registerParameter("weight", weight);
-  }
-  /** hidden [..., D] → logits [..., V]. */
-  forward(hidden: Tensor): Tensor {
-    return matmul(hidden, this.weight, { transB: true });
-  }
 }
 
 /**
