@@ -29,6 +29,7 @@ import type { HubOptions } from "./hub/env.ts";
 import { type ModelFiles, openModel } from "./hub/repo.ts";
 import { loadConfig, openCheckpoint } from "./io/checkpoint.ts";
 import { loadWeights } from "./load_weights.ts";
+import { OPT_ARCHITECTURE } from "./opt/architecture.ts";
 import { CausalLMWithValueHead } from "./with_value_head.ts";
 
 /** A row of the causal table: the architecture builds a `CausalLMBase`. */
@@ -43,6 +44,7 @@ export const CAUSAL_LM_ARCHITECTURES: Readonly<Record<string, CausalArchitecture
   llama: LLAMA_ARCHITECTURE,
   qwen2: QWEN2_ARCHITECTURE,
   mistral: MISTRAL_ARCHITECTURE,
+  opt: OPT_ARCHITECTURE,
 };
 
 /**

@@ -88,6 +88,7 @@ export * from "./sequence_classifier.ts";
 
 export * from "./gpt2/mod.ts";
 export * from "./llama/mod.ts";
+export * from "./opt/mod.ts";
 export type {
   CausalLM,
   CausalLMInput,

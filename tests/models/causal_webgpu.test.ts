@@ -15,7 +15,7 @@ import {
   fixtureDir,
 } from "./causal_reference.ts";
 
-for (const name of ["llama-a", "llama-a/bf16", "qwen2-a"]) {
+for (const name of ["llama-a", "llama-a/bf16", "qwen2-a", "opt-a"]) {
   gpuTest(`${name} matches PyTorch on WebGPU: logits, log-probs, greedy, KV cache`, async () => {
     const e = await expectedOf(name);
     const model = await loadCausalLM(fixtureDir(name), { backend: "webgpu", log: () => {} });
