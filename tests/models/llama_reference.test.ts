@@ -1,7 +1,7 @@
 /**
  * The Llama family against independent PyTorch forward passes of tiny checkpoints: llama-a
  * (grouped-query attention, untied head) from model.safetensors, pytorch_model.bin, a bf16
- * copy and a two-shard copy, and qwen2-a (q/k/v biases, tied head) from both formats, on the
+ * copy, a two-shard safetensors copy and a two-shard .bin copy, and qwen2-a (q/k/v biases, tied head) from both formats, on the
  * f32 and f64 CPU backends: logits of right- and left-padded batches, per-token log-probs,
  * greedy tokens, and the KV cache.
  */
@@ -44,6 +44,16 @@ const CASES = [
       "model.safetensors.index.json",
       "model-00001-of-00002.safetensors",
       "model-00002-of-00002.safetensors",
+    ],
+  },
+  // The same weights split by tools/shard_torch_checkpoint.py into two torch shards.
+  {
+    fixture: "llama-a/sharded-bin",
+    expected: "llama-a",
+    files: [
+      "pytorch_model.bin.index.json",
+      "pytorch_model-00001-of-00002.bin",
+      "pytorch_model-00002-of-00002.bin",
     ],
   },
   { fixture: "qwen2-a", expected: "qwen2-a", files: ["model.safetensors"] },
