@@ -78,6 +78,8 @@ export { createTokenizer, loadTokenizer, Tokenizer } from "./tokenizer.ts";
 export type {
   BatchEncodeOptions,
   BatchEncoding,
+  ChatMessage,
+  ChatTemplateOptions,
   DecodeOptions,
   EncodeOptions,
   LoadTokenizerOptions,
