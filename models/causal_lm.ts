@@ -19,6 +19,7 @@ import { loadGenerationDefaults } from "./generation_config.ts";
 import { GPT2_ARCHITECTURE } from "./gpt2/architecture.ts";
 import type { GPT2LMHeadModel } from "./gpt2/model.ts";
 import { GPT2ForSequenceClassification } from "./gpt2/sequence_classification.ts";
+import { skipGpt2InitDraws } from "./gpt2/weights.ts";
 import type { ValueHeadOptions } from "./heads.ts";
 import {
   LLAMA_ARCHITECTURE,
@@ -139,6 +140,13 @@ async function build(
   return { files, row, config, base, generator, log: opts.log ?? console.warn };
 }
 
+/** GPT-2's heads are drawn where they were when its trunk drew weights it then overwrote. */
+function skipHeadlessDraws(built: Built, withLmHead: boolean): void {
+  if (built.row.modelType === "gpt2") {
+    skipGpt2InitDraws(built.generator, (built.base as GPT2LMHeadModel).config, withLmHead);
+  }
+}
+
 /** Fills `model` from the checkpoint; `headName` names a head the checkpoint may lack. */
 async function fill(
   built: Built,
@@ -201,6 +209,7 @@ export async function loadCausalLM(
   opts: LoadCausalLMOptions = {},
 ): Promise<CausalLM> {
   const built = await build(idOrPath, opts, "loadCausalLM");
+  if (opts.valueHead) skipHeadlessDraws(built, true);
   const model = opts.valueHead
     ? new CausalLMWithValueHead(built.base, {
       generator: built.generator,
@@ -256,6 +265,7 @@ async function loadClassifier(
   numLabels: number | undefined,
 ): Promise<CausalLMForSequenceClassification> {
   const { files, log } = built;
+  skipHeadlessDraws(built, false);
   const model = built.row.modelType === "gpt2"
     ? new GPT2ForSequenceClassification(built.base as GPT2LMHeadModel, {
       generator: built.generator,

@@ -38,6 +38,27 @@ def read_safetensors(path):
     return out
 
 
+@torch.no_grad()
+def load_safetensors_into(model, path):
+    """Copies a safetensors file into `model`'s parameters one tensor at a time (never the whole
+    file in memory); tensors the model lacks are skipped. Returns the names loaded."""
+    params = model.state_dict()
+    loaded = []
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        for name, entry in header.items():
+            if name == "__metadata__" or name not in params:
+                continue
+            begin, end = entry["data_offsets"]
+            f.seek(8 + n + begin)
+            raw = bytearray(f.read(end - begin))
+            src = torch.frombuffer(raw, dtype=DTYPES[entry["dtype"]]).reshape(entry["shape"])
+            params[name].copy_(src)
+            loaded.append(name)
+    return loaded
+
+
 def write_safetensors(path, tensors):
     """Writes tensors (contiguous, any of DTYPES) as safetensors with {format: pt} metadata."""
     header, offset, blobs = {"__metadata__": {"format": "pt"}}, 0, []

@@ -23,6 +23,8 @@ export interface BlockOptions {
   backend?: string;
   /** Generator for initial weights and dropout masks. */
   generator?: Generator;
+  /** Draw initial weights (default true); false allocates zeros for a checkpoint to fill. */
+  init?: boolean;
 }
 
 /** GPT-2 attention (`GPT2Attention`): names `c_attn`, `c_proj` as in Hugging Face checkpoints. */

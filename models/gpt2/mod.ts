@@ -40,4 +40,5 @@ export {
   type LoadGpt2WeightsOptions,
   type LoadGpt2WeightsResult,
   saveGpt2,
+  skipGpt2InitDraws,
 } from "./weights.ts";

@@ -11,7 +11,8 @@ import { hostWeights, saveModel } from "../causal_base.ts";
 import type { HostArray, StateDict } from "../io/host.ts";
 import { isGpt2MaskBuffer } from "../io/keys.ts";
 import { HEAD_PREFIXES, planWeights } from "../load_weights.ts";
-import { type GPT2Config, gpt2ConfigJson } from "./config.ts";
+import type { Generator } from "../../core/random.ts";
+import { type GPT2Config, gpt2ConfigJson, innerSize } from "./config.ts";
 
 export { isLoraName } from "../load_weights.ts";
 
@@ -48,6 +49,29 @@ export function gpt2CheckpointKey(name: string): string | null {
   const bare = name.startsWith("transformer.") ? name.slice("transformer.".length) : name;
   if (isGpt2MaskBuffer(bare)) return null;
   return HEAD_PREFIXES.some((p) => bare.startsWith(p)) ? bare : `transformer.${bare}`;
+}
+
+/**
+ * Advances `generator` past the normal draws a GPT-2 trunk (and an untied head, with
+ * `withHead`) made when its layers drew their initial weights at construction, without
+ * keeping them. Heads loaded on top of a checkpoint (TRL's value head, a score head) were
+ * drawn after those, so seeded runs keep their heads, and their results, from before loading
+ * stopped drawing the trunk.
+ *
+ * @param generator The loader's generator, before the head is drawn.
+ * @param config The model's config.
+ * @param withHead Also the untied `lm_head`'s draws.
+ */
+export function skipGpt2InitDraws(
+  generator: Generator,
+  config: GPT2Config,
+  withHead: boolean,
+): void {
+  const d = config.n_embd, inner = innerSize(config);
+  let count = (config.vocab_size + config.n_positions) * d;
+  count += config.n_layer * (3 * d * d + d * d + 2 * d * inner);
+  if (withHead && !config.tie_word_embeddings) count += config.vocab_size * d;
+  for (let left = count; left > 0; left -= 1 << 20) generator.normal(Math.min(left, 1 << 20));
 }
 
 /** How GPT-2 names itself in load errors. */

@@ -14,6 +14,7 @@ import { writeFileAtomic } from "./atomic.ts";
 import { RandomAccessFile, readWholeFile } from "./read_file.ts";
 import {
   type CheckpointReader,
+  ChunkBuffers,
   streamElements,
   type TensorEntry,
   type TensorSink,
@@ -170,6 +171,7 @@ export async function readSafetensorsHeader(
  */
 export class SafetensorsFile implements CheckpointReader {
   readonly #file: RandomAccessFile;
+  readonly #buffers = new ChunkBuffers();
   readonly #header: SafetensorsHeader;
   /** Each tensor's stored dtype and shape, in header order. */
   readonly entries: ReadonlyMap<string, TensorEntry>;
@@ -212,6 +214,7 @@ export class SafetensorsFile implements CheckpointReader {
       entry.dtype,
       sink,
       chunkElements,
+      this.#buffers,
     );
   }
 

@@ -44,8 +44,28 @@ export interface CheckpointReader extends Disposable {
 export const DEFAULT_CHUNK_ELEMENTS = 4 << 20;
 
 /**
+ * Buffers a reader reuses from one tensor to the next, so streaming a checkpoint allocates
+ * one chunk, not one per tensor (garbage the collector may free late).
+ */
+export class ChunkBuffers {
+  #values = new ArrayBuffer(0);
+  #raw = new ArrayBuffer(0);
+
+  /** An f32 view of `elements` values, and a byte view of `bytes` raw bytes. */
+  take(elements: number, bytes: number): { values: Float32Array; raw: Uint8Array } {
+    if (this.#values.byteLength < elements * 4) this.#values = new ArrayBuffer(elements * 4);
+    if (this.#raw.byteLength < bytes) this.#raw = new ArrayBuffer(bytes);
+    return {
+      values: new Float32Array(this.#values, 0, elements),
+      raw: new Uint8Array(this.#raw, 0, bytes),
+    };
+  }
+}
+
+/**
  * Streams `count` little-endian elements of `dtype` starting at byte `offset` of `file` into
  * `sink` as f32 chunks, reusing one buffer (F32 elements are read straight into it).
+ * @param buffers Reused from call to call when given (one per reader).
  */
 export async function streamElements(
   file: RandomAccessFile,
@@ -54,6 +74,7 @@ export async function streamElements(
   dtype: StoredDType,
   sink: TensorSink,
   chunkElements: number = DEFAULT_CHUNK_ELEMENTS,
+  buffers: ChunkBuffers = new ChunkBuffers(),
 ): Promise<void> {
   if (count === 0) {
     sink(new Float32Array(0), 0);
@@ -61,8 +82,9 @@ export async function streamElements(
   }
   const itemBytes = DTYPE_BYTES[dtype];
   const chunk = Math.max(1, Math.min(count, Math.floor(chunkElements)));
-  const values = new Float32Array(chunk);
-  const raw = dtype === "F32" ? new Uint8Array(values.buffer) : new Uint8Array(chunk * itemBytes);
+  const taken = buffers.take(chunk, dtype === "F32" ? 0 : chunk * itemBytes);
+  const values = taken.values;
+  const raw = dtype === "F32" ? new Uint8Array(values.buffer, 0, chunk * 4) : taken.raw;
   for (let done = 0; done < count; done += chunk) {
     const n = Math.min(chunk, count - done);
     const bytes = raw.subarray(0, n * itemBytes);

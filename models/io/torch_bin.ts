@@ -14,6 +14,7 @@ import { type PickleCallable, unpickle } from "./pickle.ts";
 import { RandomAccessFile, readWholeFile } from "./read_file.ts";
 import {
   type CheckpointReader,
+  ChunkBuffers,
   streamElements,
   type TensorEntry,
   type TensorSink,
@@ -330,6 +331,7 @@ export async function decodeTorchCheckpoint(
  */
 export class TorchCheckpointFile implements CheckpointReader {
   readonly #file: RandomAccessFile;
+  readonly #buffers = new ChunkBuffers();
   readonly #zip: Map<string, ZipEntry>;
   readonly #index: TorchIndex;
   /** Each tensor's stored dtype and shape, in pickle order. */
@@ -387,6 +389,7 @@ export class TorchCheckpointFile implements CheckpointReader {
         ref.storage.dtype,
         sink,
         chunkElements,
+        this.#buffers,
       );
       return;
     }
