@@ -128,6 +128,12 @@ async function build(
   const backend = pickBackend(opts, who);
   const files = await openModel(idOrPath, opts);
   const raw = edit(await loadConfig(files));
+  if (raw.is_encoder_decoder === true) {
+    throw new Error(
+      `${who} (${idOrPath}): model_type ${JSON.stringify(raw.model_type)} is an encoder-decoder ` +
+        `model (is_encoder_decoder); load it with loadSeq2SeqLM`,
+    );
+  }
   const row = causalArchitecture(raw, `${who} (${idOrPath})`);
   let config: Record<string, unknown>;
   try {

@@ -24,6 +24,8 @@ const NUMBER_FIELDS: [string, keyof GenerateOptions, "int" | "number"][] = [
   ["temperature", "temperature", "number"],
   ["top_k", "topK", "int"],
   ["top_p", "topP", "number"],
+  ["num_beams", "numBeams", "int"],
+  ["num_return_sequences", "numReturnSequences", "int"],
 ];
 
 // Fields that change what generate computes, which it does not implement: say so rather than
@@ -37,8 +39,7 @@ const UNSUPPORTED: Record<string, unknown> = {
   eta_cutoff: 0,
   diversity_penalty: 0,
   encoder_repetition_penalty: 1,
-  length_penalty: 1,
-  num_beams: 1,
+  num_beam_groups: 1,
 };
 
 function tokenIds(value: unknown): number[] | null {
@@ -49,8 +50,9 @@ function tokenIds(value: unknown): number[] | null {
 
 /**
  * The `generate` defaults of a parsed `generation_config.json`: `max_new_tokens`,
- * `min_new_tokens`, `min_length`, `do_sample`, `temperature`, `top_k`, `top_p`, `eos_token_id`
- * (the first of a list) and `pad_token_id`. Only fields present in the file are set, so
+ * `min_new_tokens`, `min_length`, `do_sample`, `temperature`, `top_k`, `top_p`, `num_beams`,
+ * `num_return_sequences`, `length_penalty`, `early_stopping`, `eos_token_id` (the first of a
+ * list) and `pad_token_id`. Only fields present in the file are set, so
  * `generate`'s own defaults hold for the rest. Fields `generate` does not implement
  * (`repetition_penalty`, ...) are reported in `notes` when they would change the output.
  *
@@ -83,6 +85,19 @@ export function generationDefaults(
   if (json.do_sample !== undefined) {
     if (typeof json.do_sample !== "boolean") bad("do_sample", "true or false");
     options.doSample = json.do_sample as boolean;
+  }
+  if (json.length_penalty !== undefined && json.length_penalty !== null) {
+    if (typeof json.length_penalty !== "number" || !Number.isFinite(json.length_penalty)) {
+      bad("length_penalty", "a finite number");
+    }
+    options.lengthPenalty = json.length_penalty as number;
+  }
+  const early = json.early_stopping;
+  if (early !== undefined && early !== null) {
+    if (typeof early !== "boolean" && early !== "never") {
+      bad("early_stopping", 'true, false or "never"');
+    }
+    options.earlyStopping = early as boolean | "never";
   }
   if (json.eos_token_id !== undefined) {
     const ids = tokenIds(json.eos_token_id);

@@ -18,6 +18,7 @@ import { pathExists, siblingTempPath, writeFileAtomic } from "./io/atomic.ts";
 import type { HostArray } from "./io/host.ts";
 import { encodeSafetensors, readSafetensors } from "./io/safetensors.ts";
 import { CAUSAL_LM_ARCHITECTURES } from "./causal_lm.ts";
+import { SEQ2SEQ_LM_ARCHITECTURES } from "./seq2seq_lm.ts";
 
 /** What to adapt and how (PEFT's `LoraConfig` fields, camelCased). */
 export interface LoraConfig {
@@ -184,7 +185,7 @@ export class LoraAdapters {
     const c = this.config;
     return {
       peft_type: "LORA",
-      task_type: "CAUSAL_LM",
+      task_type: isSeq2Seq(this.model) ? "SEQ_2_SEQ_LM" : "CAUSAL_LM",
       base_model_name_or_path: baseModelNameOrPath,
       r: c.r,
       lora_alpha: c.alpha,
@@ -206,11 +207,20 @@ export class LoraAdapters {
   }
 }
 
-/** PEFT's default targets for a model of the causal table, or an error asking for them. */
+/** Whether `model` is an encoder-decoder LM (it has the `Seq2SeqLM` contract's encoder). */
+function isSeq2Seq(model: Module): boolean {
+  const m = model as Partial<{ encode: unknown; decoderStartTokenId: unknown }>;
+  return typeof m.encode === "function" && typeof m.decoderStartTokenId === "number";
+}
+
+/**
+ * PEFT's default targets for a model of the causal or the seq2seq table (by its `modelType`),
+ * or an error asking for them.
+ */
 function defaultTargets(model: Module): string[] {
   const type = (model as { modelType?: unknown }).modelType;
-  if (typeof type === "string" && Object.hasOwn(CAUSAL_LM_ARCHITECTURES, type)) {
-    return [...CAUSAL_LM_ARCHITECTURES[type].loraTargets];
+  for (const table of [CAUSAL_LM_ARCHITECTURES, SEQ2SEQ_LM_ARCHITECTURES]) {
+    if (typeof type === "string" && Object.hasOwn(table, type)) return [...table[type].loraTargets];
   }
   throw new Error(
     `LoraConfig: targetModules is not set and there are no default targets for ` +

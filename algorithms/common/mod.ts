@@ -1,6 +1,6 @@
 /**
  * What the trainers share: settings, the training loop, `metrics.jsonl`, the progress line,
- * atomic checkpoints with exact resume, and the non-finite loss guard.
+ * atomic checkpoints with exact resume, locked run folders, and the non-finite loss guard.
  *
  * @module
  */
@@ -40,6 +40,22 @@ export {
   readMetrics,
 } from "./metrics.ts";
 export { assertFiniteLoss, NonFiniteLossError } from "./nonfinite.ts";
+export {
+  acquireRunLock,
+  describeHolder,
+  type LockHolder,
+  openRunDir,
+  RUN_INFO_FILE,
+  RUN_LOCK_FILE,
+  type RunDir,
+  RunDirError,
+  type RunDirMode,
+  type RunDirOptions,
+  type RunDirProblem,
+  type RunInfo,
+  RunLock,
+} from "./run_dir.ts";
+export { type PathAction, PathError, withPath } from "../../common/fs_errors.ts";
 export {
   Progress,
   type ProgressSink,

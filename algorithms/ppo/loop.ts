@@ -12,7 +12,7 @@
 
 import { join } from "node:path";
 import { Generator, type GeneratorState } from "../../core/random.ts";
-import { formatMetric, Progress, type ProgressSink, stderrSink } from "../../common/progress.ts";
+import { formatMetric, Progress, type ProgressSink, progressSink } from "../../common/progress.ts";
 import { checkTokenRow, epochPermutation, rowAt, type Rows } from "../common/batching.ts";
 import {
   type CheckpointModel,
@@ -21,7 +21,9 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from "../common/checkpoint.ts";
-import { MetricsWriter } from "../common/metrics.ts";
+import { type ReportTarget, RunWriter } from "../../report/run_files.ts";
+import { isSampleStep, resolveSampleLog, samplesLines } from "../../report/samples.ts";
+import { acquireRunLock } from "../common/run_dir.ts";
 import { NonFiniteLossError } from "../common/nonfinite.ts";
 import { scalarStats } from "./stats.ts";
 import type { PPOStats, PPOTrainer, PPOTrainerState } from "./trainer.ts";
@@ -112,8 +114,23 @@ export interface PPOLoopOptions {
    *   seconds since this `trainPPO` call began (loading a checkpoint included).
    */
   shouldStop?: (state: { step: number; elapsedSeconds: number }) => boolean;
-  /** A progress bar: `true`, `false`, or a sink (default: on when standard error is a TTY). */
+  /**
+   * A progress bar: `true`, `false`, or a sink (default: on when the default progress sink is a
+   * terminal).
+   */
   progress?: boolean | ProgressSink;
+  /** Also write TensorBoard event files into `outputDir` (`"tensorboard"`). */
+  reportTo?: ReportTarget | readonly ReportTarget[] | "none";
+  /**
+   * Log a table of `logSamplesCount` completions with their rewards and KL every this many steps
+   * (and at the first and the last): to `samples.jsonl`, TensorBoard and the stats log. Default
+   * 10; 0 turns it off.
+   */
+  logSamplesEvery?: number;
+  /** Rows per sample table (default 4: the batch's first rows). */
+  logSamplesCount?: number;
+  /** Token ids → text for the sample tables (default: the ids, space-separated). */
+  decode?: (ids: number[]) => string;
 }
 
 /** What {@link trainPPO} returns. */
@@ -133,8 +150,8 @@ export interface PPOLoopResult {
 /** Name of the checkpoint folder under `outputDir`. */
 export const PPO_CHECKPOINT_DIR = "checkpoint";
 
-/** Statistics the per-step line shows after `rewards/mean`. */
-const LINE_STATS = ["ppo/returns/mean", "objective/kl", "objective/kl_coef"];
+/** Statistics the per-step line shows, under the names `metrics.jsonl` gives them. */
+const LINE_STATS = ["env/reward_mean", "ppo/returns/mean", "objective/kl", "objective/kl_coef"];
 
 /**
  * Run PPO for `steps` steps: each step draws a batch of queries, generates responses, scores
@@ -171,11 +188,22 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
   const checkpointEvery = options.checkpointEvery ?? 10;
   const rows = toRows(options.queries);
   checkOptions(options, rows.length, batchSize, checkpointEvery);
+  const sampleLog = resolveSampleLog(
+    "trainPPO",
+    options.logSamplesEvery,
+    options.logSamplesCount,
+    10,
+  );
+  const decode = options.decode ?? ((ids: number[]) => ids.join(" "));
   const model = options.model ?? trainableParameters(trainer);
   const optimizer = options.outputDir ? checkpointable(trainer.optimizer) : undefined;
   const checkpointDir = options.outputDir ? join(options.outputDir, PPO_CHECKPOINT_DIR) : null;
   const dataOrder = { seed, batchSize, queries: rows.length };
   const batchesPerEpoch = Math.floor(rows.length / batchSize);
+  // One writer per output folder: a second process training into it is refused at once.
+  await using _lock = options.outputDir
+    ? await acquireRunLock(options.outputDir, "trainPPO")
+    : null;
 
   let resumedFrom: number | null = null;
   if (options.resume) {
@@ -224,17 +252,21 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
   };
 
   const writer = options.outputDir
-    ? await MetricsWriter.open(options.outputDir, { resumeStep: resumedFrom ?? 0 })
+    ? await RunWriter.open(options.outputDir, {
+      resumeStep: resumedFrom ?? 0,
+      reportTo: options.reportTo,
+      config: { ppo: trainer.config, loop: { steps, seed, checkpointEvery } },
+    })
     : null;
-  const progressSink = options.progress === true
-    ? stderrSink
+  const sink = options.progress === true
+    ? progressSink()
     : options.progress === false
     ? undefined
-    : options.progress ?? (stderrSink.isTerminal() ? stderrSink : undefined);
-  const progress = progressSink
-    ? new Progress({ label: "ppo", total: steps, sink: progressSink })
+    : options.progress ?? (progressSink().isTerminal() ? progressSink() : undefined);
+  const progress = sink
+    ? new Progress({ label: "ppo", total: steps, start: trainer.currentStep, sink })
     : null;
-  const log = options.log === false ? null : options.log ?? defaultLog(progressSink);
+  const log = options.log === false ? null : options.log ?? defaultLog(sink);
 
   const history: Record<string, number>[] = [];
   let lastStats: PPOStats | null = null;
@@ -284,12 +316,25 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
         "time/step": (done - stepStarted) / 1000,
       };
       await writer?.write(step, metrics);
+      await writer?.writeDistribution(step, "env/reward_dist", scores);
+      const klDist = (stats["objective/kl_dist"] as number[] | undefined) ?? [];
+      if (klDist.length > 0) await writer?.writeDistribution(step, "objective/kl_dist", klDist);
       history.push(metrics);
       lastStats = stats;
       lastMetrics = metrics;
       log?.(statsLine(step, steps, metrics));
+      if (isSampleStep(step, steps, sampleLog)) {
+        const samples = queries.slice(0, sampleLog.count).map((q, i) => ({
+          prompt: decode(q),
+          completion: decode(responses[i]),
+          reward: scores[i],
+          kl: klDist[i],
+        }));
+        await writer?.writeSamples(step, samples);
+        log?.(samplesLines(`ppo step ${step} samples`, samples));
+      }
       progress?.update(step, {
-        "rewards/mean": metrics["env/reward_mean"],
+        "env/reward_mean": metrics["env/reward_mean"],
         "objective/kl": metrics["objective/kl"],
       });
       await options.onStep?.({ ...context, stats, metrics, queries, responses, scores });
@@ -303,15 +348,15 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
 }
 
 /**
- * The per-step line: `ppo step 3/20 | rewards/mean 0.5000 | ppo/returns/mean … | objective/kl …
- * | objective/kl_coef … | 0.84 s/step`. `rewards/mean` is the mean score (`env/reward_mean`).
+ * The per-step line: `ppo step 3/20 | env/reward_mean 0.5000 | ppo/returns/mean … |
+ * objective/kl … | objective/kl_coef … | 0.84 s/step`, each number under its `metrics.jsonl` name.
  *
  * @param step Steps completed.
  * @param total Steps of the run.
  * @param metrics The step's metrics line.
  */
 export function statsLine(step: number, total: number, metrics: Record<string, number>): string {
-  const parts = [`ppo step ${step}/${total}`, `rewards/mean ${fmt(metrics["env/reward_mean"])}`];
+  const parts = [`ppo step ${step}/${total}`];
   for (const name of LINE_STATS) parts.push(`${name} ${fmt(metrics[name])}`);
   parts.push(`${(metrics["time/step"] ?? NaN).toFixed(2)} s/step`);
   return parts.join(" | ");
@@ -321,10 +366,10 @@ function fmt(v: number | undefined): string {
   return v === undefined ? "-" : formatMetric(v);
 }
 
-function defaultLog(progressSink: ProgressSink | undefined): (line: string) => void {
+function defaultLog(sink: ProgressSink | undefined): (line: string) => void {
   // On a terminal the progress bar owns the current line: clear it, print, and let it redraw.
-  const clear = progressSink?.isTerminal() ? "\r\x1b[K" : "";
-  return (line) => stderrSink.write(`${clear}${line}\n`);
+  const clear = sink?.isTerminal() ? "\r\x1b[K" : "";
+  return (line) => progressSink().write(`${clear}${line}\n`);
 }
 
 /** Rows of `batch` (0-based step) in epoch-wise seeded shuffles of the query set. */

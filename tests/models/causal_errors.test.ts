@@ -38,6 +38,15 @@ Deno.test("an unknown model_type names every supported one", async () => {
       /model_type "bloom" is not supported; supported model_type values: "gpt2", "llama", "qwen2", "mistral", "opt"/,
     );
   });
+  await folder(
+    { "config.json": JSON.stringify({ model_type: "t5", is_encoder_decoder: true }) },
+    async (dir) => {
+      await assert.rejects(
+        () => loadCausalLM(dir),
+        /encoder-decoder .* load it with loadSeq2SeqLM/,
+      );
+    },
+  );
   await folder({ "config.json": JSON.stringify({ n_layer: 2 }) }, async (dir) => {
     await assert.rejects(() => loadCausalLM(dir), /model_type undefined is not supported/);
   });

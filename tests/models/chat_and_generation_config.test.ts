@@ -99,6 +99,9 @@ Deno.test("generationDefaults maps transformers' fields and reports what generat
     eos_token_id: [151645, 151643],
     pad_token_id: 151643,
     repetition_penalty: 1.05,
+    num_beams: 4,
+    length_penalty: 0.5,
+    early_stopping: "never",
     bos_token_id: 151643,
     transformers_version: "4.37.0",
   });
@@ -108,6 +111,9 @@ Deno.test("generationDefaults maps transformers' fields and reports what generat
     topK: 20,
     topP: 0.8,
     maxNewTokens: 3,
+    numBeams: 4,
+    lengthPenalty: 0.5,
+    earlyStopping: "never",
     eosTokenId: 151645,
     padTokenId: 151643,
   });
