@@ -113,7 +113,6 @@ function pickBackend(opts: LoadCausalLMOptions, who: string): string {
 interface Built {
   files: ModelFiles;
   row: CausalArchitecture;
-  config: Record<string, unknown>;
   base: CausalLMBase;
   generator: Generator;
   log: (message: string) => void;
@@ -143,7 +142,7 @@ async function build(
   }
   const generator = new Generator(opts.seed ?? 0);
   const base = row.create(config, { backend, generator, initWeights: false });
-  return { files, row, config, base, generator, log: opts.log ?? console.warn };
+  return { files, row, base, generator, log: opts.log ?? console.warn };
 }
 
 /** GPT-2's heads are drawn where they were when its trunk drew weights it then overwrote. */
@@ -153,7 +152,10 @@ function skipHeadlessDraws(built: Built, withLmHead: boolean): void {
   }
 }
 
-/** Fills `model` from the checkpoint; `headName` names a head the checkpoint may lack. */
+/**
+ * Fills `model` from the checkpoint and applies `generation_config.json`; `head` names a head
+ * the checkpoint may lack and the notice to log when it does.
+ */
 async function fill(
   built: Built,
   model: CausalLM | CausalLMForSequenceClassification,

@@ -244,7 +244,9 @@ export class LlamaModel extends Module {
           `attention is not supported, so sequences must fit inside the window`,
       );
     }
-    const rows = input.positionIds ? Math.max(tk, maxPosition(positions) + 1) : tk;
+    const rows = input.positionIds
+      ? Math.max(tk, maxPosition(positions, this.#config.max_position_embeddings) + 1)
+      : tk;
     const rotary = this.rotary.lookup(positions, rows);
     let x = this.embed_tokens.forward(ids);
     const presents: CachedLayer[] = [];
@@ -257,9 +259,12 @@ export class LlamaModel extends Module {
   }
 }
 
-/** The largest explicit position (read back where the backend allows, else a bound). */
-function maxPosition(positions: Tensor): number {
-  if (!positions.backend.readSync) return 1 << 17;
+/**
+ * The largest explicit position: read back where the host sees the backend's memory, else the
+ * trained context (`bound`), so the cos/sin table covers it without a readback.
+ */
+function maxPosition(positions: Tensor, bound: number): number {
+  if (!positions.backend.readSync) return bound - 1;
   return positions.toArraySync().reduce((m, p) => Math.max(m, p), 0);
 }
 

@@ -10,7 +10,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadCausalLM } from "../../models/causal_lm.ts";
 import { LlamaForCausalLM } from "../../models/llama/model.ts";
+import { tidy } from "../../core/mod.ts";
 import {
+  assertLogitsClose,
   checkCache,
   checkGreedy,
   checkLogits,
@@ -97,4 +99,20 @@ Deno.test("qwen2-a ties its head to the embeddings; llama-a keeps its own", asyn
   assert.equal(qwen.eosTokenId, 103);
   qwen.dispose();
   llama.dispose();
+});
+
+Deno.test("explicit position ids (transformers' padded slots at 1) give the reference logits", async () => {
+  for (const name of ["llama-a", "opt-a"]) {
+    const e = await expectedOf(name);
+    const model = await loadCausalLM(fixtureDir(name), { backend: "cpu", log: () => {} });
+    const logits = tidy(() =>
+      model.forward({
+        inputIds: e.input_ids_left,
+        attentionMask: e.attention_mask_left,
+        positionIds: e.position_ids_left,
+      }).logits.toArraySync()
+    );
+    assertLogitsClose(logits, e.logits_left, e.attention_mask_left, `${name} positionIds`);
+    model.dispose();
+  }
 });
