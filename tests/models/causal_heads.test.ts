@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Generator, type Tensor, tidy } from "../../core/mod.ts";
+import { add, Generator, memory, sum, type Tensor, tidy } from "../../core/mod.ts";
 import type { Module } from "../../core/nn/mod.ts";
 import { loadCausalLM, loadCausalLMForSequenceClassification } from "../../models/causal_lm.ts";
 import type { CausalLM } from "../../models/contract.ts";
@@ -206,3 +206,53 @@ for (const c of CASES) {
     });
   });
 }
+
+Deno.test("generation, training steps, wrappers and failed loads leave no tensors behind", async () => {
+  for (const c of CASES) {
+    const e = await expectedOf(c.name);
+    const prompts = e.input_ids_left.map((row, r) =>
+      row.filter((_, i) => e.attention_mask_left[r][i] === 1)
+    );
+    const model = await loadCausalLM(fixtureDir(c.name), { ...quiet, valueHead: true });
+    const gen = async () => {
+      await model.generate(prompts, { maxNewTokens: 4 });
+      await model.generate(prompts, {
+        maxNewTokens: 4,
+        doSample: true,
+        seed: 1,
+        sampleOnDevice: true,
+      });
+      await model.generate(prompts, { maxNewTokens: 4, useCache: false });
+    };
+    const trainStep = () =>
+      tidy(() => {
+        const out = model.forward({
+          inputIds: e.input_ids_right,
+          attentionMask: e.attention_mask_right,
+        });
+        sum(add(sum(out.logits), sum(out.values!))).backward();
+      });
+    model.train();
+    await gen();
+    trainStep();
+    const before = memory().tensors;
+    for (let i = 0; i < 2; i++) {
+      await gen();
+      trainStep();
+    }
+    assert.equal(memory().tensors, before, `${c.name}: tensors leaked`);
+    model.dispose();
+    const empty = memory().tensors;
+    await withTempDir(async (bad) => {
+      const config = JSON.parse(await Deno.readTextFile(join(fixtureDir(c.name), "config.json")));
+      const wider = c.name === "opt-a" ? { ffn_dim: 65 } : { intermediate_size: 65 };
+      await Deno.writeTextFile(join(bad, "config.json"), JSON.stringify({ ...config, ...wider }));
+      await Deno.copyFile(
+        join(fixtureDir(c.name), "model.safetensors"),
+        join(bad, "model.safetensors"),
+      );
+      await assert.rejects(loadCausalLM(bad, quiet), /shape mismatches/);
+    });
+    assert.equal(memory().tensors, empty, `${c.name}: a failed load frees the model it built`);
+  }
+});
