@@ -8,10 +8,9 @@
 
 import { join } from "node:path";
 import { Generator } from "../../core/mod.ts";
-import type { CausalLM } from "../../algorithms/common/trainer.ts";
 import {
   applyLora,
-  type GPT2LMHeadModel,
+  type CausalLM,
   loadCausalLM,
   loadTokenizer,
   type LoraAdapters,
@@ -24,13 +23,13 @@ import {
 /** The loaded policy. */
 export interface HhPolicy {
   /** The model being tuned (adapters inside when LoRA is on). */
-  model: GPT2LMHeadModel;
+  model: CausalLM;
   /** Its tokenizer. */
   tokenizer: Tokenizer;
   /** The adapters, or null for a full fine-tune. */
   lora: LoraAdapters | null;
   /** A frozen copy of the starting weights (full fine-tune with `withReference`), else null. */
-  reference: GPT2LMHeadModel | null;
+  reference: CausalLM | null;
   /** The reference as DPO takes it: the frozen copy, or undefined (adapters off instead). */
   refModel: CausalLM | undefined;
   /** Frees the weights. */
@@ -62,7 +61,7 @@ export async function loadHhPolicy(
 ): Promise<HhPolicy> {
   const model = await loadCausalLM(policy, { backend: options.backend, seed: options.seed });
   let lora: LoraAdapters | null = null;
-  let reference: GPT2LMHeadModel | null = null;
+  let reference: CausalLM | null = null;
   let tokenizer: Tokenizer;
   try {
     tokenizer = await loadTokenizer(policy);

@@ -9,7 +9,7 @@
 import { Generator, type Tensor } from "../../core/mod.ts";
 import {
   applyLora,
-  type GPT2LMHeadModel,
+  type CausalLM,
   loadCausalLM,
   loadTokenizer,
   type LoraAdapters,
@@ -24,7 +24,7 @@ import type { ImdbPreset } from "./presets.ts";
 /** The policy, its tokenizer and the view PPO trains. */
 export interface ImdbPolicy {
   /** GPT-2 with a value head (adapters inside when LoRA is on). */
-  model: GPT2LMHeadModel;
+  model: CausalLM;
   /** Its tokenizer. */
   tokenizer: Tokenizer;
   /** The adapters, or null for a full fine-tune. */
@@ -38,7 +38,7 @@ export interface ImdbPolicy {
   /**
    * Runs `fn` on the original model: adapters off with LoRA, else the frozen copy kept for it.
    */
-  asReference<T>(fn: (model: GPT2LMHeadModel) => T): T;
+  asReference<T>(fn: (model: CausalLM) => T): T;
   /** Frees the weights. */
   dispose(): void;
 }
@@ -78,7 +78,7 @@ export async function loadImdbPolicy(
   const tokenizer = await loadTokenizer(preset.policy);
   const loraGenerator = new Generator(seed + 1);
   let lora: LoraAdapters | null = null;
-  let reference: GPT2LMHeadModel | null = null;
+  let reference: CausalLM | null = null;
   try {
     if (preset.lora) {
       lora = applyLora(model, preset.lora, { generator: loraGenerator });
@@ -104,7 +104,7 @@ export async function loadImdbPolicy(
     lora,
     loraGenerator,
     ppoModel,
-    asReference: <T>(fn: (m: GPT2LMHeadModel) => T): T =>
+    asReference: <T>(fn: (m: CausalLM) => T): T =>
       lora ? lora.withAdaptersDisabled(() => fn(model)) : fn(reference!),
     dispose: () => {
       model.dispose();
