@@ -13,15 +13,23 @@
 
 export { bradleyTerryLoss, type BradleyTerryOptions, pairwiseAccuracy } from "./loss.ts";
 export {
+  REWARD_CONFIG,
   type RewardConfig,
+  type RewardConfigInput,
   type RewardEvalMetrics,
-  type RewardPair,
   RewardTrainer,
   type RewardTrainerParts,
   type ScalarRewardModel,
   type TextPair,
   tokenizeRewardPairs,
 } from "./trainer.ts";
+export {
+  type RewardPair,
+  rewardPairs,
+  type RewardRow,
+  type RewardTextRow,
+  tokenizeRewardRow,
+} from "./data.ts";
 export { rewardModelFunction, type RewardModelFunctionOptions } from "./reward_function.ts";
 export type { RewardFunction } from "./functions.ts";
 export {
@@ -31,7 +39,3 @@ export {
   type ClassifierRewardOptions,
 } from "./classifier.ts";
 export type { HubOptions, ProgressSink } from "../models/hub/env.ts";
-// Types the API mentions (Tensor, the shared trainer types and what they reference), so the docs
-// resolve them.
-export type * from "../core/mod.ts";
-export type * from "../algorithms/common/mod.ts";

@@ -24,17 +24,25 @@ export {
 export { LABEL_PAD_TOKEN_ID, sequenceLogps } from "./logps.ts";
 export {
   type AdapterSwitch,
+  DPO_CONFIG,
+  DPO_TRL_NAMES,
   type DPOConfig,
+  type DPOConfigInput,
   type DpoEvalMetrics,
-  type DpoPairRows,
   type DpoPolicy,
   DPOTrainer,
   type DPOTrainerParts,
-  type PreferenceTriple,
 } from "./trainer.ts";
+export {
+  DPO_LENGTH_DEFAULTS,
+  type DpoLengthLimits,
+  type DpoPairRows,
+  preferencePairs,
+  type PreferenceRow,
+  type PreferenceTextRow,
+  type PreferenceTriple,
+  tokenizePreferenceRow,
+  type TruncationMode,
+} from "./data.ts";
 export type { CausalLM } from "../common/trainer.ts";
 export { NonFiniteLossError } from "../common/nonfinite.ts";
-// Types the API mentions (Tensor, the shared trainer types and what they reference), so the docs
-// resolve them.
-export type * from "../../core/mod.ts";
-export type * from "../common/mod.ts";

@@ -40,7 +40,10 @@ export {
   DEFAULT_PERCENTILE_SCHEDULE,
   type ResolvedReSTConfig,
   resolveReSTConfig,
+  REST_CONFIG,
+  REST_TRLX_NAMES,
   type ReSTConfig,
+  type ReSTConfigInput,
   type ReSTGenerationSettings,
   type RewardInput,
 } from "./config.ts";
@@ -71,8 +74,4 @@ export {
   thresholdsForStep,
 } from "./thresholds.ts";
 export type { RewardFunction } from "../../reward/functions.ts";
-export type { SFTConfig } from "../sft/trainer.ts";
 export type { CausalLM } from "../common/trainer.ts";
-// Types the API mentions, so the docs resolve them.
-export type * from "../../core/mod.ts";
-export type * from "../common/mod.ts";

@@ -18,7 +18,7 @@ import { acquireRunLock } from "../common/run_dir.ts";
 import type { CausalLM } from "../common/trainer.ts";
 import { type PromptCompletionExample, tokenizeSftExamples } from "../sft/data.ts";
 import { SFTTrainer } from "../sft/trainer.ts";
-import { type ResolvedReSTConfig, resolveReSTConfig, type ReSTConfig } from "./config.ts";
+import { type ResolvedReSTConfig, resolveReSTConfig, type ReSTConfigInput } from "./config.ts";
 import {
   growFileName,
   type GrowPrompt,
@@ -180,7 +180,7 @@ export class ReST {
    * @param config ReST settings (see {@link ReSTConfig}).
    * @param parts Model, tokenizer, reward, prompts and/or dataset, held-out prompts.
    */
-  constructor(config: ReSTConfig, parts: ReSTParts) {
+  constructor(config: ReSTConfigInput, parts: ReSTParts) {
     this.config = resolveReSTConfig(config);
     this.model = parts.model;
     this.#parts = parts;

@@ -22,7 +22,9 @@
  */
 
 export {
+  SFT_CONFIG,
   type SFTConfig,
+  type SFTConfigInput,
   type SftEvalMetrics,
   SFTTrainer,
   type SFTTrainerParts,
@@ -34,15 +36,16 @@ export {
   packRows,
   type PromptCompletionExample,
   type SftExample,
+  type SftRow,
+  type SftRowOptions,
+  sftRows,
   type SftTextExample,
+  type SftTextRow,
   type TextExample,
   tokenizeSftExamples,
+  tokenizeSftRow,
   toLmRows,
 } from "./data.ts";
 export type { CausalLM } from "../common/trainer.ts";
 export { NonFiniteLossError } from "../common/nonfinite.ts";
 export { readMetrics } from "../common/metrics.ts";
-// Types the API mentions (Tensor, the shared trainer types and what they reference), so the docs
-// resolve them.
-export type * from "../../core/mod.ts";
-export type * from "../common/mod.ts";
