@@ -2,8 +2,9 @@
  * Reward-model pairs as TRL 0.28's `RewardTrainer` prepares them: token ids, text (`chosen` /
  * `rejected`, with an optional `prompt` put in front of each) or conversations (lists of
  * `{ role, content }`, the prompt's turns first, rendered by the tokenizer's chat template).
- * Plain text is encoded with the tokenizer's special tokens and ends with EOS; a pair with a side
- * longer than `maxLength` tokens is dropped (TRL filters them out) and counted.
+ * Plain text is encoded with the tokenizer's special tokens and ends with EOS (when the tokenizer
+ * has one; BERT's `[SEP]` already ends the text); a pair with a side longer than `maxLength`
+ * tokens is dropped (TRL filters them out) and counted.
  *
  * @module
  */
@@ -78,16 +79,11 @@ export function tokenizeRewardRow(
   if (row.prompt !== undefined && typeof row.prompt !== "string") {
     throw new Error(`${where}: prompt must be a string like chosen and rejected`);
   }
+  // A tokenizer without EOS (BERT's: its [SEP] ends the text) adds nothing.
   const eos = tokenizer.eosTokenId ?? undefined;
-  if (eos === undefined) {
-    throw new Error(
-      `${where}: the tokenizer has no eosTokenId, which ends every plain-text pair (as TRL ` +
-        `does); use a tokenizer with an EOS token, or pass token ids`,
-    );
-  }
   const encode = (text: string) => {
     const ids = tokenizer.encode((row.prompt ?? "") + text);
-    return ids[ids.length - 1] === eos ? ids : [...ids, eos];
+    return eos === undefined || ids[ids.length - 1] === eos ? ids : [...ids, eos];
   };
   return out(encode(row.chosen), encode(row.rejected));
 }

@@ -125,13 +125,24 @@ export interface RewardEvalMetrics extends Record<string, number> {
  *
  * @example
  * ```ts
+ * import { loadSequenceClassifier, loadTokenizer } from "@tether/rlhf/models";
  * import { RewardTrainer } from "@tether/rlhf/reward";
- * const trainer = new RewardTrainer({ learningRate: 1e-3, batchSize: 16, maxSteps: 200 }, {
- *   model, // forward({ inputIds, attentionMask }) → { logits: [B, 1] }
- *   trainDataset: pairs, // { chosen: number[], rejected: number[] }[]
- * });
+ *
+ * // The examples' tiny offline DistilBERT reward model (SYNTHETIC reviews); any one-label
+ * // sequence classifier or Hub id works.
+ * const path = "examples/assets/tiny-imdb/reward";
+ * const model = await loadSequenceClassifier(path);
+ * const tokenizer = await loadTokenizer(path);
+ * const pairs = [
+ *   { prompt: "the plot was", chosen: " great fun.", rejected: " a mess." },
+ *   { chosen: "the acting was superb.", rejected: "the acting was dull." },
+ * ];
+ * const trainer = new RewardTrainer(
+ *   { learning_rate: 1e-3, per_device_train_batch_size: 2, max_steps: 2, max_length: 128 },
+ *   { model, trainDataset: pairs, tokenizer },
+ * );
  * await trainer.train();
- * console.log(await trainer.evaluate(heldOut)); // { accuracy, margin, loss }
+ * console.log(await trainer.evaluate(pairs)); // { accuracy, margin, loss }
  * ```
  */
 export class RewardTrainer extends TrainerBase<RewardPair, ScalarRewardModel> {

@@ -211,13 +211,28 @@ const METRIC_KEYS = [
  * @example
  * ```ts
  * import { DPOTrainer } from "@tether/rlhf/dpo";
- * const trainer = new DPOTrainer({ beta: 0.1, learningRate: 5e-7, batchSize: 8, maxSteps: 500 }, {
- *   model: policy,
- *   refModel: reference, // or LoRA `adapters`, or precomputeRefLogps: true
- *   trainDataset: triples, // { prompt, chosen, rejected } token ids
- * });
+ * import { loadCausalLM, loadTokenizer } from "@tether/rlhf/models";
+ *
+ * // The examples' tiny offline GPT-2 (SYNTHETIC reviews); any causal LM or Hub id works.
+ * const path = "examples/assets/tiny-imdb/policy";
+ * const model = await loadCausalLM(path);
+ * const refModel = await loadCausalLM(path); // or LoRA adapters, or precompute_ref_log_probs
+ * const tokenizer = await loadTokenizer(path);
+ * const pairs = [
+ *   { prompt: "the plot was", chosen: " great fun.", rejected: " a mess." },
+ *   { prompt: "the acting was", chosen: " superb.", rejected: " dull." },
+ * ];
+ * // TRL's names work as they are (TrainingArguments' and DPOConfig's).
+ * const trainer = new DPOTrainer({
+ *   beta: 0.1,
+ *   loss_type: "sigmoid",
+ *   learning_rate: 1e-4,
+ *   per_device_train_batch_size: 2,
+ *   max_steps: 3,
+ * }, { model, refModel, trainDataset: pairs, tokenizer });
  * await trainer.train();
- * console.log((await trainer.evaluate(heldOut))["rewards/accuracies"]);
+ * const metrics = await trainer.evaluate(pairs);
+ * console.log(metrics["rewards/accuracies"], metrics["rewards/margins"]);
  * ```
  */
 export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {

@@ -132,15 +132,24 @@ export interface SftEvalMetrics extends Record<string, number> {
  *
  * @example
  * ```ts
- * import { SFTTrainer, tokenizeSftExamples } from "@tether/rlhf/sft";
- * const trainDataset = tokenizeSftExamples(rows, tokenizer); // { prompt, completion } texts
- * const trainer = new SFTTrainer({ learningRate: 2e-5, batchSize: 8, numTrainEpochs: 1 }, {
- *   model, // forward({ inputIds, attentionMask }) → { logits: [B, L, V] }
- *   trainDataset,
- *   tokenizer,
- * });
+ * import { SFTTrainer } from "@tether/rlhf/sft";
+ * import { loadCausalLM, loadTokenizer } from "@tether/rlhf/models";
+ *
+ * // The examples' tiny offline GPT-2 (SYNTHETIC reviews); any causal LM or Hub id works.
+ * const model = await loadCausalLM("examples/assets/tiny-imdb/policy");
+ * const tokenizer = await loadTokenizer("examples/assets/tiny-imdb/policy");
+ * const rows = [
+ *   { prompt: "the plot was", completion: " great fun." },
+ *   { prompt: "the acting was", completion: " superb." },
+ * ];
+ * const trainer = new SFTTrainer(
+ *   { learning_rate: 1e-3, num_train_epochs: 2, per_device_train_batch_size: 2, max_length: 64 },
+ *   { model, trainDataset: rows, evalDataset: rows, tokenizer },
+ * );
+ * const before = await trainer.evaluate();
  * await trainer.train();
- * console.log(await trainer.evaluate(heldOut)); // { loss, perplexity, ... }
+ * const after = await trainer.evaluate();
+ * console.log(before.loss.toFixed(3), "->", after.loss.toFixed(3)); // { loss, perplexity, ... }
  * ```
  */
 export class SFTTrainer extends TrainerBase<LmRow, CausalLM> {
