@@ -64,28 +64,32 @@ export interface RewardConfig extends Partial<TrainingArgs> {
 export type RewardConfigInput = TrainerConfigInput<RewardConfig>;
 
 /** Validates {@link RewardConfig}s (the shared training args plus the reward fields). */
-export const REWARD_CONFIG: ConfigParser<RewardConfig> = TRAINING_ARGS_CONFIG.extend<
-  z.ZodRawShape,
-  RewardConfig
->("RewardTrainer", {
-  maxLength: z.number().int().min(1).nullable().describe("an integer >= 1, or null for no limit")
-    .optional(),
-  centerRewardsCoefficient: z.number().min(0).nullable().describe("a number >= 0, or null")
-    .optional(),
-}, {
-  unsupported: {
-    disable_dropout: {
-      reason: "dropout follows the model's train()/eval() mode; load the model with dropout 0 " +
-        "to train without it",
-      accepts: [false],
-    },
-    eos_token: { reason: "the tokenizer's EOS ends each text", accepts: [null] },
-    pad_token: { reason: "pass parts.padTokenId or a tokenizer with a pad token", accepts: [null] },
-    chat_template_path: { reason: "the tokenizer's own chat template renders conversations" },
-    pad_to_multiple_of: { reason: "batches pad to their longest row", accepts: [null] },
-    activation_offloading: { reason: "activations stay in memory", accepts: [false] },
+export const REWARD_CONFIG: ConfigParser<RewardConfig> = TRAINING_ARGS_CONFIG.extend<RewardConfig>(
+  "RewardTrainer",
+  {
+    maxLength: z.number().int().min(1).nullable().describe("an integer >= 1, or null for no limit")
+      .optional(),
+    centerRewardsCoefficient: z.number().min(0).nullable().describe("a number >= 0, or null")
+      .optional(),
   },
-});
+  {
+    unsupported: {
+      disable_dropout: {
+        reason: "dropout follows the model's train()/eval() mode; load the model with dropout 0 " +
+          "to train without it",
+        accepts: [false],
+      },
+      eos_token: { reason: "the tokenizer's EOS ends each text", accepts: [null] },
+      pad_token: {
+        reason: "pass parts.padTokenId or a tokenizer with a pad token",
+        accepts: [null],
+      },
+      chat_template_path: { reason: "the tokenizer's own chat template renders conversations" },
+      pad_to_multiple_of: { reason: "batches pad to their longest row", accepts: [null] },
+      activation_offloading: { reason: "activations stay in memory", accepts: [false] },
+    },
+  },
+);
 
 /** Model, data and helpers of a {@link RewardTrainer}. */
 export interface RewardTrainerParts extends TrainerParts {

@@ -98,6 +98,8 @@ export class ConfigError extends Error {
   readonly problems: readonly string[];
 
   /**
+   * An error listing every problem of one config.
+   *
    * @param where Who validated the config.
    * @param problems One sentence per problem.
    */
@@ -109,12 +111,21 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A zod object schema (`z.object({ ... })`), as the parsers take it: fields by name, each a zod
+ * schema with `.describe(rule)` and `.optional()`.
+ */
+export interface ObjectSchema {
+  /** The fields. */
+  readonly shape: Readonly<Record<string, unknown>>;
+}
+
 /** Validates one kind of config under the rule of this module. */
 export interface ConfigParser<Out> {
   /** Name used in messages, e.g. `DPOTrainer`. */
   readonly name: string;
-  /** The zod object schema of the canonical (camelCase) fields. */
-  readonly schema: z.ZodObject;
+  /** The zod object schema of the canonical (camelCase) fields (strict). */
+  readonly schema: ObjectSchema;
   /** TRL names and unsupported settings. */
   readonly names: ConfigNames;
   /**
@@ -130,12 +141,12 @@ export interface ConfigParser<Out> {
    * training arguments).
    *
    * @param name Name for messages.
-   * @param shape The extra fields (each `.optional()`, with `.describe(rule)`).
+   * @param shape The extra fields (zod schemas, each `.optional()`, with `.describe(rule)`).
    * @param names Extra TRL names and unsupported settings.
    */
-  extend<Shape extends z.ZodRawShape, More = Partial<z.output<z.ZodObject<Shape>>>>(
+  extend<More = Record<string, unknown>>(
     name: string,
-    shape: Shape,
+    shape: Readonly<Record<string, unknown>>,
     names?: ConfigNames,
   ): ConfigParser<Out & More>;
   /**
@@ -166,9 +177,13 @@ const registry = new WeakMap<z.ZodObject, ConfigNames>();
  */
 export function strictConfig<Out = Record<string, unknown>>(
   name: string,
-  schema: z.ZodObject,
+  objectSchema: ObjectSchema,
   names: ConfigNames = {},
 ): ConfigParser<Out> {
+  if (!(objectSchema instanceof z.ZodObject)) {
+    throw new Error(`strictConfig(${name}): the schema must be a zod object (z.object({ ... }))`);
+  }
+  const schema: z.ZodObject = objectSchema;
   for (const [alias, field] of Object.entries(names.trlNames ?? {})) {
     if (!(field in schema.shape)) {
       throw new Error(`strictConfig(${name}): TRL name ${alias} maps to unknown field ${field}`);
@@ -185,7 +200,7 @@ export function strictConfig<Out = Record<string, unknown>>(
       return parseConfig(where, strict, names, input) as Out;
     },
     extend(childName, shape, more = {}) {
-      return strictConfig(childName, strict.extend(shape), {
+      return strictConfig(childName, strict.extend(shape as z.ZodRawShape), {
         trlNames: { ...names.trlNames, ...more.trlNames },
         unsupported: { ...names.unsupported, ...more.unsupported },
       });

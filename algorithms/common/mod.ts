@@ -25,6 +25,7 @@ export {
   type ConfigNames,
   type ConfigParser,
   describeValue,
+  type ObjectSchema,
   type SnakeCase,
   snakeCase,
   type SnakeCased,

@@ -143,7 +143,11 @@ export class DataTally {
   #dropped = 0;
   readonly #causes = new Map<string, number>();
 
-  /** @param dataset The dataset's name, e.g. `trainDataset`. */
+  /**
+   * Counts for one dataset.
+   *
+   * @param dataset The dataset's name, e.g. `trainDataset`.
+   */
   constructor(dataset: string) {
     this.#dataset = dataset;
   }

@@ -85,56 +85,64 @@ export const DPO_TRL_NAMES = { precompute_ref_log_probs: "precomputeRefLogps" } 
 export type DPOConfigInput = TrainerConfigInput<DPOConfig, typeof DPO_TRL_NAMES>;
 
 /** Validates {@link DPOConfig}s (the shared training args plus DPO's fields). */
-export const DPO_CONFIG: ConfigParser<DPOConfig> = TRAINING_ARGS_CONFIG.extend<
-  z.ZodRawShape,
-  DPOConfig
->("DPOTrainer", {
-  beta: z.number().gt(0).describe("a finite number > 0").optional(),
-  lossType: z.union([
-    z.enum(DPO_LOSS_TYPES),
-    z.tuple([z.enum(DPO_LOSS_TYPES)]).transform(([t]) => t),
-  ]).describe(`one of ${DPO_LOSS_TYPES.join(", ")} (one loss; combining several is not supported)`)
-    .optional(),
-  labelSmoothing: z.number().min(0).lt(0.5).describe("a number in [0, 0.5)").optional(),
-  referenceFree: z.boolean().describe("true or false").optional(),
-  discopopTau: z.number().gt(0).describe("a number > 0").optional(),
-  maxLength: nullableInt(2),
-  maxPromptLength: nullableInt(1),
-  maxCompletionLength: nullableInt(1),
-  truncationMode: z.enum(["keep_end", "keep_start"]).describe(`"keep_end" or "keep_start"`)
-    .optional(),
-  precomputeRefLogps: z.boolean().describe("true or false").optional(),
-}, {
-  trlNames: DPO_TRL_NAMES,
-  unsupported: {
-    loss_weights: { reason: "one loss type per run", accepts: [null] },
-    sync_ref_model: { reason: "the reference stays fixed (no TR-DPO sync)", accepts: [false] },
-    rpo_alpha: { reason: "no RPO NLL term", accepts: [null] },
-    use_weighting: { reason: "no WPO weighting", accepts: [false] },
-    ld_alpha: { reason: "no LD-DPO length weighting", accepts: [null] },
-    f_divergence_type: { reason: "the reverse KL of DPO only", accepts: ["reverse_kl"] },
-    precompute_ref_batch_size: {
-      reason: "precomputing uses evalBatchSize (per_device_eval_batch_size)",
-      accepts: [null],
-    },
-    label_pad_token_id: { reason: "prompt and padding labels are -100", accepts: [-100] },
-    padding_value: { reason: "pass parts.padTokenId", accepts: [null] },
-    pad_token: { reason: "pass parts.padTokenId or a tokenizer with a pad token", accepts: [null] },
-    generate_during_eval: { reason: "evaluation logs DPO's metrics only", accepts: [false] },
-    disable_dropout: {
-      reason: "dropout follows the model's train()/eval() mode; load the model with dropout 0 " +
-        "to train without it",
-      accepts: [false],
-    },
-    force_use_ref_model: { reason: "pass parts.refModel and it is used" },
-    model_adapter_name: { reason: "pass the adapters as parts.adapters" },
-    ref_adapter_name: { reason: "the reference is the adapters-off policy or parts.refModel" },
-    ref_model_init_kwargs: { reason: "load the reference yourself and pass it as parts.refModel" },
-    tools: { reason: "conversations are rendered without tools", accepts: [null] },
-    use_logits_to_keep: { reason: "logits cover every position", accepts: [false] },
-    pad_to_multiple_of: { reason: "batches pad to their longest row", accepts: [null] },
+export const DPO_CONFIG: ConfigParser<DPOConfig> = TRAINING_ARGS_CONFIG.extend<DPOConfig>(
+  "DPOTrainer",
+  {
+    beta: z.number().gt(0).describe("a finite number > 0").optional(),
+    lossType: z.union([
+      z.enum(DPO_LOSS_TYPES),
+      z.tuple([z.enum(DPO_LOSS_TYPES)]).transform(([t]) => t),
+    ]).describe(
+      `one of ${DPO_LOSS_TYPES.join(", ")} (one loss; combining several is not supported)`,
+    )
+      .optional(),
+    labelSmoothing: z.number().min(0).lt(0.5).describe("a number in [0, 0.5)").optional(),
+    referenceFree: z.boolean().describe("true or false").optional(),
+    discopopTau: z.number().gt(0).describe("a number > 0").optional(),
+    maxLength: nullableInt(2),
+    maxPromptLength: nullableInt(1),
+    maxCompletionLength: nullableInt(1),
+    truncationMode: z.enum(["keep_end", "keep_start"]).describe(`"keep_end" or "keep_start"`)
+      .optional(),
+    precomputeRefLogps: z.boolean().describe("true or false").optional(),
   },
-});
+  {
+    trlNames: DPO_TRL_NAMES,
+    unsupported: {
+      loss_weights: { reason: "one loss type per run", accepts: [null] },
+      sync_ref_model: { reason: "the reference stays fixed (no TR-DPO sync)", accepts: [false] },
+      rpo_alpha: { reason: "no RPO NLL term", accepts: [null] },
+      use_weighting: { reason: "no WPO weighting", accepts: [false] },
+      ld_alpha: { reason: "no LD-DPO length weighting", accepts: [null] },
+      f_divergence_type: { reason: "the reverse KL of DPO only", accepts: ["reverse_kl"] },
+      precompute_ref_batch_size: {
+        reason: "precomputing uses evalBatchSize (per_device_eval_batch_size)",
+        accepts: [null],
+      },
+      label_pad_token_id: { reason: "prompt and padding labels are -100", accepts: [-100] },
+      padding_value: { reason: "pass parts.padTokenId", accepts: [null] },
+      pad_token: {
+        reason: "pass parts.padTokenId or a tokenizer with a pad token",
+        accepts: [null],
+      },
+      generate_during_eval: { reason: "evaluation logs DPO's metrics only", accepts: [false] },
+      disable_dropout: {
+        reason: "dropout follows the model's train()/eval() mode; load the model with dropout 0 " +
+          "to train without it",
+        accepts: [false],
+      },
+      force_use_ref_model: { reason: "pass parts.refModel and it is used" },
+      model_adapter_name: { reason: "pass the adapters as parts.adapters" },
+      ref_adapter_name: { reason: "the reference is the adapters-off policy or parts.refModel" },
+      ref_model_init_kwargs: {
+        reason: "load the reference yourself and pass it as parts.refModel",
+      },
+      tools: { reason: "conversations are rendered without tools", accepts: [null] },
+      use_logits_to_keep: { reason: "logits cover every position", accepts: [false] },
+      pad_to_multiple_of: { reason: "batches pad to their longest row", accepts: [null] },
+    },
+  },
+);
 
 /** Something that can switch a model's adapters off for a call (a LoRA handle). */
 export interface AdapterSwitch {

@@ -185,10 +185,10 @@ export const REST_CONFIG: ConfigParser<ReSTConfig> = strictConfig<ReSTConfig>(
     includeDataset: z.boolean().describe("true or false").optional(),
     rewardInput: z.enum(["prompt_completion", "completion"])
       .describe(`"prompt_completion" or "completion"`).optional(),
-    generation: GENERATION.schema.optional(),
+    generation: (GENERATION.schema as z.ZodObject).optional(),
     generationBatchSize: intAtLeast(1),
     evalSamplesPerPrompt: intAtLeast(1),
-    sft: SFT_IN_REST.schema.optional(),
+    sft: (SFT_IN_REST.schema as z.ZodObject).optional(),
     outputDir: z.string().min(1).nullable().describe("a folder path, or null").optional(),
     saveCheckpoints: z.boolean().describe("true or false").optional(),
     seed: z.number().int().describe("an integer").optional(),

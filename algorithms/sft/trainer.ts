@@ -61,37 +61,41 @@ export interface SFTConfig extends Partial<TrainingArgs> {
 export type SFTConfigInput = TrainerConfigInput<SFTConfig>;
 
 /** Validates {@link SFTConfig}s (the shared training args plus SFT's fields). */
-export const SFT_CONFIG: ConfigParser<SFTConfig> = TRAINING_ARGS_CONFIG.extend<
-  z.ZodRawShape,
-  SFTConfig
->("SFTTrainer", {
-  maxLength: z.number().int().min(2).nullable()
-    .describe("an integer >= 2, or null for no limit").optional(),
-  completionOnlyLoss: z.boolean().nullable()
-    .describe("true, false, or null (TRL's auto: true)").optional(),
-  packing: z.boolean().describe("true or false").optional(),
-  datasetTextField: z.string().min(1).describe("a field name").optional(),
-}, {
-  unsupported: {
-    assistant_only_loss: {
-      reason: "the loss covers every token of a messages row (or the completion only)",
-      accepts: [false],
-    },
-    packing_strategy: {
-      reason: "packing concatenates rows and cuts blocks (TRL's wrapped strategy)",
-      accepts: ["wrapped"],
-    },
-    eval_packing: { reason: "evaluation never packs", accepts: [false, null] },
-    shuffle_dataset: { reason: "each epoch is shuffled from the seed", accepts: [false] },
-    loss_type: { reason: "the loss is the token NLL", accepts: ["nll"] },
-    eos_token: { reason: "the tokenizer's EOS ends each text", accepts: [null] },
-    pad_token: { reason: "pass parts.padTokenId or a tokenizer with a pad token", accepts: [null] },
-    chat_template_path: { reason: "the tokenizer's own chat template renders messages rows" },
-    dataset_kwargs: { reason: "rows are read as given", accepts: [null] },
-    pad_to_multiple_of: { reason: "batches pad to their longest row", accepts: [null] },
-    activation_offloading: { reason: "activations stay in memory", accepts: [false] },
+export const SFT_CONFIG: ConfigParser<SFTConfig> = TRAINING_ARGS_CONFIG.extend<SFTConfig>(
+  "SFTTrainer",
+  {
+    maxLength: z.number().int().min(2).nullable()
+      .describe("an integer >= 2, or null for no limit").optional(),
+    completionOnlyLoss: z.boolean().nullable()
+      .describe("true, false, or null (TRL's auto: true)").optional(),
+    packing: z.boolean().describe("true or false").optional(),
+    datasetTextField: z.string().min(1).describe("a field name").optional(),
   },
-});
+  {
+    unsupported: {
+      assistant_only_loss: {
+        reason: "the loss covers every token of a messages row (or the completion only)",
+        accepts: [false],
+      },
+      packing_strategy: {
+        reason: "packing concatenates rows and cuts blocks (TRL's wrapped strategy)",
+        accepts: ["wrapped"],
+      },
+      eval_packing: { reason: "evaluation never packs", accepts: [false, null] },
+      shuffle_dataset: { reason: "each epoch is shuffled from the seed", accepts: [false] },
+      loss_type: { reason: "the loss is the token NLL", accepts: ["nll"] },
+      eos_token: { reason: "the tokenizer's EOS ends each text", accepts: [null] },
+      pad_token: {
+        reason: "pass parts.padTokenId or a tokenizer with a pad token",
+        accepts: [null],
+      },
+      chat_template_path: { reason: "the tokenizer's own chat template renders messages rows" },
+      dataset_kwargs: { reason: "rows are read as given", accepts: [null] },
+      pad_to_multiple_of: { reason: "batches pad to their longest row", accepts: [null] },
+      activation_offloading: { reason: "activations stay in memory", accepts: [false] },
+    },
+  },
+);
 
 /** Model, data and helpers of an {@link SFTTrainer}. */
 export interface SFTTrainerParts extends TrainerParts {
