@@ -19,11 +19,18 @@ const IGNORED: Record<string, string> = {
  */
 const PENDING = ["models/", "algorithms/ppo/", "examples/"];
 
-async function docFolders(): Promise<string[]> {
+/** Pages of docs/ whose code blocks are excerpts, not programs (left out of the doc tests). */
+const EXCERPT_DOCS = ["docs/ARCHITECTURES.md"];
+
+async function docArgs(): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(join(root, "deno.json")));
   const task: string = config.tasks.test;
   assert.match(task, /deno test -A --parallel --doc /, "the test task runs the doc tests");
-  return task.split(/\s+/).filter((arg) => arg.endsWith("/") && arg !== "tests/");
+  return task.split(/\s+/);
+}
+
+async function docFolders(): Promise<string[]> {
+  return (await docArgs()).filter((arg) => arg.endsWith("/") && arg !== "tests/");
 }
 
 async function* tsFiles(dir: string): AsyncGenerator<string> {
@@ -69,4 +76,17 @@ Deno.test("every entry point's folder is doc-tested or listed as pending", async
     );
   }
   for (const folder of PENDING) assert.ok(!folders.includes(folder), `${folder} is listed twice`);
+});
+
+Deno.test("the README and every guide in docs/ run their code blocks in the test task", async () => {
+  const args = await docArgs();
+  assert.ok(args.includes("README.md"));
+  for await (const entry of Deno.readDir(join(root, "docs"))) {
+    if (!entry.name.endsWith(".md")) continue;
+    const page = `docs/${entry.name}`;
+    assert.ok(
+      args.includes(page) !== EXCERPT_DOCS.includes(page),
+      `${page}: list it in the test task (its ts blocks run) or in EXCERPT_DOCS, not both`,
+    );
+  }
 });
