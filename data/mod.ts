@@ -181,6 +181,29 @@ export {
   writeSyntheticPreference,
 } from "./synthetic/preferences.ts";
 export {
+  type EmotionLexicon,
+  firstWords,
+  generateSyntheticEmotions,
+  SYNTHETIC_EMOTION_LEXICON,
+  SYNTHETIC_EMOTION_OPENINGS,
+  SYNTHETIC_EMOTION_WORDS,
+  type SyntheticEmotionOptions,
+  type SyntheticEmotionText,
+  writeSyntheticEmotion,
+} from "./synthetic/emotions.ts";
+export {
+  generateSyntheticSummaries,
+  generateSyntheticSummaryComparisons,
+  gistScore,
+  type RejectedKind,
+  type SummaryGist,
+  type SyntheticSummaryComparison,
+  type SyntheticSummaryOptions,
+  type SyntheticSummaryPost,
+  writeSyntheticSummaryComparison,
+  writeSyntheticSummaryPost,
+} from "./synthetic/summaries.ts";
+export {
   EOS_TOKEN,
   PAD_TOKEN,
   SyntheticWordTokenizer,

@@ -74,6 +74,19 @@ export type {
 
 export * as bert from "./bert/mod.ts";
 export * from "./sequence_classifier.ts";
+export {
+  applyClassificationFunction,
+  type ClassificationFunction,
+  type ClassifierTokenizer,
+  type ClassifyOptions,
+  configLabels,
+  defaultClassificationFunction,
+  type LabelScore,
+  loadTextClassifier,
+  type LoadTextClassifierOptions,
+  TextClassifier,
+  type TextClassifierOptions,
+} from "./text_classification.ts";
 
 export * from "./gpt2/mod.ts";
 export {

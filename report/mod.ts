@@ -15,6 +15,7 @@
 export { writeReport, type WriteReportOptions, type WriteReportResult } from "./report.ts";
 export { type MetricSeries, metricSeries, type RenderOptions, renderReport } from "./html.ts";
 export { findRuns, readRun, type RunData, runNames, type SideBySideRecord } from "./read_run.ts";
+export type { MetricsRecord } from "../algorithms/common/metrics.ts";
 export {
   displayOrder,
   groupOf,

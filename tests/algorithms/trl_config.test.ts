@@ -16,7 +16,7 @@ import {
 import { DPOTrainer } from "../../algorithms/dpo/mod.ts";
 import { SFTTrainer } from "../../algorithms/sft/mod.ts";
 import { resolveReSTConfig, ReST } from "../../algorithms/rest/mod.ts";
-import { RewardTrainer } from "../../reward/mod.ts";
+import { RewardTrainer, TokenRewardTrainer } from "../../reward/mod.ts";
 import { nn, reshape, slice, type Tensor } from "../../core/mod.ts";
 import { SyntheticWordTokenizer } from "../../data/mod.ts";
 import { BigramLM } from "./tiny_lms.ts";
@@ -280,4 +280,24 @@ Deno.test("strictConfig: the helper another trainer adopts in one call", () => {
     rlooK: 4,
     maxSteps: 10,
   });
+});
+
+Deno.test("TokenRewardTrainer: the same rule (snake_case fields, unknown keys named)", () => {
+  const parts = {
+    model: new BigramLM(0) as never, // only its parameters are touched here
+    trainDataset: [{ chosen: [1, 2, 3], rejected: [1, 2, 4] }],
+  };
+  assert.throws(
+    () => new TokenRewardTrainer({ score_at: "span_start" } as never, parts),
+    /TokenRewardTrainer: score_at \(scoreAt\) must be "span_end" or "last_token", got "span_start"/,
+  );
+  assert.throws(
+    () => new TokenRewardTrainer({ max_lenght: 8 } as never, parts),
+    /TokenRewardTrainer: unknown key "max_lenght"; the closest valid name is "max_length" \(maxLength\)/,
+  );
+  const t = new TokenRewardTrainer(
+    { max_length: 8, drop_identical_pairs: false, max_steps: 1 },
+    parts,
+  );
+  assert.deepEqual([t.rewardConfig.maxLength, t.args.maxSteps], [8, 1]);
 });
