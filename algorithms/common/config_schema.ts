@@ -18,6 +18,7 @@
  * @example
  * ```ts
  * import { z } from "zod";
+import { editDistance } from "../../common/suggest.ts";
  * import { strictConfig } from "./config_schema.ts";
  *
  * const parser = strictConfig(
@@ -466,19 +467,6 @@ function unknownKey(display: string, key: string, accepted: Map<string, string>)
   const field = accepted.get(best)!;
   const suggestion = best === field ? `"${best}"` : `"${best}" (${field})`;
   return `unknown key "${display}"; the closest valid name is ${suggestion}`;
-}
-
-/** Levenshtein distance. */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length];
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
