@@ -18,7 +18,6 @@
  * @example
  * ```ts
  * import { z } from "zod";
-import { editDistance } from "../../common/suggest.ts";
  * import { strictConfig } from "./config_schema.ts";
  *
  * const parser = strictConfig(
@@ -40,6 +39,7 @@ import { editDistance } from "../../common/suggest.ts";
  */
 
 import { z } from "zod";
+import { editDistance } from "../../common/suggest.ts";
 
 /**
  * `learningRate` → `learning_rate`: the snake_case spelling every field also answers to.
