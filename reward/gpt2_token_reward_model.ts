@@ -121,7 +121,9 @@ export interface LoadTokenRewardModelOptions extends HubOptions {
  * @example
  * ```ts
  * import { loadGpt2TokenRewardModel } from "@tether/rlhf/reward";
- * const rm = await loadGpt2TokenRewardModel("runs/tldr_sft-full/model");
+ * // The tiny offline SFT model of the TL;DR examples (the tutorial: runs/tldr_sft-full/model); a
+ * // causal LM starts a fresh v_head, which the notice says.
+ * const rm = await loadGpt2TokenRewardModel("examples/assets/tiny-tldr/sft", { log: console.log });
  * rm.freezeFirstBlocks(0.7);
  * ```
  *
