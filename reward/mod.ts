@@ -23,7 +23,15 @@ export {
   tokenizeRewardPairs,
 } from "./trainer.ts";
 export { rewardModelFunction, type RewardModelFunctionOptions } from "./reward_function.ts";
-export type { RewardFunction } from "./functions.ts";
+export {
+  keywordReward,
+  lengthReward,
+  type NamedRewardFunction,
+  type OnlineRewardFunction,
+  type RewardContext,
+  type RewardFunction,
+  scoreTexts,
+} from "../algorithms/common/reward_functions.ts";
 export {
   type ClassifierDtype,
   type ClassifierReward,

@@ -7,7 +7,7 @@
 
 import { noGrad, reshape, tensor, tidy } from "../core/mod.ts";
 import { padRight } from "../algorithms/common/batching.ts";
-import type { RewardFunction } from "./functions.ts";
+import type { RewardFunction } from "../algorithms/common/reward_functions.ts";
 import type { ScalarRewardModel } from "./trainer.ts";
 
 /** Options of {@link rewardModelFunction}. */

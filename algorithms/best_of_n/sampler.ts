@@ -5,7 +5,7 @@
  * back in descending score order.
  */
 
-import { type RewardFunction, scoreTexts } from "../../reward/functions.ts";
+import { type RewardFunction, scoreTexts } from "../common/reward_functions.ts";
 
 /** Generates continuations: rows of prompt tokens in, prompt + new tokens out. */
 export type GenerateFn = (

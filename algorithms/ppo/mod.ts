@@ -21,7 +21,6 @@
 
 export { makePPOConfig, PPOConfig, type PPOConfigInput, type PPOConfigValues } from "./config.ts";
 export {
-  type PolicyModel,
   type PpoOptimizer,
   type PPOStats,
   PPOTrainer,
@@ -40,11 +39,29 @@ export {
 } from "./loop.ts";
 export { scalarStats } from "./stats.ts";
 export {
+  byChunks,
+  entropyFromLogits,
+  gatherRows,
   type LogitsModel,
+  type PackedRollout,
+  packRollout,
+  type PolicyModel,
   sequenceKl,
   type SequenceKlOptions,
-  type WithReference,
-} from "./sequence_kl.ts";
+  shiftedLogprobs,
+  type TokenLogprobs,
+  tokenLogprobs,
+  type TokenLogprobsOptions,
+} from "../common/rollout.ts";
+export {
+  type AdapterSwitch,
+  type ParameterizedModel,
+  Reference,
+  type ReferenceKind,
+  type ReferenceParts,
+  resolveReference,
+} from "../common/reference.ts";
+export { KL_MODES, type KlEstimator } from "../common/kl.ts";
 // What the loop's options and errors mention.
 export { NonFiniteLossError } from "../common/nonfinite.ts";
 export type { CheckpointModel } from "../common/checkpoint.ts";
@@ -59,15 +76,8 @@ export {
   type TokenRewards,
 } from "./rewards.ts";
 export { type AdvantageOptions, type Advantages, computeAdvantages } from "./advantages.ts";
-export {
-  entropyFromLogits,
-  ppoLoss,
-  type PpoLossConfig,
-  type PpoLossInputs,
-  type PpoLossOutput,
-} from "./loss.ts";
+export { ppoLoss, type PpoLossConfig, type PpoLossInputs, type PpoLossOutput } from "./loss.ts";
 export { AdaptiveKlController, FixedKlController, type KlController } from "./kl_controller.ts";
 export { type BatchMoments, RunningMoments } from "./running_moments.ts";
-export { packBatch, type PackedBatch } from "./batch.ts";
 // Types the PPO API mentions (Tensor and what it references), so the docs resolve them.
 export type * from "../../core/mod.ts";

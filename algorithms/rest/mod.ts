@@ -70,7 +70,7 @@ export {
   type ThresholdSchedule,
   thresholdsForStep,
 } from "./thresholds.ts";
-export type { RewardFunction } from "../../reward/functions.ts";
+export type { RewardFunction } from "../common/reward_functions.ts";
 export type { SFTConfig } from "../sft/trainer.ts";
 export type { CausalLM } from "../common/trainer.ts";
 // Types the API mentions, so the docs resolve them.

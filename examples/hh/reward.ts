@@ -8,7 +8,7 @@
 
 import { loadSequenceClassifier, loadTokenizer } from "../../models/mod.ts";
 import { rewardModelFunction } from "../../reward/mod.ts";
-import type { RewardFunction } from "../../reward/functions.ts";
+import type { RewardFunction } from "../../reward/mod.ts";
 
 /** What scores samples, and how to describe it in the run's output. */
 export interface HhReward {

@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import type { GPT2LMHeadModel, Tokenizer } from "../../models/mod.ts";
-import { scoreTexts } from "../../reward/functions.ts";
+import { scoreTexts } from "../../reward/mod.ts";
 import {
   type SideBySideRow,
   type SideBySideSummary,

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { bestOfN } from "../../algorithms/best_of_n/mod.ts";
-import { keywordReward, lengthReward, scoreTexts } from "../../reward/functions.ts";
+import { keywordReward, lengthReward, scoreTexts } from "../../reward/mod.ts";
 
 const golden = JSON.parse(
   await Deno.readTextFile(new URL("../fixtures/trl/preference.json", import.meta.url)),
