@@ -25,8 +25,6 @@ export type ReferenceKind = "model" | "adapters" | "copy" | "initial";
 export interface ParameterizedModel extends LogitsModel {
   /** Its parameters; those with `requiresGrad` change in training. */
   parameters(): Tensor[];
-  /** Dropout off. */
-  eval?(): unknown;
 }
 
 /**
@@ -80,7 +78,8 @@ export class Reference<M extends LogitsModel = LogitsModel> {
    * A frozen copy of the policy as it is now (TRL's `create_reference_model` for a full
    * fine-tune): the trainable weights are copied once; while the reference runs they are
    * swapped into the policy and swapped back afterwards (also when `fn` throws or its promise
-   * rejects), so the copy costs one set of trainable weights, as a deep copy does.
+   * rejects), so the copy costs one set of trainable weights, as a deep copy does. The policy's
+   * train/eval mode is left as it is.
    *
    * @param policy The policy, before its first update.
    */
@@ -98,7 +97,6 @@ export class Reference<M extends LogitsModel = LogitsModel> {
       for (const t of live) t.dispose();
     };
     return new Reference("copy", (fn) => {
-      policy.eval?.();
       const live = swapIn();
       let result;
       try {

@@ -402,7 +402,17 @@ export function prefixed(prefix: string, metrics: Record<string, number>): Recor
   return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [prefix + k, v]));
 }
 
-function defaultOptimizer(model: TrainableModel, a: TrainingArgs): Optimizer<Hyperparams> {
+/**
+ * transformers' default optimizer: AdamW over the trainable parameters with the args' lr,
+ * betas, eps and decay, no decay on biases and normalisation weights.
+ *
+ * @param model The model (its `requiresGrad` parameters are optimized).
+ * @param a Learning rate, betas, eps, weight decay.
+ */
+export function defaultOptimizer(
+  model: { parameters(): Tensor[] },
+  a: Pick<TrainingArgs, "learningRate" | "adamBetas" | "adamEpsilon" | "weightDecay">,
+): Optimizer<Hyperparams> {
   const params = model.parameters().filter((p) => p.requiresGrad);
   const opts = {
     lr: a.learningRate,

@@ -101,6 +101,7 @@ export class PPOTrainer<M extends PolicyModel = PolicyModel> {
   readonly #parts: PPOTrainerParts<M>;
   readonly #trainable: Tensor[];
   readonly #optimizer: PpoOptimizer;
+  readonly #ownsOptimizer: boolean;
   readonly #padTokenId: number;
   readonly #rng: Generator;
   readonly #warn: (message: string) => void;
@@ -142,6 +143,12 @@ export class PPOTrainer<M extends PolicyModel = PolicyModel> {
   /** The optimizer (the one passed in, or the Adam the trainer made), e.g. to checkpoint it. */
   get optimizer(): PpoOptimizer {
     return this.#optimizer;
+  }
+
+  /** Frees what the trainer made: a frozen reference copy and its own Adam's state. */
+  dispose(): void {
+    this.reference.dispose();
+    if (this.#ownsOptimizer) (this.#optimizer as Adam).dispose();
   }
 
   /** Step counter, KL coefficient, running moments and shuffling state, as JSON-safe values. */
