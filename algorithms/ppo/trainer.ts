@@ -129,6 +129,7 @@ export class PPOTrainer<M extends PolicyModel = PolicyModel> {
     this.klCtl = this.config.adapKlCtrl
       ? new AdaptiveKlController(this.config.initKlCoef, this.config.target, this.config.horizon)
       : new FixedKlController(this.config.initKlCoef);
+    this.#ownsOptimizer = parts.optimizer === undefined;
     this.#optimizer = parts.optimizer ??
       new Adam(this.#trainable, { lr: this.config.learningRate });
     this.#rng = new Generator(this.config.seed);
