@@ -179,10 +179,12 @@ export function lengthReward(
   opts: { unit?: "chars" | "words"; scale?: number } = {},
 ): RewardFunction {
   const scale = opts.scale ?? 1;
-  return (texts) =>
+  // Named, so online trainers log it as `rewards/length/mean`.
+  const length: RewardFunction = (texts) =>
     texts.map((t) =>
       scale * (opts.unit === "words" ? t.split(/\s+/).filter(Boolean).length : t.length)
     );
+  return length;
 }
 
 /**
@@ -202,6 +204,8 @@ export function keywordReward(weights: Readonly<Record<string, number>>): Reward
     const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
     return [new RegExp(`\\b${escaped}\\b`, "gi"), w] as const;
   });
-  return (texts) =>
+  // Named, so online trainers log it as `rewards/keyword/mean`.
+  const keyword: RewardFunction = (texts) =>
     texts.map((t) => entries.reduce((s, [re, w]) => s + w * (t.match(re)?.length ?? 0), 0));
+  return keyword;
 }
