@@ -1,10 +1,12 @@
 /**
  * Statistics over groups of completions of the same prompt, as TRL's critic-free trainers take
  * them (in float64 on the host): NaN-aware means and Bessel-corrected standard deviations
- * (TRL's `nanstd`), and the weighted reward of each completion with unscorable ones as NaN.
+ * (TRL's `nanstd`), groups, and the check that every group has a reward.
  *
  * @module
  */
+
+export { weightedRewards } from "./reward_functions.ts";
 
 /**
  * Mean of the values that are not NaN (NaN when there are none).
@@ -50,30 +52,6 @@ export function groupsOf<T>(xs: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
   return out;
-}
-
-/**
- * Σ_f weight_f · reward_f of each completion over the functions that scored it (a NaN counts
- * as nothing, as `nansum`), NaN where no function scored it.
- *
- * @param perFunction `[function][completion]`, NaN for a `null`.
- * @param weights One weight per function.
- */
-export function weightedRewards(
-  perFunction: readonly (readonly number[])[],
-  weights: readonly number[],
-): number[] {
-  const n = perFunction[0]?.length ?? 0;
-  return Array.from({ length: n }, (_, i) => {
-    let sum = 0, scored = false;
-    perFunction.forEach((scores, f) => {
-      if (!Number.isNaN(scores[i])) {
-        sum += weights[f] * scores[i];
-        scored = true;
-      }
-    });
-    return scored ? sum : NaN;
-  });
 }
 
 /**

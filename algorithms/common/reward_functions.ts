@@ -89,7 +89,22 @@ export async function scoreWithRewardFunctions(
     checkScores(`reward function '${name}'`, scores, texts.length, true);
     perFunction.push(scores.map((s) => (s === null ? NaN : s)));
   }
-  const total = texts.map((_, i) => {
+  return { perFunction, total: weightedRewards(perFunction, weights) };
+}
+
+/**
+ * Σ_f weight_f · reward_f of each sample over the functions that scored it (a NaN counts as
+ * nothing, as `nansum`), NaN where no function scored it.
+ *
+ * @param perFunction `[function][sample]`, NaN for a `null`.
+ * @param weights One weight per function.
+ */
+export function weightedRewards(
+  perFunction: readonly (readonly number[])[],
+  weights: readonly number[],
+): number[] {
+  const n = perFunction[0]?.length ?? 0;
+  return Array.from({ length: n }, (_, i) => {
     let sum = 0, scored = false;
     perFunction.forEach((scores, f) => {
       if (!Number.isNaN(scores[i])) {
@@ -99,7 +114,6 @@ export async function scoreWithRewardFunctions(
     });
     return scored ? sum : NaN;
   });
-  return { perFunction, total };
 }
 
 /**

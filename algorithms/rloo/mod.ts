@@ -34,33 +34,6 @@ export {
   type RlooLossOutput,
   type RlooLossSettings,
 } from "./loss.ts";
-export {
-  type GroupAdvantages,
-  type GroupPolicy,
-  type GroupPrompt,
-  type GroupRewards,
-  type GroupRollout,
-  type GroupSampling,
-  type GroupStats,
-  type GroupTokenizer,
-  GroupTrainer,
-  type GroupTrainerParts,
-  type GroupTrainerState,
-  type GroupTrainOptions,
-} from "../common/group_trainer.ts";
-export type { GroupConfigInput, GroupConfigValues, GroupSizes } from "../common/group_config.ts";
-export {
-  type NamedRewardFunction,
-  type OnlineRewardFunction,
-  type RewardContext,
-  type RewardFunction,
-  type ScoredRewards,
-} from "../common/reward_functions.ts";
-export type { AdapterSwitch, Reference, ReferenceKind } from "../common/reference.ts";
-export type { LogitsModel, PolicyModel } from "../common/rollout.ts";
-export type { OnlineLoopResult, OnlineQuery } from "../common/online_loop.ts";
-export type { MinibatchLoss } from "../common/online_update.ts";
-export type { TrainerScheduler } from "../common/trainer.ts";
-export { NonFiniteLossError } from "../common/nonfinite.ts";
+export * from "../common/group_api.ts";
 // Types the API mentions (Tensor and what it references), so the docs resolve them.
 export type * from "../../core/mod.ts";
