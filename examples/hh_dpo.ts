@@ -12,8 +12,8 @@
  * Flags: --preset full|tiny, --backend, --out (default runs/hh_dpo-<preset>), --resume, --seed,
  * --beta, --loss-type (any of DPO_LOSS_TYPES), --max-steps, --learning-rate, --batch-size,
  * --train-examples, --test-examples, --samples (table rows), --reward-model (folder or Hub id of
- * a 1-label classifier; the full preset otherwise scores with a plain-code stand-in and says
- * so), --lora-r (0 = full fine-tune with a frozen reference copy).
+ * a 1-label classifier; the full preset scores with the model `hh_reward_model.ts` saves),
+ * --lora-r (0 = full fine-tune with a frozen reference copy).
  *
  * @module
  */
@@ -64,7 +64,7 @@ export interface HhDpoOptions {
   resume: boolean;
   /** Seed of data, sampling and order. */
   seed: number;
-  /** Reward model folder / Hub id, or null for the plain-code stand-in. */
+  /** Reward model folder or Hub id. */
   rewardModel: string | null;
   /** Where lines go (default console.log); the table is printed by `writeSideBySide`. */
   log?: (line: string) => void;

@@ -13,7 +13,7 @@
  * thresholds, one per Improve step; default: ReST's rising percentiles), --grow-prompts,
  * --learning-rate, --batch-size, --epochs (SFT passes per Improve step), --train-examples,
  * --test-examples, --samples (held-out prompts), --reward-model (folder or Hub id of a 1-label
- * classifier; the full preset otherwise scores with a plain-code stand-in and says so), --lora-r.
+ * classifier; the full preset scores with the model `hh_reward_model.ts` saves), --lora-r.
  *
  * Grow sets hold the policy's own samples only (ReST's `includeDataset` is off): the reward
  * decides what is learned, not the dataset's replies.
@@ -49,7 +49,7 @@ export interface HhRestOptions {
   resume: boolean;
   /** Seed of data, sampling and order. */
   seed: number;
-  /** Reward model folder / Hub id, or null for the plain-code stand-in. */
+  /** Reward model folder or Hub id. */
   rewardModel: string | null;
   /** Where lines go (default console.log); the table is printed by `writeSideBySide`. */
   log?: (line: string) => void;

@@ -29,7 +29,7 @@ type SharedFlag = keyof typeof SHARED_FLAGS;
 export interface HhArgs<Extra extends string> extends Omit<CommonArgs, "preset"> {
   /** The preset with the shared flags applied. */
   preset: HhPreset;
-  /** `--reward-model`, else the preset's reward model (null: the plain-code stand-in). */
+  /** `--reward-model`, else the preset's reward model. */
   rewardModel: string | null;
   /** Raw values of the example's own flags. */
   extra: Record<Extra, string | boolean | undefined>;
