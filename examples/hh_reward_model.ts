@@ -62,7 +62,9 @@ export function parseHhRewardModelArgs(argv: readonly string[]): HhRewardModelOp
   const rm: HhRewardModelSettings = {
     ...s,
     base: typeof x.base === "string" && x.base.trim() !== "" ? x.base : s.base,
-    maxSteps: x["max-steps"] === undefined ? s.maxSteps : intFlag(NAME, "max-steps", x["max-steps"], 1),
+    maxSteps: x["max-steps"] === undefined
+      ? s.maxSteps
+      : intFlag(NAME, "max-steps", x["max-steps"], 1),
     learningRate: numberFlag(NAME, "learning-rate", x["learning-rate"], 0, s.learningRate),
     batchSize: intFlag(NAME, "batch-size", x["batch-size"], 1, s.batchSize),
     // The shared --train-examples / --test-examples flags size the reward model's data too.

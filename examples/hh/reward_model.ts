@@ -151,13 +151,14 @@ export interface HhRewardResult {
  */
 export async function trainHhRewardModel(o: TrainHhRewardOptions): Promise<HhRewardResult> {
   const s = o.preset.rm;
-  const split = await loadHhPairs({
-    ...o.preset,
-    trainExamples: s.trainExamples ?? Number.MAX_SAFE_INTEGER,
-    testExamples: s.testExamples ?? Number.MAX_SAFE_INTEGER,
-  }, o.seed);
+  // The model first: offline without a cached checkpoint, this is where the run stops.
   const bundle = await loadRewardClassifier(s.base, { backend: o.backend, seed: o.seed });
   try {
+    const split = await loadHhPairs({
+      ...o.preset,
+      trainExamples: s.trainExamples ?? Number.MAX_SAFE_INTEGER,
+      testExamples: s.testExamples ?? Number.MAX_SAFE_INTEGER,
+    }, o.seed);
     const train = tokenizeTranscripts(transcriptPairs(split.train), bundle.tokenizer, s.maxLength);
     const test = tokenizeTranscripts(transcriptPairs(split.test), bundle.tokenizer, s.maxLength);
     o.log(

@@ -1,0 +1,147 @@
+// The hh-rlhf lesson's reward model → RL path, tiny presets shortened, in-process on the tiny
+// checkpoints and the SYNTHETIC preference set (seed 0): the reward model ranks held-out pairs,
+// then PPO and GRPO each raise that reward model's held-out score. The full presets stop at once
+// offline, naming the model; bad flags are named with their values.
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readMetrics } from "../../algorithms/common/mod.ts";
+import {
+  main as rmMain,
+  parseHhRewardModelArgs,
+  runHhRewardModel,
+} from "../../examples/hh_reward_model.ts";
+import { main as ppoMain, parseHhPpoArgs, runHhPpo } from "../../examples/hh_ppo.ts";
+import { main as grpoMain, parseHhGrpoArgs, runHhGrpo } from "../../examples/hh_grpo.ts";
+
+const QUIET = { log: () => {}, stepLog: false as const, progress: false };
+const dir = await Deno.makeTempDir({ prefix: "hh_online_" });
+const tiny = (out: string, ...flags: string[]) => ["--preset", "tiny", "--out", out, ...flags];
+const rmOut = join(dir, "rm");
+
+async function silent<T>(fn: () => Promise<T>): Promise<T> {
+  const log = console.log;
+  console.log = () => {};
+  try {
+    return await fn();
+  } finally {
+    console.log = log;
+  }
+}
+
+// The tiny preset's settings throughout: the reward model the RL examples train first, then
+// their full tiny runs, scored on 48 held-out prompts.
+Deno.test("hh_reward_model tiny: held-out pair accuracy >= 0.9 (measured 0.551 -> 1.000)", async () => {
+  const r = await runHhRewardModel({
+    ...parseHhRewardModelArgs(tiny(rmOut)),
+    log: () => {},
+    progress: false,
+  });
+  console.log(`reward model: held-out pair accuracy ${r.accuracyBefore} -> ${r.accuracyAfter}`);
+  assert.ok(r.accuracyAfter >= 0.9, `accuracy ${r.accuracyAfter}`);
+  assert.ok(r.accuracyAfter > r.accuracyBefore);
+  assert.equal(r.steps, 40);
+  await Deno.stat(join(rmOut, "model", "model.safetensors"));
+  await Deno.stat(join(rmOut, "model", "tokenizer.json"));
+});
+
+Deno.test("hh_grpo tiny: the reward model's held-out score rises by >= 0.8 with KL <= 5 nats (measured 0.498 -> 1.801, KL 1.64)", async () => {
+  const out = join(dir, "grpo");
+  const lines: string[] = [];
+  const r = await silent(() =>
+    runHhGrpo({
+      ...parseHhGrpoArgs(
+        tiny(out, "--reward-model", join(rmOut, "model")),
+      ),
+      ...QUIET,
+      log: (l) => lines.push(l),
+    })
+  );
+  console.log(lines.at(-1));
+  assert.match(lines.at(-1)!, /^held-out reward -?\d+\.\d{4} -> -?\d+\.\d{4}, KL \d+\.\d{4}$/);
+  assert.ok(r.after >= r.before + 0.8, `held-out reward ${r.before} -> ${r.after}`);
+  assert.ok(r.kl <= 5, `KL ${r.kl}`);
+  assert.equal(r.sideBySide.rows, 48);
+  const metrics = await readMetrics(out);
+  assert.equal(metrics.length, 25);
+  for (const key of ["reward", "reward_std", "rewards/reward_model/mean", "kl", "entropy"]) {
+    assert.equal(typeof metrics[24][key], "number", key);
+  }
+  await Deno.stat(join(out, "model", "model.safetensors"));
+});
+
+Deno.test("hh_ppo tiny: the reward model's held-out score rises by >= 0.8 with KL <= 5 nats (measured 0.498 -> 2.361, KL 2.93)", async () => {
+  const out = join(dir, "ppo");
+  const lines: string[] = [];
+  const r = await silent(() =>
+    runHhPpo({
+      ...parseHhPpoArgs(tiny(out, "--reward-model", join(rmOut, "model"))),
+      ...QUIET,
+      log: (l) => lines.push(l),
+    })
+  );
+  console.log(lines.at(-1));
+  assert.match(lines.at(-1)!, /^held-out reward -?\d+\.\d{4} -> -?\d+\.\d{4}, KL \d+\.\d{4}$/);
+  assert.ok(r.after >= r.before + 0.8, `held-out reward ${r.before} -> ${r.after}`);
+  assert.ok(r.kl <= 5, `KL ${r.kl}`);
+  assert.equal(r.steps, 40);
+  const metrics = await readMetrics(out);
+  assert.ok(metrics.every((m) => typeof m["objective/kl"] === "number"));
+});
+
+Deno.test("the full presets fail fast offline, naming the model", async () => {
+  const saved = { home: Deno.env.get("HF_HOME"), offline: Deno.env.get("HF_HUB_OFFLINE") };
+  Deno.env.set("HF_HOME", join(dir, "hf"));
+  Deno.env.set("HF_HUB_OFFLINE", "1");
+  try {
+    const mains: [(argv: string[]) => Promise<unknown>, string][] = [
+      [ppoMain, "gpt2"],
+      [grpoMain, "gpt2"],
+      [rmMain, "facebook/opt-350m"],
+    ];
+    for (const [main, model] of mains) {
+      const t0 = performance.now();
+      await assert.rejects(
+        () => silent(() => main(["--out", join(dir, "full"), "--backend", "cpu"])),
+        new RegExp(`model "${model}"`),
+      );
+      assert.ok(performance.now() - t0 < 10_000, "it must not hang");
+    }
+  } finally {
+    for (const [key, value] of [["HF_HOME", saved.home], ["HF_HUB_OFFLINE", saved.offline]]) {
+      if (value === undefined) Deno.env.delete(key!);
+      else Deno.env.set(key!, value);
+    }
+  }
+});
+
+Deno.test("bad RL flags are named with their values", () => {
+  assert.throws(
+    () => parseHhGrpoArgs(["--beta=-1"]),
+    /hh_grpo: --beta must be a number >= 0, got '-1'/,
+  );
+  assert.throws(
+    () => parseHhGrpoArgs(["--num-generations", "1"]),
+    /hh_grpo: --num-generations must be an integer >= 2, got '1'/,
+  );
+  assert.throws(() => parseHhPpoArgs(["--steps", "0"]), /hh_ppo: --steps must be an integer >= 1/);
+  assert.throws(
+    () => parseHhPpoArgs(["--batch-sizes", "3"]),
+    /hh_ppo: .*'--batch-sizes'.*Known flags/,
+  );
+  // Defaults: the lesson's settings in full, the measured tiny ones in tiny.
+  const full = parseHhGrpoArgs([]);
+  assert.deepEqual(
+    [full.grpo.learningRate, full.grpo.numGenerations, full.grpo.beta, full.grpo.batchSize],
+    [1e-6, 8, 0, 8],
+  );
+  assert.equal(parseHhPpoArgs([]).ppo.learningRate, 1.41e-5);
+  assert.equal(parseHhRewardModelArgs([]).preset.rm.base, "facebook/opt-350m");
+  assert.equal(parseHhPpoArgs(["--preset", "tiny"]).rewardModel, null, "tiny trains its own");
+});
+
+Deno.test({
+  name: "cleanup",
+  fn: () => Deno.remove(dir, { recursive: true }),
+  sanitizeResources: false,
+});
