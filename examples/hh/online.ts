@@ -97,7 +97,7 @@ export async function startHhOnline(
     backend: backend.name,
     rewardModel,
     valueHead,
-    sft,
+    sftPolicy: sft,
   });
   try {
     const { policy, reward } = run;

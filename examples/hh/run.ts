@@ -42,7 +42,7 @@ export async function startHhRun(
     log?: (line: string) => void;
     withReference?: boolean;
     valueHead?: boolean;
-    sft?: string | null;
+    sftPolicy?: string | null;
   },
 ): Promise<HhRun> {
   const log = o.log ?? ((line: string) => console.log(line));
@@ -54,7 +54,7 @@ export async function startHhRun(
     backend: backend.name,
     seed: o.seed,
     valueHead: o.valueHead,
-    sft: o.sft,
+    sft: o.sftPolicy,
   });
   try {
     if (o.rewardModel === null) throw new Error(`${name}: no reward model; pass --reward-model`);
