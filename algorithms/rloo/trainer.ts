@@ -6,7 +6,7 @@
  * @module
  */
 
-import { mul, noGrad, sum, type Tensor } from "../../core/mod.ts";
+import { mul, noGrad, sum, type Tensor, tidy } from "../../core/mod.ts";
 import {
   type GroupAdvantages,
   type GroupPolicy,
@@ -74,10 +74,12 @@ export class RLOOTrainer<M extends GroupPolicy = GroupPolicy>
     let sequenceKl: number[] | undefined;
     const metrics: Record<string, number> = {};
     if (c.beta !== 0) {
-      const [perRow, total] = noGrad(() => {
-        const k = mul(klPenalty(rollout.oldLogprobs!, rollout.refLogprobs!, "k1"), rollout.mask);
-        return [sum(k, { axis: 1 }), sum(k)];
-      });
+      const [perRow, total] = noGrad(() =>
+        tidy(() => {
+          const k = mul(klPenalty(rollout.oldLogprobs!, rollout.refLogprobs!, "k1"), rollout.mask);
+          return [sum(k, { axis: 1 }), sum(k)];
+        })
+      );
       const [rows, all] = await readBack([perRow, total]);
       perRow.dispose();
       total.dispose();
