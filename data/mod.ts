@@ -169,6 +169,17 @@ export {
   writeSyntheticPreference,
 } from "./synthetic/preferences.ts";
 export {
+  type EmotionLexicon,
+  firstWords,
+  generateSyntheticEmotions,
+  SYNTHETIC_EMOTION_LEXICON,
+  SYNTHETIC_EMOTION_OPENINGS,
+  SYNTHETIC_EMOTION_WORDS,
+  type SyntheticEmotionOptions,
+  type SyntheticEmotionText,
+  writeSyntheticEmotion,
+} from "./synthetic/emotions.ts";
+export {
   EOS_TOKEN,
   PAD_TOKEN,
   SyntheticWordTokenizer,

@@ -10,34 +10,70 @@
  *
  *   deno run -A examples/hh_grpo.ts                 # full: the hh_sft and hh_reward_model outputs
  *   deno run -A examples/hh_grpo.ts --preset tiny   # offline: tiny GPT-2, reward model trained first
- *
- * Flags: --preset full|tiny, --backend, --out (default runs/hh_grpo-<preset>), --resume, --seed,
- * --max-steps, --learning-rate, --batch-size, --num-generations, --beta, --sft (the SFT policy:
- * a model folder or PEFT adapters; default runs/hh_sft-full/model in full, the tiny policy in
- * tiny), --reward-model (default runs/hh_reward_model-full/model in full; in tiny, one trained
- * into <out>/reward_model first), --train-examples, --test-examples, --samples (held-out
- * prompts), --lora-r.
+ *   deno run -A examples/hh_grpo.ts --help          # every flag with its defaults
  *
  * @module
  */
 
-import { GRPOTrainer } from "../algorithms/grpo/mod.ts";
+import { GRPOTrainer, makeGRPOConfig } from "../algorithms/grpo/mod.ts";
 import { Reference } from "../algorithms/ppo/mod.ts";
-import { intFlag, numberFlag, runAsScript } from "./common/cli.ts";
-import { parseHhArgs } from "./hh/args.ts";
+import { defineCli, flag, openRun, type ParsedArgs, perPreset, type Preset } from "./common/cli.ts";
 import {
   finishHhOnline,
   type HhOnlineOptions,
   type HhOnlineResult,
+  onlineFlags,
+  onlineOptions,
   startHhOnline,
 } from "./hh/online.ts";
 import { type HhGrpoSettings, hhPreset } from "./hh/presets.ts";
 import type { GPT2LMHeadModel } from "../models/mod.ts";
 
 const NAME = "hh_grpo";
+const preset = (p: string) => hhPreset(p as Preset);
 
-/** Held-out prompts of the tiny preset's closing score (and its table). */
-export const TINY_HELD_OUT = 48;
+/** The command line: the hh flags, GRPO's and where the run starts. */
+export const CLI = defineCli({
+  name: NAME,
+  summary: "GRPO on hh-rlhf: the SFT policy against the trained reward model (TRL 1.9's GRPO).",
+  description: "Each prompt gets several sampled replies; each reply's reward relative to the " +
+    "others of its prompt is its advantage (no value head), with a k3 KL term to the starting " +
+    "policy when --beta > 0. Prints one stats line per round; writes metrics.jsonl, " +
+    "checkpoints, the tuned policy and a side-by-side table into --out, and ends with " +
+    "'held-out reward <before> -> <after>, KL <kl>'.",
+  flags: {
+    ...onlineFlags(NAME),
+    "max-steps": flag.int({
+      help: "generation rounds",
+      min: 1,
+      defaultText: "three passes over the prompts, as TRL (full); 25 (tiny)",
+    }),
+    "learning-rate": flag.number({
+      help: "AdamW learning rate",
+      above: 0,
+      default: perPreset((p) => preset(p).grpo.learningRate),
+    }),
+    "batch-size": flag.int({
+      help: "completions per micro-batch (a multiple of --num-generations)",
+      min: 1,
+      default: perPreset((p) => preset(p).grpo.batchSize),
+    }),
+    "num-generations": flag.int({
+      help: "completions per prompt",
+      min: 2,
+      default: perPreset((p) => preset(p).grpo.numGenerations),
+    }),
+    beta: flag.number({
+      help: "KL coefficient β (0: no reference is kept for training)",
+      min: 0,
+      default: perPreset((p) => preset(p).grpo.beta),
+    }),
+  },
+  examples: [
+    "deno run -A examples/hh_grpo.ts --preset tiny",
+    "deno run -A examples/hh_grpo.ts --preset tiny --beta 0 --num-generations 8",
+  ],
+});
 
 /** A parsed run of the GRPO example. */
 export interface HhGrpoOptions extends HhOnlineOptions {
@@ -54,44 +90,31 @@ export interface HhGrpoResult extends HhOnlineResult {
 }
 
 /**
+ * Run options from parsed flags.
+ *
+ * @param a Parsed flags.
+ */
+export function hhGrpoOptions(a: ParsedArgs<typeof CLI.flags>): HhGrpoOptions {
+  const grpo: HhGrpoSettings = {
+    ...hhPreset(a.preset).grpo,
+    maxSteps: a.maxSteps ?? hhPreset(a.preset).grpo.maxSteps,
+    learningRate: a.learningRate,
+    batchSize: a.batchSize,
+    numGenerations: a.numGenerations,
+    beta: a.beta,
+  };
+  // Sizes that do not fit together fail here, before anything loads.
+  makeGRPOConfig({ batchSize: grpo.batchSize, numGenerations: grpo.numGenerations });
+  return { ...onlineOptions(a), grpo };
+}
+
+/**
  * Parse the command line into run options.
  *
  * @param argv Arguments.
  */
 export function parseHhGrpoArgs(argv: readonly string[]): HhGrpoOptions {
-  const a = parseHhArgs(NAME, argv, {
-    "max-steps": { type: "string" },
-    "learning-rate": { type: "string" },
-    "batch-size": { type: "string" },
-    "num-generations": { type: "string" },
-    "beta": { type: "string" },
-    "sft": { type: "string" },
-  });
-  const x = a.extra, base = a.preset.grpo;
-  const grpo: HhGrpoSettings = {
-    ...base,
-    maxSteps: x["max-steps"] === undefined
-      ? base.maxSteps
-      : intFlag(NAME, "max-steps", x["max-steps"], 1),
-    learningRate: numberFlag(NAME, "learning-rate", x["learning-rate"], 0, base.learningRate),
-    batchSize: intFlag(NAME, "batch-size", x["batch-size"], 1, base.batchSize),
-    numGenerations: intFlag(NAME, "num-generations", x["num-generations"], 2, base.numGenerations),
-    beta: numberFlag(NAME, "beta", x.beta, 0, base.beta),
-  };
-  const defaultReward = hhPreset(a.preset.name).rewardModel;
-  const samplesGiven = argv.some((v) => v === "--samples" || v.startsWith("--samples="));
-  // The tiny held-out score averages 48 prompts unless --samples says otherwise: 24 are noisy.
-  if (a.preset.name === "tiny" && !samplesGiven) a.preset.sideBySidePrompts = TINY_HELD_OUT;
-  return {
-    preset: a.preset,
-    grpo,
-    backend: a.backend,
-    out: a.out,
-    resume: a.resume,
-    seed: a.seed,
-    rewardModel: a.rewardModel === defaultReward ? null : a.rewardModel,
-    sft: typeof x.sft === "string" ? x.sft : null,
-  };
+  return hhGrpoOptions(CLI.parse(argv));
 }
 
 /**
@@ -101,6 +124,8 @@ export function parseHhGrpoArgs(argv: readonly string[]): HhGrpoOptions {
  */
 export async function runHhGrpo(o: HhGrpoOptions): Promise<HhGrpoResult> {
   const started = performance.now();
+  // The run folder first: a clash or an unwritable folder fails before any model loads.
+  await using _folder = await openRun(CLI, o, { checkpoints: ["checkpoint"], log: o.log });
   const g = o.grpo;
   const sampling = { maxNewTokens: g.maxCompletionLength, topK: 0, topP: 1, temperature: 1 };
   const run = await startHhOnline(NAME, o, sampling, false);
@@ -136,7 +161,14 @@ export async function runHhGrpo(o: HhGrpoOptions): Promise<HhGrpoResult> {
         `${g.numGenerations} completions, lr ${g.learningRate}, beta ${g.beta}, loss ` +
         `${trainer.config.lossType}`,
     );
-    const loop = await trainer.train({ resume: o.resume, log: o.stepLog, progress: o.progress });
+    const decode = (ids: number[]) => policy.tokenizer.decode(ids, { skipSpecialTokens: true });
+    const loop = await trainer.train({
+      resume: o.resume,
+      log: o.stepLog,
+      progress: o.progress,
+      reportTo: o.reportTo,
+      decode,
+    });
     if (loop.resumedFrom !== null) log(`resumed from the round-${loop.resumedFrom} checkpoint`);
     const result = await finishHhOnline(run, o, "GRPO", (trainer.reference ?? own)!, started);
     return { ...result, steps: loop.steps, history: loop.history };
@@ -148,12 +180,14 @@ export async function runHhGrpo(o: HhGrpoOptions): Promise<HhGrpoResult> {
 }
 
 /**
- * Parse and run.
+ * Parse and run; resolves to the exit status (errors are printed, never thrown).
  *
  * @param argv Command-line arguments.
  */
-export function main(argv: readonly string[]): Promise<HhGrpoResult> {
-  return runHhGrpo(parseHhGrpoArgs(argv));
+export function main(argv: readonly string[]): Promise<number> {
+  return CLI.run(argv, async (a) => {
+    await runHhGrpo(hhGrpoOptions(a));
+  });
 }
 
-if (import.meta.main) await runAsScript(NAME, () => main(Deno.args));
+if (import.meta.main) Deno.exit(await main(Deno.args));

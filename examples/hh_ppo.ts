@@ -8,32 +8,58 @@
  *
  *   deno run -A examples/hh_ppo.ts                 # full: the hh_sft and hh_reward_model outputs
  *   deno run -A examples/hh_ppo.ts --preset tiny   # offline: tiny GPT-2, reward model trained first
- *
- * Flags: --preset full|tiny, --backend, --out (default runs/hh_ppo-<preset>), --resume, --seed,
- * --steps, --learning-rate, --batch-size, --init-kl-coef, --sft (the SFT policy: a model folder
- * or PEFT adapters; default runs/hh_sft-full/model in full, the tiny policy in tiny),
- * --reward-model (default runs/hh_reward_model-full/model in full; in tiny, one trained into
- * <out>/reward_model first), --train-examples, --test-examples, --samples (held-out prompts),
- * --lora-r.
+ *   deno run -A examples/hh_ppo.ts --help          # every flag with its defaults
  *
  * @module
  */
 
 import { PPOTrainer, trainPPO } from "../algorithms/ppo/mod.ts";
-import { intFlag, numberFlag, runAsScript } from "./common/cli.ts";
-import { parseHhArgs } from "./hh/args.ts";
+import { defineCli, flag, openRun, type ParsedArgs, perPreset, type Preset } from "./common/cli.ts";
 import {
   finishHhOnline,
   type HhOnlineOptions,
   type HhOnlineResult,
+  onlineFlags,
+  onlineOptions,
   startHhOnline,
 } from "./hh/online.ts";
 import { type HhPpoSettings, hhPreset } from "./hh/presets.ts";
 
 const NAME = "hh_ppo";
+const preset = (p: string) => hhPreset(p as Preset);
 
-/** Held-out prompts of the tiny preset's closing score (and its table). */
-export const TINY_HELD_OUT = 48;
+/** The command line: the hh flags, PPO's and where the run starts. */
+export const CLI = defineCli({
+  name: NAME,
+  summary: "PPO on hh-rlhf: the SFT policy against the trained reward model (TRL 0.7.4's PPO).",
+  description: "The reference is the policy with its LoRA adapters off, or a frozen copy the " +
+    "trainer keeps for a full fine-tune. Prints one stats line per step; writes metrics.jsonl, " +
+    "checkpoints, the tuned policy and a side-by-side table into --out, and ends with " +
+    "'held-out reward <before> -> <after>, KL <kl>'.",
+  flags: {
+    ...onlineFlags(NAME),
+    steps: flag.int({ help: "PPO steps", min: 1, default: perPreset((p) => preset(p).ppo.steps) }),
+    "learning-rate": flag.number({
+      help: "Adam learning rate",
+      above: 0,
+      default: perPreset((p) => preset(p).ppo.learningRate),
+    }),
+    "batch-size": flag.int({
+      help: "rollouts per PPO step (a multiple of the minibatch size)",
+      min: 1,
+      default: perPreset((p) => preset(p).ppo.batchSize),
+    }),
+    "init-kl-coef": flag.number({
+      help: "initial KL coefficient β of the adaptive controller",
+      min: 0,
+      default: perPreset((p) => preset(p).ppo.initKlCoef),
+    }),
+  },
+  examples: [
+    "deno run -A examples/hh_ppo.ts --preset tiny",
+    "deno run -A examples/hh_ppo.ts --sft runs/hh_sft-full/model --reward-model runs/rm/model",
+  ],
+});
 
 /** A parsed run of the PPO example. */
 export interface HhPpoOptions extends HhOnlineOptions {
@@ -50,48 +76,39 @@ export interface HhPpoResult extends HhOnlineResult {
 }
 
 /**
+ * Run options from parsed flags.
+ *
+ * @param a Parsed flags.
+ */
+export function hhPpoOptions(a: ParsedArgs<typeof CLI.flags>): HhPpoOptions {
+  const base = hhPreset(a.preset).ppo;
+  const miniBatchSize = Math.min(base.miniBatchSize, a.batchSize);
+  if (a.batchSize % miniBatchSize !== 0) {
+    throw new Error(
+      `${NAME}: --batch-size ${a.batchSize} must be a multiple of the minibatch size ` +
+        `${miniBatchSize}`,
+    );
+  }
+  return {
+    ...onlineOptions(a),
+    ppo: {
+      ...base,
+      steps: a.steps,
+      learningRate: a.learningRate,
+      batchSize: a.batchSize,
+      miniBatchSize,
+      initKlCoef: a.initKlCoef,
+    },
+  };
+}
+
+/**
  * Parse the command line into run options.
  *
  * @param argv Arguments.
  */
 export function parseHhPpoArgs(argv: readonly string[]): HhPpoOptions {
-  const a = parseHhArgs(NAME, argv, {
-    "steps": { type: "string" },
-    "learning-rate": { type: "string" },
-    "batch-size": { type: "string" },
-    "init-kl-coef": { type: "string" },
-    "sft": { type: "string" },
-  });
-  const x = a.extra, base = a.preset.ppo;
-  const batchSize = intFlag(NAME, "batch-size", x["batch-size"], 1, base.batchSize);
-  const ppo: HhPpoSettings = {
-    ...base,
-    steps: intFlag(NAME, "steps", x.steps, 1, base.steps),
-    learningRate: numberFlag(NAME, "learning-rate", x["learning-rate"], 0, base.learningRate),
-    batchSize,
-    miniBatchSize: Math.min(base.miniBatchSize, batchSize),
-    initKlCoef: numberFlag(NAME, "init-kl-coef", x["init-kl-coef"], 0, base.initKlCoef),
-  };
-  if (batchSize % ppo.miniBatchSize !== 0) {
-    throw new Error(
-      `${NAME}: --batch-size ${batchSize} must be a multiple of the minibatch size ` +
-        `${ppo.miniBatchSize}`,
-    );
-  }
-  const defaultReward = hhPreset(a.preset.name).rewardModel;
-  const samplesGiven = argv.some((v) => v === "--samples" || v.startsWith("--samples="));
-  // The tiny held-out score averages 48 prompts unless --samples says otherwise: 24 are noisy.
-  if (a.preset.name === "tiny" && !samplesGiven) a.preset.sideBySidePrompts = TINY_HELD_OUT;
-  return {
-    preset: a.preset,
-    ppo,
-    backend: a.backend,
-    out: a.out,
-    resume: a.resume,
-    seed: a.seed,
-    rewardModel: a.rewardModel === defaultReward ? null : a.rewardModel,
-    sft: typeof x.sft === "string" ? x.sft : null,
-  };
+  return hhPpoOptions(CLI.parse(argv));
 }
 
 /**
@@ -101,6 +118,8 @@ export function parseHhPpoArgs(argv: readonly string[]): HhPpoOptions {
  */
 export async function runHhPpo(o: HhPpoOptions): Promise<HhPpoResult> {
   const started = performance.now();
+  // The run folder first: a clash or an unwritable folder fails before any model loads.
+  await using _folder = await openRun(CLI, o, { checkpoints: ["checkpoint"], log: o.log });
   const sampling = { maxNewTokens: o.ppo.maxNewTokens, topK: 0, topP: 1, temperature: 1 };
   const run = await startHhOnline(NAME, o, sampling, true);
   const { policy, reward, log } = run;
@@ -138,6 +157,8 @@ export async function runHhPpo(o: HhPpoOptions): Promise<HhPpoResult> {
       seed: o.seed,
       log: o.stepLog,
       progress: o.progress,
+      reportTo: o.reportTo,
+      decode,
       generate: async (queries, { generator }) => {
         policy.model.eval();
         const { tokens } = await policy.model.generate(queries, {
@@ -160,12 +181,14 @@ export async function runHhPpo(o: HhPpoOptions): Promise<HhPpoResult> {
 }
 
 /**
- * Parse and run.
+ * Parse and run; resolves to the exit status (errors are printed, never thrown).
  *
  * @param argv Command-line arguments.
  */
-export function main(argv: readonly string[]): Promise<HhPpoResult> {
-  return runHhPpo(parseHhPpoArgs(argv));
+export function main(argv: readonly string[]): Promise<number> {
+  return CLI.run(argv, async (a) => {
+    await runHhPpo(hhPpoOptions(a));
+  });
 }
 
-if (import.meta.main) await runAsScript(NAME, () => main(Deno.args));
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -2,7 +2,8 @@
  * Batched autoregressive generation for causal LMs: prompts are left-padded into one batch,
  * each step feeds only the new tokens through the KV cache, and each row stops on its own at
  * EOS (finished rows are fed padding). Greedy or sampled (temperature, top-k, top-p) with a
- * seeded `Generator`, so the same seed gives the same tokens.
+ * seeded `Generator`, so the same seed gives the same tokens. `numBeams > 1` switches to beam
+ * search (`beam_search.ts`).
  *
  * The log-prob reported for each generated token is log-softmax of the model's raw logits at
  * that step (before temperature, top-k/top-p and the min-length EOS mask): the policy's own
@@ -32,6 +33,7 @@ import {
   zeros,
 } from "../core/mod.ts";
 import { defaultGenerator } from "../core/random.ts";
+import { beamSearch, numBeamsOf } from "./beam_search.ts";
 
 /** One block's cached keys and values. */
 export interface CachedLayer {
@@ -57,6 +59,15 @@ export interface GenerativeModel {
     useCache?: boolean;
     logitsToKeep?: number;
   }): { logits: Tensor; pastKeyValues?: CachedLayer[] };
+  /**
+   * Only for models that hold per-row state outside `pastKeyValues` (a seq2seq adapter holds
+   * the encoder's output, its mask and perhaps cross-attention K/V): a model over the same
+   * weights whose row r·times + j (j < times) is this model's row r. Beam search calls it once,
+   * after the first step (run on the B prompt rows), to go on with B·numBeams rows, and
+   * disposes what it returns when done. Beam search reorders every tensor of `pastKeyValues`
+   * along axis 0 each step; state kept elsewhere must be the same for all beams of a prompt.
+   */
+  repeatRows?(times: number): GenerativeModel & { dispose(): void };
 }
 
 /** Options of `generate`. Defaults follow Hugging Face's `generate` except `topK` (off). */
@@ -98,9 +109,27 @@ export interface GenerateOptions {
   sampleOnDevice?: boolean;
   /** With `sampleOnDevice`: steps between checks whether every row has stopped (default 8). */
   stopCheckEvery?: number;
+  /** Beams per prompt (default 1: no beam search); > 1 runs beam search (`beamSearch`). */
+  numBeams?: number;
+  /**
+   * Beam search: a finished hypothesis scores sum(log p) / newTokens ** lengthPenalty (EOS
+   * counted; default 1). > 0 favours longer hypotheses, < 0 shorter ones.
+   */
+  lengthPenalty?: number;
+  /**
+   * Beam search: `true` stops a prompt once `numBeams` hypotheses are finished; `false` (the
+   * default) also stops when the best running beam cannot beat the worst finished one at its
+   * current length; `"never"` only stops when no better hypothesis is possible at all.
+   */
+  earlyStopping?: boolean | "never";
+  /** Beam search: hypotheses returned per prompt, best first (default 1, at most `numBeams`). */
+  numReturnSequences?: number;
 }
 
-/** What `generate` returns, one entry per prompt. */
+/**
+ * What `generate` returns, one entry per prompt (beam search: `numReturnSequences` entries per
+ * prompt, prompt-major, best first).
+ */
 export interface GenerateResult {
   /** Generated tokens of each row, EOS included when it was produced, no padding. */
   tokens: number[][];
@@ -110,9 +139,12 @@ export interface GenerateResult {
   finished: boolean[];
   /** With `returnScores`: per step, the raw logits [B × V] of the last position. */
   scores?: Float32Array[];
+  /** Beam search: each hypothesis' sum(log p) / newTokens ** lengthPenalty. */
+  sequenceScores?: number[];
 }
 
-interface Settings {
+/** The checked sampling settings, with EOS and padding resolved. */
+export interface Settings {
   maxNew: number;
   minNew: number;
   greedy: boolean;
@@ -123,7 +155,12 @@ interface Settings {
   pad: number;
 }
 
-function settings(model: GenerativeModel, opts: GenerateOptions, promptLen: number): Settings {
+/** Checks the options shared by every decoding method and resolves EOS and padding. */
+export function settings(
+  model: GenerativeModel,
+  opts: GenerateOptions,
+  promptLen: number,
+): Settings {
   const maxNew = opts.maxNewTokens ?? 20;
   const minNew = Math.max(opts.minNewTokens ?? 0, (opts.minLength ?? 0) - promptLen);
   const temperature = opts.temperature ?? 1;
@@ -162,7 +199,10 @@ function settings(model: GenerativeModel, opts: GenerateOptions, promptLen: numb
 }
 
 /** Left-pads prompts to one length: ids and mask as flat row-major arrays. */
-function leftPad(prompts: number[][], pad: number): { ids: number[]; mask: number[]; len: number } {
+export function leftPad(
+  prompts: number[][],
+  pad: number,
+): { ids: number[]; mask: number[]; len: number } {
   const len = Math.max(...prompts.map((p) => p.length));
   const ids: number[] = [], mask: number[] = [];
   prompts.forEach((p, r) => {
@@ -284,6 +324,7 @@ export async function generate(
   if (!Array.isArray(prompts) || prompts.length === 0 || !prompts.every(Array.isArray)) {
     throw new Error("generate: prompts must be a non-empty array of token-id arrays");
   }
+  if (numBeamsOf(opts) > 1) return await beamSearch(model, prompts, opts);
   const padded = leftPad(prompts, opts.padTokenId ?? model.padTokenId ?? model.eosTokenId ?? 0);
   const s = settings(model, opts, padded.len);
   const g = opts.generator ??
@@ -296,7 +337,7 @@ export async function generate(
 }
 
 /** The mask with a column of ones appended (row-major [b, width] → [b, width + 1]). */
-function growMask(mask: number[], b: number, width: number): number[] {
+export function growMask(mask: number[], b: number, width: number): number[] {
   const out: number[] = [];
   for (let r = 0; r < b; r++) {
     for (let c = 0; c < width; c++) out.push(mask[r * width + c]);
@@ -306,7 +347,7 @@ function growMask(mask: number[], b: number, width: number): number[] {
 }
 
 /** One forward step without gradients: last-position logits [B, 1, V] and the new cache. */
-function step(
+export function step(
   model: GenerativeModel,
   inputIds: Tensor,
   mask: number[],
@@ -456,7 +497,8 @@ async function generateOnDevice(
         })
       );
       out.logits.dispose();
-      done.dispose();
+      // Without an EOS, `stopped` is `done` itself.
+      if (r.stopped !== done) done.dispose();
       done = r.stopped;
       picked.push(r.token);
       lps.push(r.lp);

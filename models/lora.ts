@@ -181,7 +181,7 @@ export class LoraAdapters {
     const c = this.config;
     return {
       peft_type: "LORA",
-      task_type: "CAUSAL_LM",
+      task_type: isSeq2Seq(this.model) ? "SEQ_2_SEQ_LM" : "CAUSAL_LM",
       base_model_name_or_path: baseModelNameOrPath,
       r: c.r,
       lora_alpha: c.alpha,
@@ -201,6 +201,12 @@ export class LoraAdapters {
       revision: null,
     };
   }
+}
+
+/** Whether `model` is an encoder-decoder LM (it has the `Seq2SeqLM` contract's encoder). */
+function isSeq2Seq(model: Module): boolean {
+  const m = model as Partial<{ encode: unknown; decoderStartTokenId: unknown }>;
+  return typeof m.encode === "function" && typeof m.decoderStartTokenId === "number";
 }
 
 function checkConfig(config: LoraConfig): Required<LoraConfig> {

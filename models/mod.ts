@@ -74,6 +74,19 @@ export type {
 
 export * as bert from "./bert/mod.ts";
 export * from "./sequence_classifier.ts";
+export {
+  applyClassificationFunction,
+  type ClassificationFunction,
+  type ClassifierTokenizer,
+  type ClassifyOptions,
+  configLabels,
+  defaultClassificationFunction,
+  type LabelScore,
+  loadTextClassifier,
+  type LoadTextClassifierOptions,
+  TextClassifier,
+  type TextClassifierOptions,
+} from "./text_classification.ts";
 
 export * from "./gpt2/mod.ts";
 export {
@@ -90,6 +103,7 @@ export {
   type GenerativeModel,
   sampleRow,
 } from "./generation.ts";
+export { beamSearch, type BeamSearchResult } from "./beam_search.ts";
 export {
   lastTokenIndex,
   lastTokenScores,
@@ -107,6 +121,30 @@ export {
   loraConfigFromPeft,
   saveLora,
 } from "./lora.ts";
+
+// Encoder-decoder models: T5, the seq2seq model_type table, generation and value head.
+export * from "./t5/mod.ts";
+export {
+  loadSeq2SeqLM,
+  type LoadSeq2SeqLMOptions,
+  SEQ2SEQ_LM_ARCHITECTURES,
+} from "./seq2seq_lm.ts";
+export { architectureFor, type ArchitectureRow, type BuildOptions } from "./architecture.ts";
+export { EncoderBoundDecoder, generateSeq2Seq } from "./seq2seq_generation.ts";
+export { Seq2SeqLMWithValueHead } from "./seq2seq_value_head.ts";
+export {
+  loadStateDictWeights,
+  type StateDictWeightsOptions,
+  type StateDictWeightsResult,
+} from "./state_dict_weights.ts";
+export type {
+  LanguageModelInfo,
+  Seq2SeqCache,
+  Seq2SeqEncoderOutput,
+  Seq2SeqLM,
+  Seq2SeqLMInput,
+  Seq2SeqLMOutput,
+} from "./contract.ts";
 
 // Types of the core that model signatures mention (tensors, modules, generators).
 export type * from "../core/mod.ts";

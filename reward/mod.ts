@@ -38,6 +38,11 @@ export {
   classifierReward,
   type ClassifierRewardOptions,
 } from "./classifier.ts";
+export {
+  type LabelScoreReward,
+  labelScoreReward,
+  type LabelScoreRewardOptions,
+} from "./label_score.ts";
 export type { HubOptions, ProgressSink } from "../models/hub/env.ts";
 // Types the API mentions (Tensor, the shared trainer types and what they reference), so the docs
 // resolve them.

@@ -11,6 +11,7 @@
  */
 
 import { type RewardFunction, scoreTexts } from "../common/reward_functions.ts";
+import { isSampleStep, resolveSampleLog, type SampleRow } from "../../report/samples.ts";
 
 /** Generates continuations: rows of prompt tokens in, prompt + new tokens out. */
 export type GenerateFn = (
@@ -54,6 +55,16 @@ export interface BestOfNOptions {
   lengthSampler?: () => number;
   /** Max new tokens when there is no length sampler. */
   maxNewTokens?: number;
+  /**
+   * Receives a sample table (e.g. a `RunWriter`'s `writeSamples`) every `logSamplesEvery`
+   * queries, and at the first and the last: that query's candidates from best to worst, spread
+   * over the ranking. Step = 1-based query number.
+   */
+  logSamples?: (step: number, rows: SampleRow[]) => void | Promise<void>;
+  /** Queries between sample tables (default 1: every query; 0: none). */
+  logSamplesEvery?: number;
+  /** Rows per table (default 4). */
+  logSamplesCount?: number;
 }
 
 /** Best-of-n over a list of queries; each query's samples are generated as one batch. */
@@ -74,6 +85,7 @@ export async function bestOfN(
   if (!opts.lengthSampler && opts.maxNewTokens === undefined) {
     throw new Error("bestOfN: pass lengthSampler or maxNewTokens");
   }
+  const sampleLog = resolveSampleLog("bestOfN", opts.logSamplesEvery, opts.logSamplesCount, 1);
   const results: BestOfNResult[] = [];
   for (const [qi, query] of queries.entries()) {
     if (query.length === 0) throw new Error(`bestOfN: query ${qi} is empty`);
@@ -91,6 +103,22 @@ export async function bestOfN(
       best: ranked.slice(0, nCandidates).map((c) => c.text),
       ranked,
     });
+    if (opts.logSamples && isSampleStep(qi + 1, queries.length, sampleLog)) {
+      const n = Math.min(sampleLog.count, ranked.length);
+      const picks = Array.from(
+        { length: n },
+        (_, j) => ranked[n === 1 ? 0 : Math.round((j * (ranked.length - 1)) / (n - 1))],
+      );
+      const prompt = opts.decode([...query]);
+      await opts.logSamples(
+        qi + 1,
+        picks.map((c) => ({
+          prompt,
+          completion: opts.decode(c.tokens.slice(query.length)),
+          reward: c.score,
+        })),
+      );
+    }
   }
   return results;
 }

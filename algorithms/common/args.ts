@@ -5,6 +5,8 @@
  * @module
  */
 
+import { type ReportTarget, resolveReportTo } from "../../report/run_files.ts";
+
 /** Learning-rate schedules, by transformers' `lr_scheduler_type` name. */
 export type LrSchedulerType = "linear" | "constant" | "constant_with_warmup" | "cosine";
 
@@ -46,6 +48,8 @@ export interface TrainingArgs {
   seed: number;
   /** Print a progress line (in place on a terminal, a plain line per log otherwise). */
   progress: boolean;
+  /** Also write TensorBoard event files into `outputDir` (transformers' `report_to`). */
+  reportTo: ReportTarget | readonly ReportTarget[] | "none";
 }
 
 /** Defaults shared by all trainers (transformers' where they exist, except logging cadence). */
@@ -68,6 +72,7 @@ export const DEFAULT_TRAINING_ARGS: Readonly<TrainingArgs> = Object.freeze({
   outputDir: null,
   seed: 42,
   progress: false,
+  reportTo: "none",
 });
 
 const SCHEDULES: readonly LrSchedulerType[] = [
@@ -129,6 +134,7 @@ export function resolveTrainingArgs(
     fail("lrSchedulerType", a.lrSchedulerType, `one of ${SCHEDULES.join(", ")}`);
   }
   if (!Number.isInteger(a.seed)) fail("seed", a.seed, "an integer");
+  resolveReportTo(where, a.reportTo);
   if (a.saveSteps !== null && a.outputDir === null) {
     fail("outputDir", a.outputDir, "a folder when saveSteps is set (checkpoints go there)");
   }

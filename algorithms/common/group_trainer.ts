@@ -25,6 +25,7 @@ import {
 import type { Hyperparams, Optimizer } from "../../core/optim/mod.ts";
 import { Generator, type GeneratorState } from "../../core/random.ts";
 import type { ProgressSink } from "../../common/progress.ts";
+import type { ReportTarget } from "../../report/run_files.ts";
 import { allRows, type Rows } from "./batching.ts";
 import { type GroupConfigValues, type GroupSizes, groupSizes } from "./group_config.ts";
 import { checkScorableGroups, nanMean, nanStd, weightedRewards } from "./groups.ts";
@@ -170,6 +171,18 @@ export interface GroupTrainOptions {
   generators?: Record<string, Generator | undefined>;
   /** A progress bar: `true`, `false`, or a sink (default: the parts' sink, else a TTY check). */
   progress?: boolean | ProgressSink;
+  /** Also write TensorBoard event files into `outputDir` (`"tensorboard"`). */
+  reportTo?: ReportTarget | readonly ReportTarget[] | "none";
+  /**
+   * Log a table of `logSamplesCount` completions with their rewards every this many rounds (and
+   * at the first and the last): to `samples.jsonl`, TensorBoard and the stats log. Default 10;
+   * 0 turns it off.
+   */
+  logSamplesEvery?: number;
+  /** Rows per sample table (default 4: the round's first completions). */
+  logSamplesCount?: number;
+  /** Token ids → text for the sample tables (default: the trainer's tokenizer). */
+  decode?: (ids: number[]) => string;
 }
 
 /** A scored rollout on the device, as a subclass sees it. */
@@ -422,6 +435,9 @@ export abstract class GroupTrainer<
   async train(options: GroupTrainOptions = {}): Promise<OnlineLoopResult<GroupStats>> {
     const c = this.config;
     const onStep = options.onStep;
+    const tok = this.#parts.tokenizer;
+    const decode = options.decode ??
+      ((ids: number[]) => tok.decode(ids, { skipSpecialTokens: true }));
     return await runOnlineLoop<GroupStats, ScoredRewards>({
       name: this.name,
       label: this.label,
@@ -436,6 +452,16 @@ export abstract class GroupTrainer<
       reward: (queries, responses) => this.score(queries, responses),
       update: (queries, responses, scored) => this.step(queries, responses, scored),
       metrics: (stats) => stats,
+      distributions: (_stats, scored) => ({
+        reward_dist: scored.total.filter((r) => !Number.isNaN(r)),
+      }),
+      samples: (queries, responses, scored, _stats, count) =>
+        queries.slice(0, count).map((q, i) => ({
+          prompt: decode(q),
+          completion: decode(responses[i]),
+          reward: scored.total[i],
+        })),
+      config: { [this.label]: c },
       line: (step, total, m) =>
         onlineStatsLine(
           this.label,
@@ -465,6 +491,9 @@ export abstract class GroupTrainer<
           })),
       shouldStop: options.shouldStop,
       progress: options.progress ?? this.#parts.progressSink,
+      reportTo: options.reportTo,
+      logSamplesEvery: options.logSamplesEvery,
+      logSamplesCount: options.logSamplesCount,
     });
   }
 

@@ -1,8 +1,8 @@
 /**
  * What the trainers share: settings, the supervised training loop, `metrics.jsonl`, the progress
- * line, atomic checkpoints with exact resume, the non-finite loss guard; and for online RL the
- * rollout module (packing, `tokenLogprobs`, KL estimators), the `Reference` type, the minibatch
- * update, the one online loop, and the reward-function signature.
+ * line, atomic checkpoints with exact resume, locked run folders, the non-finite loss guard; and
+ * for online RL the rollout module (packing, `tokenLogprobs`, KL estimators), the `Reference`
+ * type, the minibatch update, the one online loop, and the reward-function signature.
  *
  * @module
  */
@@ -99,6 +99,22 @@ export {
   scoreWithRewardFunctions,
   weightedRewards,
 } from "./reward_functions.ts";
+export {
+  acquireRunLock,
+  describeHolder,
+  type LockHolder,
+  openRunDir,
+  RUN_INFO_FILE,
+  RUN_LOCK_FILE,
+  type RunDir,
+  RunDirError,
+  type RunDirMode,
+  type RunDirOptions,
+  type RunDirProblem,
+  type RunInfo,
+  RunLock,
+} from "./run_dir.ts";
+export { type PathAction, PathError, withPath } from "../../common/fs_errors.ts";
 export {
   Progress,
   type ProgressSink,

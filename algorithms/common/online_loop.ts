@@ -1,6 +1,7 @@
 /**
  * The one online training loop: query batches → `generate` → `reward` → the algorithm's update,
- * with a progress bar, one stats line per step, `metrics.jsonl`, atomic checkpoints, exact
+ * with a progress bar, one stats line per step, the run's files (`metrics.jsonl`, sample tables,
+ * reward distributions, TensorBoard when asked), a locked run folder, atomic checkpoints, exact
  * resume, a wall-clock stop and the non-finite loss stop. PPO (`trainPPO`), GRPO and RLOO run
  * on it; they differ only in how a rollout becomes a loss.
  *
@@ -13,8 +14,16 @@
  */
 
 import { join } from "node:path";
+import type { Tensor } from "../../core/mod.ts";
 import { Generator, type GeneratorState } from "../../core/random.ts";
-import { formatMetric, Progress, type ProgressSink, stderrSink } from "../../common/progress.ts";
+import { formatMetric, Progress, type ProgressSink, progressSink } from "../../common/progress.ts";
+import { type ReportTarget, RunWriter } from "../../report/run_files.ts";
+import {
+  isSampleStep,
+  resolveSampleLog,
+  type SampleRow,
+  samplesLines,
+} from "../../report/samples.ts";
 import { checkTokenRow, epochPermutation, rowAt, type Rows } from "./batching.ts";
 import {
   type CheckpointModel,
@@ -24,8 +33,8 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from "./checkpoint.ts";
-import { MetricsWriter } from "./metrics.ts";
 import { NonFiniteLossError } from "./nonfinite.ts";
+import { acquireRunLock } from "./run_dir.ts";
 
 /** A query: its token ids, or a row holding them (a `data` query builder's output). */
 export type OnlineQuery = readonly number[] | { readonly inputIds: readonly number[] };
@@ -110,6 +119,18 @@ export interface OnlineLoopOptions<Stats, Rewards> {
   ) => Promise<Stats>;
   /** The scalar metrics of a step (timing is added by the loop). */
   metrics: (stats: Stats, rewards: Rewards) => Record<string, number>;
+  /** Per-sample values logged as distributions (e.g. `env/reward_dist`); empty ones are skipped. */
+  distributions?: (stats: Stats, rewards: Rewards) => Record<string, readonly number[]>;
+  /** The sample table's rows: row `i` of the batch as prompt, completion, reward (and KL). */
+  samples?: (
+    queries: number[][],
+    responses: number[][],
+    rewards: Rewards,
+    stats: Stats,
+    count: number,
+  ) => SampleRow[];
+  /** Settings recorded in the run's `config.json`, by section. */
+  config?: Record<string, unknown>;
   /** The per-step line from the metrics. */
   line: (step: number, total: number, metrics: Record<string, number>) => string;
   /** The two metrics the progress bar shows. */
@@ -138,8 +159,18 @@ export interface OnlineLoopOptions<Stats, Rewards> {
    * `stoppedEarly: true`.
    */
   shouldStop?: (state: { step: number; elapsedSeconds: number }) => boolean;
-  /** A progress bar: `true`, `false`, or a sink (default: on when standard error is a TTY). */
+  /** A progress bar: `true`, `false`, or a sink (default: on when the progress sink is a TTY). */
   progress?: boolean | ProgressSink;
+  /** Also write TensorBoard event files into `outputDir` (`"tensorboard"`). */
+  reportTo?: ReportTarget | readonly ReportTarget[] | "none";
+  /**
+   * Log a table of `logSamplesCount` samples with their rewards every this many steps (and at
+   * the first and the last): to `samples.jsonl`, TensorBoard and the stats log. Default 10; 0
+   * turns it off.
+   */
+  logSamplesEvery?: number;
+  /** Rows per sample table (default 4: the batch's first rows). */
+  logSamplesCount?: number;
 }
 
 /** What {@link runOnlineLoop} returns. */
@@ -176,12 +207,15 @@ export async function runOnlineLoop<Stats, Rewards>(
   const checkpointEvery = options.checkpointEvery ?? 10;
   const rows = toRows(name, options.queries);
   checkOptions(options, rows.length, checkpointEvery);
+  const sampleLog = resolveSampleLog(name, options.logSamplesEvery, options.logSamplesCount, 10);
   const optimizer = options.outputDir ? checkpointable(name, trainer.optimizer) : undefined;
   const scheduler = options.scheduler;
   const checkpointDir = options.outputDir ? join(options.outputDir, ONLINE_CHECKPOINT_DIR) : null;
   const dataOrder: Record<string, number> = { seed, batchSize, queries: rows.length };
   if (repeat !== 1) dataOrder.samplesPerQuery = repeat;
   const batchesPerEpoch = Math.floor(rows.length / batchSize);
+  // One writer per output folder: a second process training into it is refused at once.
+  await using _lock = options.outputDir ? await acquireRunLock(options.outputDir, name) : null;
 
   let resumedFrom: number | null = null;
   if (options.resume) {
@@ -233,17 +267,24 @@ export async function runOnlineLoop<Stats, Rewards>(
   };
 
   const writer = options.outputDir
-    ? await MetricsWriter.open(options.outputDir, { resumeStep: resumedFrom ?? 0 })
+    ? await RunWriter.open(options.outputDir, {
+      resumeStep: resumedFrom ?? 0,
+      reportTo: options.reportTo,
+      config: {
+        ...options.config,
+        loop: { steps, seed, checkpointEvery, batchSize, samplesPerQuery: repeat },
+      },
+    })
     : null;
-  const progressSink = options.progress === true
-    ? stderrSink
+  const sink = options.progress === true
+    ? progressSink()
     : options.progress === false
     ? undefined
-    : options.progress ?? (stderrSink.isTerminal() ? stderrSink : undefined);
-  const progress = progressSink
-    ? new Progress({ label: options.label, total: steps, sink: progressSink })
+    : options.progress ?? (progressSink().isTerminal() ? progressSink() : undefined);
+  const progress = sink
+    ? new Progress({ label: options.label, total: steps, start: trainer.currentStep, sink })
     : null;
-  const log = options.log === false ? null : options.log ?? defaultLog(progressSink);
+  const log = options.log === false ? null : options.log ?? defaultLog(sink);
 
   const history: Record<string, number>[] = [];
   let lastStats: Stats | null = null;
@@ -294,10 +335,19 @@ export async function runOnlineLoop<Stats, Rewards>(
         "time/step": (done - stepStarted) / 1000,
       };
       await writer?.write(step, metrics);
+      const distributions = options.distributions?.(stats, rewards) ?? {};
+      for (const [key, values] of Object.entries(distributions)) {
+        if (values.length > 0) await writer?.writeDistribution(step, key, values);
+      }
       history.push(metrics);
       lastStats = stats;
       lastMetrics = metrics;
       log?.(options.line(step, steps, metrics));
+      if (options.samples && isSampleStep(step, steps, sampleLog)) {
+        const table = options.samples(queries, responses, rewards, stats, sampleLog.count);
+        await writer?.writeSamples(step, table);
+        log?.(samplesLines(`${options.label} step ${step} samples`, table));
+      }
       progress?.update(
         step,
         Object.fromEntries(options.progressMetrics.map((k) => [k, metrics[k]])),
@@ -334,10 +384,10 @@ export function onlineStatsLine(
   return parts.join(" | ");
 }
 
-function defaultLog(progressSink: ProgressSink | undefined): (line: string) => void {
+function defaultLog(sink: ProgressSink | undefined): (line: string) => void {
   // On a terminal the progress bar owns the current line: clear it, print, and let it redraw.
-  const clear = progressSink?.isTerminal() ? "\r\x1b[K" : "";
-  return (line) => stderrSink.write(`${clear}${line}\n`);
+  const clear = sink?.isTerminal() ? "\r\x1b[K" : "";
+  return (line) => progressSink().write(`${clear}${line}\n`);
 }
 
 /** Rows of `batch` (0-based step) in epoch-wise seeded shuffles of the query set. */
@@ -440,8 +490,6 @@ function checkpointable(name: string, optimizer: unknown): CheckpointOptimizer {
  *
  * @param model The policy.
  */
-export function trainableParameters(
-  model: { parameters(): import("../../core/mod.ts").Tensor[] },
-): CheckpointModel {
+export function trainableParameters(model: { parameters(): Tensor[] }): CheckpointModel {
   return { parameters: () => model.parameters().filter((p) => p.requiresGrad) };
 }

@@ -28,7 +28,8 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from "./checkpoint.ts";
-import { MetricsWriter } from "./metrics.ts";
+import { RunWriter } from "../../report/run_files.ts";
+import { acquireRunLock } from "./run_dir.ts";
 import { assertFiniteLoss } from "./nonfinite.ts";
 import { Progress, type ProgressSink } from "../../common/progress.ts";
 
@@ -225,16 +226,26 @@ export abstract class TrainerBase<
   async train(options: TrainCallOptions = {}): Promise<TrainOutput> {
     const started = performance.now();
     const a = this.args;
+    // One writer per output folder: a second process training into it is refused at once.
+    await using _lock = a.outputDir ? await acquireRunLock(a.outputDir, this.#name) : null;
     if (options.resumeFrom) await this.loadCheckpoint(options.resumeFrom);
     await this.beforeTrain();
     const total = this.totalSteps;
     const writer = a.outputDir
-      ? await MetricsWriter.open(a.outputDir, {
+      ? await RunWriter.open(a.outputDir, {
         resumeStep: options.resumeFrom ? this.globalStep : undefined,
+        reportTo: a.reportTo,
+        config: { [this.#name]: a },
       })
       : null;
     const progress = a.progress || this.#progressSink
-      ? new Progress({ label: this.#name, total, every: a.loggingSteps, sink: this.#progressSink })
+      ? new Progress({
+        label: this.#name,
+        total,
+        start: this.globalStep,
+        every: a.loggingSteps,
+        sink: this.#progressSink,
+      })
       : null;
     const window = new Map<string, number>();
     let windowSteps = 0, lossSum = 0, stepsRun = 0, stoppedEarly = false, savedAt = -1;
@@ -271,7 +282,7 @@ export abstract class TrainerBase<
           await this.saveCheckpoint();
           savedAt = step;
         }
-        progress?.update(step, { loss: stats["train/loss"] });
+        progress?.update(step, { "train/loss": stats["train/loss"] });
       }
       // Stopped between logging steps: the steps since the last line are logged at this one.
       if (windowSteps > 0) await logWindow(this.globalStep, this.#lastStats);

@@ -13,6 +13,7 @@
 
 import type { Generator } from "../../core/random.ts";
 import type { ProgressSink } from "../../common/progress.ts";
+import type { ReportTarget } from "../../report/run_files.ts";
 import type { Rows } from "../common/batching.ts";
 import type { CheckpointModel } from "../common/checkpoint.ts";
 import {
@@ -102,8 +103,23 @@ export interface PPOLoopOptions {
    *   seconds since this `trainPPO` call began (loading a checkpoint included).
    */
   shouldStop?: (state: { step: number; elapsedSeconds: number }) => boolean;
-  /** A progress bar: `true`, `false`, or a sink (default: on when standard error is a TTY). */
+  /**
+   * A progress bar: `true`, `false`, or a sink (default: on when the default progress sink is a
+   * terminal).
+   */
   progress?: boolean | ProgressSink;
+  /** Also write TensorBoard event files into `outputDir` (`"tensorboard"`). */
+  reportTo?: ReportTarget | readonly ReportTarget[] | "none";
+  /**
+   * Log a table of `logSamplesCount` completions with their rewards and KL every this many steps
+   * (and at the first and the last): to `samples.jsonl`, TensorBoard and the stats log. Default
+   * 10; 0 turns it off.
+   */
+  logSamplesEvery?: number;
+  /** Rows per sample table (default 4: the batch's first rows). */
+  logSamplesCount?: number;
+  /** Token ids → text for the sample tables (default: the ids, space-separated). */
+  decode?: (ids: number[]) => string;
 }
 
 /** What {@link trainPPO} returns. */
@@ -123,8 +139,8 @@ export interface PPOLoopResult {
 /** Name of the checkpoint folder under `outputDir`. */
 export const PPO_CHECKPOINT_DIR: string = ONLINE_CHECKPOINT_DIR;
 
-/** Statistics the per-step line shows after `rewards/mean`. */
-const LINE_STATS = ["ppo/returns/mean", "objective/kl", "objective/kl_coef"];
+/** Statistics the per-step line shows, under the names `metrics.jsonl` gives them. */
+const LINE_STATS = ["env/reward_mean", "ppo/returns/mean", "objective/kl", "objective/kl_coef"];
 
 /**
  * Run PPO for `steps` steps: each step draws a batch of queries, generates responses, scores
@@ -156,6 +172,8 @@ const LINE_STATS = ["ppo/returns/mean", "objective/kl", "objective/kl_coef"];
 export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> {
   const { trainer } = options;
   const onStep = options.onStep;
+  const decode = options.decode ?? ((ids: number[]) => ids.join(" "));
+  const klDist = (stats: PPOStats) => (stats["objective/kl_dist"] as number[] | undefined) ?? [];
   return await runOnlineLoop<PPOStats, number[]>({
     name: "trainPPO",
     label: "ppo",
@@ -173,6 +191,18 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
       "env/reward_mean": mean(scores),
       "env/reward_std": unbiasedStd(scores),
     }),
+    distributions: (stats, scores) => ({
+      "env/reward_dist": scores,
+      "objective/kl_dist": klDist(stats),
+    }),
+    samples: (queries, responses, scores, stats, count) =>
+      queries.slice(0, count).map((q, i) => ({
+        prompt: decode(q),
+        completion: decode(responses[i]),
+        reward: scores[i],
+        kl: klDist(stats)[i],
+      })),
+    config: { ppo: trainer.config },
     line: statsLine,
     progressMetrics: ["env/reward_mean", "objective/kl"],
     steps: options.steps,
@@ -185,22 +215,28 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
     onStep: onStep && ((info) => onStep({ ...info, scores: info.rewards })),
     shouldStop: options.shouldStop,
     progress: options.progress,
+    reportTo: options.reportTo,
+    logSamplesEvery: options.logSamplesEvery,
+    logSamplesCount: options.logSamplesCount,
   });
 }
 
 /**
- * The per-step line: `ppo step 3/20 | rewards/mean 0.5000 | ppo/returns/mean … | objective/kl …
- * | objective/kl_coef … | 0.84 s/step`. `rewards/mean` is the mean score (`env/reward_mean`).
+ * The per-step line: `ppo step 3/20 | env/reward_mean 0.5000 | ppo/returns/mean … |
+ * objective/kl … | objective/kl_coef … | 0.84 s/step`, each number under its `metrics.jsonl` name.
  *
  * @param step Steps completed.
  * @param total Steps of the run.
  * @param metrics The step's metrics line.
  */
 export function statsLine(step: number, total: number, metrics: Record<string, number>): string {
-  return onlineStatsLine("ppo", step, total, [
-    ["rewards/mean", metrics["env/reward_mean"]],
-    ...LINE_STATS.map((name) => [name, metrics[name]] as [string, number]),
-  ], metrics["time/step"]);
+  return onlineStatsLine(
+    "ppo",
+    step,
+    total,
+    LINE_STATS.map((name) => [name, metrics[name]]),
+    metrics["time/step"],
+  );
 }
 
 function mean(xs: readonly number[]): number {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { type ReportTarget, resolveReportTo } from "../../report/run_files.ts";
+import { resolveSampleLog, type SampleLogSettings } from "../../report/samples.ts";
 import type { SFTConfig } from "../sft/trainer.ts";
 import {
   checkFixedThresholds,
@@ -77,6 +79,16 @@ export interface ReSTConfig {
   seed?: number;
   /** Progress lines on standard error (default false). */
   progress?: boolean;
+  /** Also write TensorBoard event files (`"tensorboard"`), here and in each SFT run's folder. */
+  reportTo?: ReportTarget | readonly ReportTarget[] | "none";
+  /**
+   * Log a table of samples with their rewards every this many Grow steps (and at the first and
+   * the last), and the held-out samples after each evaluation: to `samples.jsonl` and
+   * TensorBoard. Default 1; 0 turns it off.
+   */
+  logSamplesEvery?: number;
+  /** Rows per sample table: the first sample of that many prompts (default 4). */
+  logSamplesCount?: number;
 }
 
 /** {@link ReSTConfig} with every default filled in. */
@@ -109,6 +121,10 @@ export interface ResolvedReSTConfig {
   seed: number;
   /** Progress lines. */
   progress: boolean;
+  /** TensorBoard or not. */
+  reportTo: readonly ReportTarget[];
+  /** Sample tables: cadence (Grow steps) and rows. */
+  logSamples: SampleLogSettings;
 }
 
 /** trlX's `RFTConfig` percentiles. */
@@ -168,6 +184,8 @@ export function resolveReSTConfig(config: ReSTConfig = {}): ResolvedReSTConfig {
     saveCheckpoints: config.saveCheckpoints ?? (config.outputDir != null),
     seed: config.seed ?? 42,
     progress: config.progress ?? false,
+    reportTo: resolveReportTo(where, config.reportTo),
+    logSamples: resolveSampleLog(where, config.logSamplesEvery, config.logSamplesCount, 1),
   };
   intAtLeast1("growSteps", resolved.growSteps);
   intAtLeast1("samplesPerPrompt", resolved.samplesPerPrompt);

@@ -12,7 +12,9 @@ import { generate as generateTokens, type GenerativeModel } from "../../models/g
 import type { RewardFunction } from "../common/reward_functions.ts";
 import { Progress, type ProgressSink } from "../../common/progress.ts";
 import { loadCheckpoint, saveCheckpoint } from "../common/checkpoint.ts";
-import { MetricsWriter } from "../common/metrics.ts";
+import { RunWriter, writeRunConfig } from "../../report/run_files.ts";
+import { isSampleStep, type SampleRow } from "../../report/samples.ts";
+import { acquireRunLock } from "../common/run_dir.ts";
 import type { CausalLM } from "../common/trainer.ts";
 import { type PromptCompletionExample, tokenizeSftExamples } from "../sft/data.ts";
 import { SFTTrainer } from "../sft/trainer.ts";
@@ -262,7 +264,8 @@ export class ReST {
         reward: this.#parts.reward,
         rewardInput: c.rewardInput,
         tokenizer: this.#parts.tokenizer,
-        onProgress: (done, _total, mean) => progress?.update(done, { reward_mean: mean }),
+        onProgress: (done, _total, mean) =>
+          progress?.update(done, { "rest/grow_reward_mean": mean }),
       });
     } finally {
       progress?.finish();
@@ -278,6 +281,21 @@ export class ReST {
       "rest/grow_reward_mean": rewardMean,
       "rest/grow_reward_max": Math.max(...rewards),
     });
+    await this.#write((w) =>
+      w.writeDistribution(this.#state.sftSteps, "rest/grow_rewards", rewards)
+    );
+    if (isSampleStep(growStep, c.growSteps, c.logSamples)) {
+      // The first policy sample of each of the first prompts: a spread, not K of one prompt.
+      const firsts = samples.filter((s, i) =>
+        s.source === "policy" && (i === 0 || samples[i - 1].promptIndex !== s.promptIndex)
+      );
+      const rows = firsts.slice(0, c.logSamples.count).map((s) => ({
+        prompt: s.prompt,
+        completion: s.completion,
+        reward: s.reward,
+      }));
+      await this.#write((w) => w.writeSamples(this.#state.sftSteps, rows));
+    }
     return { growStep, samples, rewardMean, file };
   }
 
@@ -307,6 +325,7 @@ export class ReST {
     );
     const trainer = new SFTTrainer({
       progress: c.progress,
+      reportTo: c.reportTo,
       ...c.sft,
       outputDir: c.outputDir
         ? join(c.outputDir, "sft", `grow_${growStep}_improve_${improveStep}`)
@@ -331,7 +350,9 @@ export class ReST {
       trainer.optimizer.dispose();
     }
     this.#state = { ...this.#state, improveStep, sftSteps: this.#state.sftSteps + steps };
-    const evalRewardMean = this.#evalPrompts.length > 0 ? (await this.evaluate()).rewardMean : null;
+    const evalRewardMean = this.#evalPrompts.length > 0
+      ? (await this.#evaluateAndLog()).rewardMean
+      : null;
     const result: ImproveResult = {
       growStep,
       improveStep,
@@ -394,11 +415,14 @@ export class ReST {
    */
   async run(options: ReSTRunOptions = {}): Promise<ReSTRunResult> {
     const c = this.config;
+    // One writer per output folder: a second process training into it is refused at once.
+    await using _lock = c.outputDir ? await acquireRunLock(c.outputDir, "ReST") : null;
     let initialEvalRewardMean: number | null = null;
+    if (c.outputDir) await writeRunConfig(c.outputDir, { rest: c });
     if (options.resumeFrom) {
       await this.loadCheckpoint(options.resumeFrom);
     } else if (this.#evalPrompts.length > 0 && this.#state.sftSteps === 0) {
-      initialEvalRewardMean = (await this.evaluate()).rewardMean;
+      initialEvalRewardMean = (await this.#evaluateAndLog()).rewardMean;
       await this.#log({ "rest/improve_step": 0, "rest/eval_reward_mean": initialEvalRewardMean });
     }
     const improveSteps: ImproveResult[] = [];
@@ -472,7 +496,10 @@ export class ReST {
       : null;
     if (this.config.outputDir) {
       // Lines logged after the checkpoint belong to steps about to be redone.
-      (await MetricsWriter.open(this.config.outputDir, { resumeStep: saved.sftSteps })).close();
+      (await RunWriter.open(this.config.outputDir, {
+        resumeStep: saved.sftSteps,
+        reportTo: this.config.reportTo,
+      })).close();
     }
   }
 
@@ -482,13 +509,37 @@ export class ReST {
   }
 
   async #log(metrics: Record<string, number>): Promise<void> {
+    await this.#write((w) => w.write(this.#state.sftSteps, metrics));
+  }
+
+  /** Run `what` on the run folder's writer (nothing without an output folder). */
+  async #write(what: (writer: RunWriter) => Promise<void>): Promise<void> {
     if (!this.config.outputDir) return;
-    const writer = await MetricsWriter.open(this.config.outputDir);
+    const writer = await RunWriter.open(this.config.outputDir, { reportTo: this.config.reportTo });
     try {
-      await writer.write(this.#state.sftSteps, metrics);
+      await what(writer);
     } finally {
       writer.close();
     }
+  }
+
+  /** `evaluate()`, with its samples logged as the `eval/completions` table. */
+  async #evaluateAndLog(): Promise<EvalResult> {
+    const result = await this.evaluate();
+    const step = this.#state.sftSteps;
+    await this.#write((w) => w.writeDistribution(step, "rest/eval_rewards", result.rewards));
+    if (this.config.logSamples.every > 0) {
+      const k = this.config.evalSamplesPerPrompt;
+      const rows: SampleRow[] = this.#evalPrompts.slice(0, this.config.logSamples.count).map(
+        (p, i) => ({
+          prompt: p.text,
+          completion: result.completions[i * k],
+          reward: result.rewards[i * k],
+        }),
+      );
+      await this.#write((w) => w.writeSamples(step, rows, "eval/completions"));
+    }
+    return result;
   }
 
   #progress(label: string, total: number): Progress | null {

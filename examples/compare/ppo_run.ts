@@ -63,6 +63,7 @@ export async function runPpo(
       seed,
       log: false,
       progress: false,
+      decode: (ids) => task.tokenizer.decode(ids, { skipSpecialTokens: true }),
       generate: (queries, { generator }) =>
         sampleResponses(model, queries, { maxNewTokens: settings.maxNewTokens }, generator),
       reward: (queries, responses) =>

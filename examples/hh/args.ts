@@ -1,19 +1,138 @@
 /**
- * The flags the three hh examples share, on top of examples/common/cli.ts: sizes of the data,
- * of the side-by-side table, the reward model and LoRA's rank. Each one overrides a preset
- * field; a bad value fails naming the flag and the value.
+ * The flags the hh examples share, as flag tables for `defineCli`: the preset, the run folder
+ * flags, sizes of the data and of the side-by-side table, the reward model and LoRA's rank
+ * ({@link hhFlags}), and a trainer's steps, learning rate and batch size ({@link trainerFlags}).
+ * Defaults come from the preset, so `--help` shows each preset's value.
  *
  * @module
  */
 
 import {
+  CliError,
   type CommonArgs,
   type ExtraFlag,
+  flag,
   intFlag,
   numberFlag,
   parseExampleArgs,
+  perPreset,
+  type Preset,
+  presetFlag,
+  runFlags,
 } from "../common/cli.ts";
 import { type HhPreset, hhPreset } from "./presets.ts";
+
+/** The hh examples' presets, for `--help`. */
+export const HH_PRESET_HELP: Record<Preset, string> = {
+  full: "gpt2 on Anthropic/hh-rlhf from the Hub (or the Hugging Face cache)",
+  tiny: "offline: the tiny GPT-2 in examples/assets/tiny-imdb on a SYNTHETIC preference set, " +
+    "a minute or less on two cores",
+};
+
+const preset = (p: string) => hhPreset(p as Preset);
+
+/**
+ * The flags every hh example takes.
+ *
+ * @param name The script's name (its default run folder).
+ */
+export function hhFlags(name: string) {
+  return {
+    preset: presetFlag(HH_PRESET_HELP),
+    ...runFlags(name),
+    "train-examples": flag.int({
+      help: "training pairs (or SFT examples) read",
+      min: 1,
+      default: perPreset((p) => preset(p).trainExamples),
+    }),
+    "test-examples": flag.int({
+      help: "held-out pairs read (evaluation and the side-by-side table)",
+      min: 1,
+      default: perPreset((p) => preset(p).testExamples),
+    }),
+    samples: flag.int({
+      help: "held-out prompts in the side-by-side table of samples before and after",
+      min: 1,
+      default: perPreset((p) => preset(p).sideBySidePrompts),
+    }),
+    "reward-model": flag.string({
+      help: "folder or Hub id of a 1-label classifier that scores samples",
+      valueName: "ID",
+      defaultText: "the tiny reward model (tiny); what hh_reward_model.ts saves (full)",
+    }),
+    "lora-r": flag.int({
+      help: "LoRA rank on the policy; 0 fine-tunes every weight",
+      min: 0,
+      default: perPreset((p) => preset(p).lora?.r ?? 0),
+    }),
+  };
+}
+
+/**
+ * `--max-steps`, `--learning-rate` and `--batch-size`, defaulting to a trainer's preset settings.
+ *
+ * @param settings The trainer's settings in a preset.
+ */
+export function trainerFlags(
+  settings: (p: HhPreset) => { maxSteps: number; learningRate: number; batchSize: number },
+) {
+  return {
+    "max-steps": flag.int({
+      help: "optimizer steps",
+      min: 1,
+      default: perPreset((p) => settings(preset(p)).maxSteps),
+    }),
+    "learning-rate": flag.number({
+      help: "peak learning rate",
+      above: 0,
+      default: perPreset((p) => settings(preset(p)).learningRate),
+    }),
+    "batch-size": flag.int({
+      help: "examples per optimizer step",
+      min: 1,
+      default: perPreset((p) => settings(preset(p)).batchSize),
+    }),
+  };
+}
+
+/** The parsed values of {@link hhFlags}. */
+export interface HhFlagValues {
+  /** `--preset`. */
+  preset: Preset;
+  /** `--train-examples`. */
+  trainExamples: number;
+  /** `--test-examples`. */
+  testExamples: number;
+  /** `--samples`. */
+  samples: number;
+  /** `--reward-model`. */
+  rewardModel: string | undefined;
+  /** `--lora-r`. */
+  loraR: number;
+}
+
+/**
+ * The preset with the shared flags applied.
+ *
+ * @param a Parsed flags.
+ */
+export function hhPresetFromFlags(a: HhFlagValues): HhPreset {
+  const p = hhPreset(a.preset);
+  p.trainExamples = a.trainExamples;
+  p.testExamples = a.testExamples;
+  p.sideBySidePrompts = a.samples;
+  if (a.loraR === 0) p.lora = null;
+  else {
+    p.lora = {
+      ...(p.lora ?? { dropout: 0, targetModules: ["c_attn"] }),
+      r: a.loraR,
+      alpha: 2 * a.loraR,
+    };
+  }
+  return p;
+}
+
+// ------------------------------------------------------- the earlier, untabled interface
 
 const SHARED_FLAGS = {
   "train-examples": { type: "string" },
@@ -36,7 +155,8 @@ export interface HhArgs<Extra extends string> extends Omit<CommonArgs, "preset">
 }
 
 /**
- * Parse an hh example's command line.
+ * Parse an hh example's command line with untabled extra flags (the interface before flag
+ * tables; new scripts use {@link hhFlags} with `defineCli`).
  *
  * @param name Example name (messages, default output folder).
  * @param argv Arguments.
@@ -48,44 +168,40 @@ export function parseHhArgs<Extra extends string>(
   own: Record<Extra, ExtraFlag>,
 ): HhArgs<Extra> {
   const parsed = parseExampleArgs<Extra | SharedFlag>(name, argv, { ...SHARED_FLAGS, ...own });
-  const preset = hhPreset(parsed.preset);
+  const base = hhPreset(parsed.preset);
   const x = parsed.extra;
-  preset.trainExamples = intFlag(
-    name,
-    "train-examples",
-    x["train-examples"],
-    1,
-    preset.trainExamples,
-  );
-  preset.testExamples = intFlag(name, "test-examples", x["test-examples"], 1, preset.testExamples);
-  preset.sideBySidePrompts = intFlag(name, "samples", x.samples, 1, preset.sideBySidePrompts);
-  const loraR = intFlag(name, "lora-r", x["lora-r"], 0, preset.lora?.r ?? 0);
-  if (loraR === 0) preset.lora = null;
-  else {
-    preset.lora = {
-      ...(preset.lora ?? { dropout: 0, targetModules: ["c_attn"] }),
-      r: loraR,
-      alpha: 2 * loraR,
-    };
-  }
+  const p = hhPresetFromFlags({
+    preset: parsed.preset,
+    trainExamples: intFlag(name, "train-examples", x["train-examples"], 1, base.trainExamples),
+    testExamples: intFlag(name, "test-examples", x["test-examples"], 1, base.testExamples),
+    samples: intFlag(name, "samples", x.samples, 1, base.sideBySidePrompts),
+    rewardModel: undefined,
+    loraR: intFlag(name, "lora-r", x["lora-r"], 0, base.lora?.r ?? 0),
+  });
   const rewardFlag = x["reward-model"];
-  if (rewardFlag !== undefined && (typeof rewardFlag !== "string" || rewardFlag.trim() === "")) {
-    throw new Error(`${name}: --reward-model must be a folder or Hub id, got '${rewardFlag}'`);
+  if (rewardFlag !== undefined && String(rewardFlag).trim() === "") {
+    throw parsedError(name, "reward-model", String(rewardFlag));
   }
   const extra = {} as Record<Extra, string | boolean | undefined>;
   for (const key of Object.keys(own) as Extra[]) extra[key] = x[key];
   return {
-    preset,
+    preset: p,
     backend: parsed.backend,
     out: parsed.out,
     resume: parsed.resume,
+    overwrite: parsed.overwrite,
     seed: parsed.seed,
-    rewardModel: (rewardFlag as string | undefined) ?? preset.rewardModel,
+    reportTo: parsed.reportTo,
+    rewardModel: (rewardFlag as string | undefined) ?? p.rewardModel,
     extra,
   };
 }
 
-/** Flags that override a trainer's settings, shared by SFT and DPO. */
+function parsedError(name: string, key: string, value: string): Error {
+  return new CliError(name, `bad --${key}`, value === "" ? '""' : value, "give a folder or Hub id");
+}
+
+/** Untabled `--max-steps`, `--learning-rate`, `--batch-size` (see {@link trainerFlags}). */
 export const TRAINER_FLAGS = {
   "max-steps": { type: "string" },
   "learning-rate": { type: "string" },
@@ -93,7 +209,7 @@ export const TRAINER_FLAGS = {
 } as const satisfies Record<string, ExtraFlag>;
 
 /**
- * Apply `--max-steps`, `--learning-rate` and `--batch-size` to trainer settings.
+ * Apply untabled `--max-steps`, `--learning-rate` and `--batch-size` to trainer settings.
  *
  * @param name Example name.
  * @param extra Raw flag values.

@@ -10,15 +10,87 @@
 
 import { join } from "node:path";
 import { selectBackend } from "../../core/mod.ts";
+import { flag, perPreset, type Preset, reportTargets } from "../common/cli.ts";
+import { writeRunReport } from "../common/report.ts";
+import { type ReportTarget, writeRunConfig } from "../../report/run_files.ts";
+import { hhFlags, type HhFlagValues, hhPresetFromFlags } from "./args.ts";
 import { type Reference, sequenceKl } from "../../algorithms/ppo/mod.ts";
 import type { GPT2LMHeadModel } from "../../models/mod.ts";
 import type { SideBySideSummary } from "../common/side_by_side.ts";
 import { loadHhPairs } from "./data.ts";
 import { promptIds, saveHhPolicy } from "./policy.ts";
-import type { HhPreset, HhSampling } from "./presets.ts";
+import { type HhPreset, hhPreset, type HhSampling } from "./presets.ts";
 import { rewardModelForRl } from "./reward_model.ts";
 import { type HhRun, startHhRun } from "./run.ts";
 import { HeldOutSamples, logRunFiles, mean } from "./samples.ts";
+
+/** Held-out prompts of the tiny preset's closing score (and its table): 24 are noisy. */
+export const TINY_HELD_OUT = 48;
+
+/**
+ * The flags every RL example takes: the hh flags, with the held-out sample count, the reward
+ * model and the SFT policy as the RL examples use them.
+ *
+ * @param name The script's name.
+ */
+export function onlineFlags(name: string) {
+  return {
+    ...hhFlags(name),
+    samples: flag.int({
+      help: "held-out prompts of the closing score and the side-by-side table",
+      min: 1,
+      default: perPreset((p) =>
+        p === "tiny" ? TINY_HELD_OUT : hhPreset(p as Preset).sideBySidePrompts
+      ),
+    }),
+    "reward-model": flag.string({
+      help: "folder or Hub id of the 1-label reward model to tune against",
+      valueName: "ID",
+      defaultText: "what hh_reward_model.ts saves (full); one trained first into <out> (tiny)",
+    }),
+    sft: flag.path({
+      help: "where the policy starts: a model folder, or PEFT adapters for the preset's policy",
+      defaultText: "runs/hh_sft-full/model, what hh_sft.ts saves (full); the tiny policy (tiny)",
+    }),
+  };
+}
+
+/** The parsed values of {@link onlineFlags}. */
+export interface OnlineFlagValues extends HhFlagValues {
+  /** `--backend`. */
+  backend?: string;
+  /** `--out`. */
+  out: string;
+  /** `--resume`. */
+  resume: boolean;
+  /** `--overwrite`. */
+  overwrite: boolean;
+  /** `--seed`. */
+  seed: number;
+  /** `--report-to`. */
+  reportTo: "none" | ReportTarget;
+  /** `--sft`. */
+  sft: string | undefined;
+}
+
+/**
+ * The shared options from parsed flags.
+ *
+ * @param a Parsed flags.
+ */
+export function onlineOptions(a: OnlineFlagValues): HhOnlineOptions {
+  return {
+    preset: hhPresetFromFlags(a),
+    backend: a.backend,
+    out: a.out,
+    resume: a.resume,
+    overwrite: a.overwrite,
+    seed: a.seed,
+    reportTo: reportTargets(a.reportTo),
+    rewardModel: a.rewardModel ?? null,
+    sft: a.sft ?? null,
+  };
+}
 
 /** The options every RL example takes. */
 export interface HhOnlineOptions {
@@ -30,8 +102,12 @@ export interface HhOnlineOptions {
   out: string;
   /** Resume from `<out>/checkpoint`. */
   resume: boolean;
+  /** Replace a run already in `out`. */
+  overwrite?: boolean;
   /** Seed of data, sampling and order. */
   seed: number;
+  /** Also write TensorBoard event files (`--report-to tensorboard`). */
+  reportTo?: readonly ReportTarget[];
   /** `--reward-model`; null: the full preset's trained model, or in tiny one trained first. */
   rewardModel: string | null;
   /** `--sft`: the SFT policy to start from (default: the preset's). */
@@ -86,7 +162,7 @@ export async function startHhOnline(
 ): Promise<HhOnlineRun> {
   const { preset } = o;
   const log = o.log ?? ((line: string) => console.log(line));
-  const backend = await selectBackend(o.backend, { quiet: o.log !== undefined });
+  const backend = await selectBackend(o.backend, { quiet: true });
   const sft = o.sft ?? preset.sftPolicy;
   const rewardModel = preset.name === "tiny"
     ? await rewardModelForRl(preset, o.rewardModel, { ...o, backend: backend.name, log })
@@ -122,6 +198,7 @@ export async function startHhOnline(
       );
     }
     log(`${trainPrompts.length} training prompts, ${heldOutPrompts.length} held out`);
+    await writeRunConfig(o.out, { preset });
     const heldOut = await HeldOutSamples.take(
       policy,
       heldOutPrompts,
@@ -168,6 +245,7 @@ export async function finishHhOnline(
   const base = policy.loraFromSft || sft === null ? o.preset.policy : sft;
   const saved = await saveHhPolicy(policy, base, join(o.out, "model"));
   logRunFiles(o.out, saved, sideBySide.path, log);
+  await writeRunReport(o.out, log);
   const before = sideBySide.meanBefore, after = sideBySide.meanAfter;
   log(`held-out reward ${before.toFixed(4)} -> ${after.toFixed(4)}, KL ${kl.toFixed(4)}`);
   return { before, after, kl, sideBySide, seconds: (performance.now() - started) / 1000 };

@@ -21,6 +21,7 @@ import {
 import { pathExists } from "../../models/io/atomic.ts";
 import { type RewardPair, RewardTrainer, type ScalarRewardModel } from "../../reward/mod.ts";
 import type { ProgressSink } from "../../common/progress.ts";
+import type { ReportTarget } from "../../report/run_files.ts";
 import { type HhTextPair, loadHhPairs } from "./data.ts";
 import { copyTokenizerFiles } from "./policy.ts";
 import type { HhPreset } from "./presets.ts";
@@ -124,6 +125,8 @@ export interface TrainHhRewardOptions {
   log: (line: string) => void;
   /** Progress bar sink (null: none). */
   progressSink?: ProgressSink | null;
+  /** Also write TensorBoard event files. */
+  reportTo?: readonly ReportTarget[];
 }
 
 /** What a reward-model run measured. */
@@ -180,6 +183,7 @@ export async function trainHhRewardModel(o: TrainHhRewardOptions): Promise<HhRew
       outputDir: o.out,
       seed: o.seed,
       progress: o.progressSink !== null,
+      reportTo: o.reportTo,
     }, {
       model: bundle.model,
       trainDataset: train.pairs,

@@ -46,8 +46,11 @@ export async function startHhRun(
   },
 ): Promise<HhRun> {
   const log = o.log ?? ((line: string) => console.log(line));
-  const backend = await selectBackend(o.backend, { quiet: o.log !== undefined });
-  log(`${name} (${preset.name}): policy ${preset.policy}, backend ${backend.name}`);
+  // Why auto chose what it did goes into this line, not onto standard error.
+  const backend = await selectBackend(o.backend, { quiet: true });
+  log(
+    `${name} (${preset.name}): policy ${preset.policy}, backend ${backend.name} (${backend.reason})`,
+  );
   const policy = await loadHhPolicy(preset.policy, {
     lora: preset.lora,
     withReference: o.withReference ?? false,

@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import { PPOTrainer, trainPPO } from "../../algorithms/ppo/mod.ts";
 import { saveLora } from "../../models/mod.ts";
+import { type ReportTarget, writeRunConfig } from "../../report/run_files.ts";
 import { scoreTexts } from "../../reward/mod.ts";
 import { type SideBySideSummary, writeSideBySide } from "../common/side_by_side.ts";
 import { compareOnHeldOut, type HeldOutComparison } from "./compare.ts";
@@ -41,6 +42,8 @@ export interface RunImdbPpoOptions {
   stepLog?: ((line: string) => void) | false;
   /** A progress bar (default: on a terminal). */
   progress?: boolean;
+  /** Also write TensorBoard event files (`--report-to tensorboard`). */
+  reportTo?: readonly ReportTarget[];
   /**
    * The reward model's accuracy when a caller already measured it (the demo's first stage);
    * omitted, it is measured and printed here.
@@ -105,6 +108,7 @@ export async function runImdbPpo(o: RunImdbPpoOptions): Promise<ImdbPpoResult> {
       padTokenId: policy.model.padTokenId ?? undefined,
     });
     const p = policy, r = reward;
+    await writeRunConfig(o.out, { preset });
     const loop = await trainPPO({
       trainer,
       queries: queries.train,
@@ -116,6 +120,8 @@ export async function runImdbPpo(o: RunImdbPpoOptions): Promise<ImdbPpoResult> {
       generators: { lora: p.loraGenerator },
       log: o.stepLog,
       progress: o.progress,
+      reportTo: o.reportTo,
+      decode: (ids) => p.tokenizer.decode(ids, { skipSpecialTokens: true }),
       generate: (qs, ctx) => {
         const maxNew = drawLength(preset.sampling.responseLength, ctx.generator);
         return sampleResponses(p.model, qs, preset.sampling, maxNew, ctx.generator);

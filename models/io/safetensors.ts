@@ -2,6 +2,10 @@
  * The safetensors format: an 8-byte little-endian header length, a JSON header naming each
  * tensor's dtype, shape and byte range, then the raw little-endian bytes.
  *
+ * Reading checks the header against the file before anything is allocated: its length, each
+ * tensor's byte range (inside the file, dtype × shape bytes long, tiling the data section with
+ * no overlap or gap, as the reference implementation requires).
+ *
  * Reading converts F32/F16/BF16/F64 and integer tensors to f32; writing emits F32 with the
  * header padded by spaces to a multiple of 8 bytes (so the data stays aligned), the way the
  * reference implementation does, with `__metadata__` `{format: "pt"}` so Python's
@@ -112,6 +116,11 @@ export function parseSafetensorsHeader(
     }
     const [begin, end] = offsets as [number, number];
     const expected = numelOf(entry.shape) * DTYPE_BYTES[dtype];
+    if (!Number.isSafeInteger(expected)) {
+      throw new Error(
+        `${where}: shape ${JSON.stringify(entry.shape)} is absurdly large (over 2^53 bytes)`,
+      );
+    }
     if (end - begin !== expected) {
       throw new Error(
         `${where}: byte range [${begin}, ${end}) holds ${end - begin} bytes but ${dtype} ` +
@@ -125,6 +134,28 @@ export function parseSafetensorsHeader(
       );
     }
     entries.set(name, { dtype, shape: entry.shape, dataOffsets: [begin, end] });
+  }
+  // As the reference implementation: byte ranges tile the data section, with no overlap (two
+  // tensors sharing bytes would be copied twice from one range) and no gap.
+  const ranges = [...entries].sort((a, b) =>
+    a[1].dataOffsets[0] - b[1].dataOffsets[0] || a[1].dataOffsets[1] - b[1].dataOffsets[1]
+  );
+  let covered = 0;
+  for (const [name, { dataOffsets: [begin, end] }] of ranges) {
+    if (begin !== covered) {
+      throw new Error(
+        `${source}: tensor "${name}": byte range [${begin}, ${end}) ${
+          begin < covered ? "overlaps the tensor before it" : "leaves a gap after the one before it"
+        } (which ends at ${covered}); each tensor must have its own bytes`,
+      );
+    }
+    covered = end;
+  }
+  if (covered !== dataLength && ranges.length > 0) {
+    throw new Error(
+      `${source}: the tensors end at byte ${covered} of a ${dataLength}-byte data section; ` +
+        `the file has trailing bytes`,
+    );
   }
   return { metadata, entries, dataStart };
 }

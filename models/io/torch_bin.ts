@@ -5,6 +5,13 @@
  * of tensor-rebuilding globals only; tensors are materialised as contiguous row-major f32
  * copies, honouring storage offsets and strides.
  *
+ * Nothing is allocated for a tensor before the whole file has been checked against itself: every
+ * storage's declared size against the bytes its archive entry holds, and every tensor's extent
+ * (offset + Σ stride·(size − 1), stride-0 expanded views included) against its storage. A view
+ * that would materialise far more elements than its storage holds (a stride-0 expand of a huge
+ * shape: PyTorch keeps it as a view, a copy would not fit in memory) is refused with the
+ * tensor's name, as is a file whose tensors together would expand far beyond its storages.
+ *
  * @module
  */
 
@@ -153,6 +160,58 @@ function collectTensors(
   }
 }
 
+/**
+ * A view may hold more elements than its storage (a stride-0 expand repeats them) only up to
+ * this many; larger ones are refused rather than copied.
+ */
+export const MAX_EXPANDED_ELEMENTS = 1 << 20;
+
+/**
+ * All tensors together may hold at most this many times the elements of the storages they view
+ * (tied weights view one storage several times), plus {@link MAX_EXPANDED_ELEMENTS}.
+ */
+export const MAX_VIEWS_PER_STORAGE = 16;
+
+function formatBytes(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** Checks one view against its storage's declared size; returns its element count. */
+function checkView(ref: TensorRef, where: string): number {
+  const { shape, stride, offset, storage } = ref;
+  const layout = `offset ${offset}, shape [${shape}], stride [${stride}]`;
+  if (offset < 0 || shape.some((d) => d < 0) || stride.some((v) => v < 0)) {
+    throw new Error(`${where}: negative size, stride or offset (${layout})`);
+  }
+  if (shape.includes(0)) return 0;
+  let numel = 1;
+  let last = offset;
+  for (let d = 0; d < shape.length; d++) {
+    numel *= shape[d];
+    last += (shape[d] - 1) * stride[d];
+    if (!Number.isSafeInteger(numel) || !Number.isSafeInteger(last)) {
+      throw new Error(
+        `${where}: shape [${shape}] is absurdly large (over 2^53 elements or offset)`,
+      );
+    }
+  }
+  if (last >= storage.numel) {
+    throw new Error(
+      `${where}: view (${layout}) reaches element ${last}, past its storage of ` +
+        `${storage.numel} elements`,
+    );
+  }
+  if (numel > storage.numel && numel > MAX_EXPANDED_ELEMENTS) {
+    throw new Error(
+      `${where}: shape [${shape}] (${numel} elements, ${formatBytes(4 * numel)} as f32) repeats ` +
+        `the ${storage.numel} elements of its storage (a stride-0 / expanded view, ${layout}); ` +
+        `views expanding past their storage are refused above ${MAX_EXPANDED_ELEMENTS} ` +
+        `elements. If it is real, save tensor.contiguous() instead`,
+    );
+  }
+  return numel;
+}
+
 function materialise(
   ref: TensorRef,
   bytes: Uint8Array,
@@ -244,26 +303,49 @@ export async function decodeTorchCheckpoint(
   }
   const refs = new Map<string, TensorRef>();
   collectTensors(root, "", refs);
+  const wanted = [...refs].filter(([name]) => !options.include || options.include(name));
+
+  // Every size is checked against the file before anything is allocated for a tensor.
+  const storageEntries = new Map<string, ZipEntry>();
+  const storageElements = new Map<string, number>();
+  let elements = 0, stored = 0;
+  for (const [name, ref] of wanted) {
+    const where = `${source}: tensor "${name}"`;
+    const { key, numel, dtype } = ref.storage;
+    const entry: ZipEntry | undefined = entries.get(`${prefix}data/${key}`);
+    if (!entry) {
+      throw new Error(`${where} needs storage ${prefix}data/${key}, which is missing`);
+    }
+    const needed = numel * DTYPE_BYTES[dtype];
+    if (numel < 0 || !Number.isSafeInteger(needed) || entry.size < needed) {
+      throw new Error(
+        `${where}: its storage ${key} declares ${numel} ${dtype} elements (${needed} bytes) ` +
+          `but the archive entry holds ${entry.size} bytes`,
+      );
+    }
+    storageEntries.set(key, entry);
+    const before = storageElements.get(key) ?? 0;
+    if (numel > before) {
+      stored += numel - before;
+      storageElements.set(key, numel);
+    }
+    elements += checkView(ref, where);
+    if (elements > MAX_VIEWS_PER_STORAGE * stored + MAX_EXPANDED_ELEMENTS) {
+      throw new Error(
+        `${where}: the tensors up to here hold ${elements} elements, over ` +
+          `${MAX_VIEWS_PER_STORAGE}× the ${stored} elements their storages hold; refusing a ` +
+          `file whose views expand that far`,
+      );
+    }
+  }
+
   const storages = new Map<string, Uint8Array>();
   const out: StateDict = new Map();
-  for (const [name, ref] of refs) {
-    if (options.include && !options.include(name)) continue;
+  for (const [name, ref] of wanted) {
     const key = ref.storage.key;
     let storageBytes = storages.get(key);
     if (storageBytes === undefined) {
-      const entry: ZipEntry | undefined = entries.get(`${prefix}data/${key}`);
-      if (!entry) {
-        throw new Error(
-          `${source}: tensor "${name}" needs storage ${prefix}data/${key}, which is missing`,
-        );
-      }
-      storageBytes = await readZipEntry(bytes, entry, source);
-      const expected = ref.storage.numel * DTYPE_BYTES[ref.storage.dtype];
-      if (storageBytes.byteLength < expected) {
-        throw new Error(
-          `${source}: storage ${key} has ${storageBytes.byteLength} bytes, expected ${expected}`,
-        );
-      }
+      storageBytes = await readZipEntry(bytes, storageEntries.get(key)!, source);
       storages.set(key, storageBytes);
     }
     const tensor: HostTensor = {

@@ -26,6 +26,8 @@ const ZIP64_EOCD_SIGNATURE = 0x06064b50;
 const CENTRAL_SIGNATURE = 0x02014b50;
 const LOCAL_SIGNATURE = 0x04034b50;
 const ZIP64_EXTRA_ID = 0x0001;
+/** The largest expansion accepted from a deflated entry (deflate itself allows ~1032×). */
+const MAX_DEFLATE_RATIO = 100;
 
 function u64(view: DataView, at: number): number {
   return Number(view.getBigUint64(at, true));
@@ -66,11 +68,18 @@ export function readZipDirectory(bytes: Uint8Array, source = "zip"): Map<string,
   if (directoryOffset + directorySize > bytes.byteLength) {
     throw new Error(`${source}: central directory runs past the end of the file (truncated?)`);
   }
+  // Each entry takes at least 46 bytes of the directory: a larger count is a lie.
+  if (count > Math.floor(directorySize / 46)) {
+    throw new Error(
+      `${source}: the archive claims ${count} entries in a ${directorySize}-byte directory`,
+    );
+  }
   const decoder = new TextDecoder();
   const entries = new Map<string, ZipEntry>();
   let at = directoryOffset;
+  const directoryEnd = directoryOffset + directorySize;
   for (let i = 0; i < count; i++) {
-    if (view.getUint32(at, true) !== CENTRAL_SIGNATURE) {
+    if (at + 46 > directoryEnd || view.getUint32(at, true) !== CENTRAL_SIGNATURE) {
       throw new Error(`${source}: bad central directory entry ${i} at byte ${at}`);
     }
     const method = view.getUint16(at + 10, true);
@@ -84,11 +93,19 @@ export function readZipDirectory(bytes: Uint8Array, source = "zip"): Map<string,
     // ZIP64: fields saturated at 0xffffffff continue, in order, in the 0x0001 extra block.
     let extra = at + 46 + nameLength;
     const extraEnd = extra + extraLength;
+    if (extraEnd + commentLength > directoryEnd) {
+      throw new Error(`${source}: central directory entry ${i} runs past the directory`);
+    }
     while (extra + 4 <= extraEnd) {
       const id = view.getUint16(extra, true);
       const length = view.getUint16(extra + 2, true);
       if (id === ZIP64_EXTRA_ID) {
         let field = extra + 4;
+        const needed = 8 * [size, compressedSize, localHeaderOffset].filter((v) => v === 0xffffffff)
+          .length;
+        if (length < needed || extra + 4 + needed > extraEnd) {
+          throw new Error(`${source}: entry "${name}" has a short ZIP64 extra field`);
+        }
         if (size === 0xffffffff) {
           size = u64(view, field);
           field += 8;
@@ -131,21 +148,54 @@ export async function readZipEntry(
     throw new Error(`${source}: entry "${entry.name}" runs past the end of the file (truncated?)`);
   }
   const raw = bytes.subarray(start, end);
-  if (entry.method === 0) return raw;
+  if (entry.method === 0) {
+    if (entry.size !== entry.compressedSize) {
+      throw new Error(
+        `${source}: stored entry "${entry.name}" claims ${entry.size} bytes but holds ` +
+          `${entry.compressedSize}`,
+      );
+    }
+    return raw;
+  }
   if (entry.method !== 8) {
     throw new Error(
       `${source}: entry "${entry.name}" uses compression method ${entry.method}; ` +
         `only stored (0) and deflate (8) are supported`,
     );
   }
-  const stream = new Blob([raw.slice()]).stream().pipeThrough(
-    new DecompressionStream("deflate-raw"),
-  );
-  const inflated = new Uint8Array(await new Response(stream).arrayBuffer());
-  if (inflated.byteLength !== entry.size) {
+  // torch.save stores entries uncompressed; a re-zipped checkpoint's weights shrink little.
+  // An entry claiming to expand far more is refused before anything is allocated for it.
+  if (entry.size > MAX_DEFLATE_RATIO * entry.compressedSize + (1 << 20)) {
     throw new Error(
-      `${source}: entry "${entry.name}" inflated to ${inflated.byteLength} bytes, expected ${entry.size}`,
+      `${source}: entry "${entry.name}" claims ${entry.size} bytes from ${entry.compressedSize} ` +
+        `deflated bytes (over ${MAX_DEFLATE_RATIO}×); refusing it as a decompression bomb. ` +
+        `Re-save the checkpoint with torch.save (which stores entries uncompressed)`,
     );
   }
-  return inflated;
+  // Inflate into a buffer of the declared size, stopping as soon as the output would exceed it.
+  const out = new Uint8Array(entry.size);
+  let at = 0;
+  const reader = new Blob([raw.slice()]).stream()
+    .pipeThrough(new DecompressionStream("deflate-raw")).getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (at + value.byteLength > out.byteLength) {
+        throw new Error(
+          `${source}: entry "${entry.name}" inflates past its declared ${entry.size} bytes`,
+        );
+      }
+      out.set(value, at);
+      at += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  if (at !== entry.size) {
+    throw new Error(
+      `${source}: entry "${entry.name}" inflated to ${at} bytes, expected ${entry.size}`,
+    );
+  }
+  return out;
 }

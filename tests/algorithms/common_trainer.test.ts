@@ -358,7 +358,7 @@ Deno.test("Progress prints a plain line every N steps in a log, redraws in place
     "sft step 4/5",
     "sft step 5/5",
   ]);
-  assert.equal(lines[0], "sft step 2/5 | 1.00 steps/s | loss 0.5000");
+  assert.equal(lines[0], "sft step 2/5 | 1.00 steps/s | ETA 0:03 | loss 0.5000");
   assert.ok(!log.text.includes("\r"));
 
   const tty = fakeSink(true);

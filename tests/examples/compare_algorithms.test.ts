@@ -103,19 +103,26 @@ Deno.test("compare_algorithms flags: defaults, tiny only, bad values named", () 
   assert.deepEqual(parseCompareArgs([]), {
     budgetSeconds: 60,
     seed: 0,
-    backend: undefined,
+    backend: Deno.env.get("TETHER_BACKEND") || undefined,
     out: DEFAULT_OUT,
+    overwrite: false,
   });
   assert.deepEqual(
     parseCompareArgs(["--budget-seconds", "5", "--seed", "3", "--out", "x", "--backend", "cpu"]),
-    { budgetSeconds: 5, seed: 3, backend: "cpu", out: "x" },
+    { budgetSeconds: 5, seed: 3, backend: "cpu", out: "x", overwrite: false },
   );
   assert.equal(parseCompareArgs(["--preset", "tiny"]).budgetSeconds, 60);
-  assert.throws(() => parseCompareArgs(["--preset", "full"]), /only the tiny preset exists/);
+  assert.throws(
+    () => parseCompareArgs(["--preset", "full"]),
+    /^CliError: compare_algorithms: unknown preset \(full\): use one of tiny$/,
+  );
   assert.throws(
     () => parseCompareArgs(["--budget-seconds", "0"]),
-    /--budget-seconds must be a number >= 0.001, got '0'/,
+    /compare_algorithms: bad --budget-seconds \(0\): use a number >= 0.001, e.g. --budget-seconds 60/,
   );
-  assert.throws(() => parseCompareArgs(["--resume"]), /--resume is not supported/);
-  assert.throws(() => parseCompareArgs(["--steps", "3"]), /Known flags/);
+  assert.throws(() => parseCompareArgs(["--resume"]), /unknown flag \(--resume\)/);
+  assert.throws(
+    () => parseCompareArgs(["--steps", "3"]),
+    /unknown flag \(--steps\): the flags are --preset, --budget-seconds/,
+  );
 });

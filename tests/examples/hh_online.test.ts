@@ -94,17 +94,23 @@ Deno.test("the full presets fail fast offline, naming the model", async () => {
   Deno.env.set("HF_HOME", join(dir, "hf"));
   Deno.env.set("HF_HUB_OFFLINE", "1");
   try {
-    const mains: [(argv: string[]) => Promise<unknown>, string][] = [
-      [ppoMain, "gpt2"],
-      [grpoMain, "gpt2"],
-      [rmMain, "facebook/opt-350m"],
+    const mains: [string, (argv: string[]) => Promise<number>, string][] = [
+      ["hh_ppo", ppoMain, "gpt2"],
+      ["hh_grpo", grpoMain, "gpt2"],
+      ["hh_reward_model", rmMain, "facebook/opt-350m"],
     ];
-    for (const [main, model] of mains) {
+    for (const [name, main, model] of mains) {
       const t0 = performance.now();
-      await assert.rejects(
-        () => silent(() => main(["--out", join(dir, "full"), "--backend", "cpu"])),
-        new RegExp(`model "${model}"`),
-      );
+      const errors: string[] = [];
+      const error = console.error;
+      console.error = (line: string) => errors.push(line);
+      try {
+        assert.equal(await silent(() => main(["--out", join(dir, "full"), "--backend", "cpu"])), 1);
+      } finally {
+        console.error = error;
+      }
+      assert.equal(errors.length, 1, errors.join("\n"));
+      assert.match(errors[0], new RegExp(`^${name}: .*model "${model}"`));
       assert.ok(performance.now() - t0 < 10_000, "it must not hang");
     }
   } finally {
@@ -118,16 +124,23 @@ Deno.test("the full presets fail fast offline, naming the model", async () => {
 Deno.test("bad RL flags are named with their values", () => {
   assert.throws(
     () => parseHhGrpoArgs(["--beta=-1"]),
-    /hh_grpo: --beta must be a number >= 0, got '-1'/,
+    /hh_grpo: bad --beta \(-1\): use a number >= 0/,
   );
   assert.throws(
     () => parseHhGrpoArgs(["--num-generations", "1"]),
-    /hh_grpo: --num-generations must be an integer >= 2, got '1'/,
+    /hh_grpo: bad --num-generations \(1\): use an integer >= 2/,
   );
-  assert.throws(() => parseHhPpoArgs(["--steps", "0"]), /hh_ppo: --steps must be an integer >= 1/);
+  assert.throws(
+    () => parseHhPpoArgs(["--steps", "0"]),
+    /hh_ppo: bad --steps \(0\): use an integer >= 1/,
+  );
   assert.throws(
     () => parseHhPpoArgs(["--batch-sizes", "3"]),
-    /hh_ppo: .*'--batch-sizes'.*Known flags/,
+    /hh_ppo: unknown flag \(--batch-sizes\)/,
+  );
+  assert.throws(
+    () => parseHhGrpoArgs(["--preset", "tiny", "--batch-size", "30"]),
+    /GRPOConfig: numGenerations = 4 does not divide the generation batch/,
   );
   // Defaults: the lesson's settings in full, the measured tiny ones in tiny.
   const full = parseHhGrpoArgs([]);
@@ -138,6 +151,7 @@ Deno.test("bad RL flags are named with their values", () => {
   assert.equal(parseHhPpoArgs([]).ppo.learningRate, 1.41e-5);
   assert.equal(parseHhRewardModelArgs([]).preset.rm.base, "facebook/opt-350m");
   assert.equal(parseHhPpoArgs(["--preset", "tiny"]).rewardModel, null, "tiny trains its own");
+  assert.equal(parseHhGrpoArgs(["--preset", "tiny"]).preset.sideBySidePrompts, 48);
 });
 
 Deno.test({
