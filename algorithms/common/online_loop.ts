@@ -272,7 +272,7 @@ export async function runOnlineLoop<Stats, Rewards>(
       reportTo: options.reportTo,
       config: {
         ...options.config,
-        loop: { steps, seed, checkpointEvery, batchSize, samplesPerQuery: repeat },
+        loop: { steps, seed, checkpointEvery },
       },
     })
     : null;
