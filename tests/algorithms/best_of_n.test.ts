@@ -55,28 +55,22 @@ function assertSameUpToTies(
 
 Deno.test("bestOfN keeps sampling order among equal scores, and the best set is what TRL's topk keeps", async () => {
   // Samples 0–3 of one query; scores 1, 3, 3, 2: samples 1 and 2 tie for first place.
-  const generate = (rows: number[][]) => rows.map((q, i) => [...q, i]);
   const scores = [1, 3, 3, 2];
-  const [r] = await bestOfN([[9]], {
-    generate,
-    decode: (ids) => ids.join(","),
-    reward: (texts) => texts.map((t) => scores[Number(t.split(",")[1])]),
-    sampleSize: 4,
-    nCandidates: 2,
-    maxNewTokens: 1,
-  });
+  const best = async (nCandidates: number) =>
+    (await bestOfN([[9]], {
+      generate: (rows) => rows.map((q, i) => [...q, i]),
+      decode: (ids) => ids.join(","),
+      reward: (texts) => texts.map((t) => scores[Number(t.split(",")[1])]),
+      sampleSize: 4,
+      nCandidates,
+      maxNewTokens: 1,
+    }))[0];
+  const r = await best(2);
   assert.deepEqual(r.ranked.map((c) => c.text), ["9,1", "9,2", "9,3", "9,0"], "stable order");
   // torch.topk([1, 3, 3, 2], 2) keeps indices {1, 2} in either order.
   assertSameUpToTies(r.best, ["9,2", "9,1"], r.ranked);
   // A tie straddling the cut: nCandidates 1 keeps the earlier sample.
-  const [one] = await bestOfN([[9]], {
-    generate,
-    decode: (ids) => ids.join(","),
-    reward: (texts) => texts.map((t) => scores[Number(t.split(",")[1])]),
-    sampleSize: 4,
-    nCandidates: 1,
-    maxNewTokens: 1,
-  });
+  const one = await best(1);
   assert.deepEqual(one.best, ["9,1"]);
 });
 

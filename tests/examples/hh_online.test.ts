@@ -45,49 +45,50 @@ Deno.test("hh_reward_model tiny: held-out pair accuracy >= 0.9 (measured 0.551 -
   await Deno.stat(join(rmOut, "model", "tokenizer.json"));
 });
 
-Deno.test("hh_grpo tiny: the reward model's held-out score rises by >= 0.8 with KL <= 5 nats (measured 0.498 -> 1.801, KL 1.64)", async () => {
-  const out = join(dir, "grpo");
-  const lines: string[] = [];
-  const r = await silent(() =>
-    runHhGrpo({
-      ...parseHhGrpoArgs(
-        tiny(out, "--reward-model", join(rmOut, "model")),
-      ),
-      ...QUIET,
-      log: (l) => lines.push(l),
-    })
-  );
-  console.log(lines.at(-1));
-  assert.match(lines.at(-1)!, /^held-out reward -?\d+\.\d{4} -> -?\d+\.\d{4}, KL \d+\.\d{4}$/);
-  assert.ok(r.after >= r.before + 0.8, `held-out reward ${r.before} -> ${r.after}`);
-  assert.ok(r.kl <= 5, `KL ${r.kl}`);
-  assert.equal(r.sideBySide.rows, 48);
-  const metrics = await readMetrics(out);
-  assert.equal(metrics.length, 25);
-  for (const key of ["reward", "reward_std", "rewards/reward_model/mean", "kl", "entropy"]) {
-    assert.equal(typeof metrics[24][key], "number", key);
-  }
-  await Deno.stat(join(out, "model", "model.safetensors"));
-});
+const RL = [
+  {
+    name: "hh_grpo",
+    measured: "0.498 -> 1.801, KL 1.64",
+    run: (out: string, log: (l: string) => void) =>
+      runHhGrpo({
+        ...parseHhGrpoArgs(tiny(out, "--reward-model", join(rmOut, "model"))),
+        ...QUIET,
+        log,
+      }),
+    steps: 25,
+    statKeys: ["reward", "reward_std", "rewards/reward_model/mean", "kl", "entropy"],
+  },
+  {
+    name: "hh_ppo",
+    measured: "0.498 -> 2.361, KL 2.93",
+    run: (out: string, log: (l: string) => void) =>
+      runHhPpo({
+        ...parseHhPpoArgs(tiny(out, "--reward-model", join(rmOut, "model"))),
+        ...QUIET,
+        log,
+      }),
+    steps: 40,
+    statKeys: ["env/reward_mean", "objective/kl", "ppo/returns/mean"],
+  },
+];
 
-Deno.test("hh_ppo tiny: the reward model's held-out score rises by >= 0.8 with KL <= 5 nats (measured 0.498 -> 2.361, KL 2.93)", async () => {
-  const out = join(dir, "ppo");
-  const lines: string[] = [];
-  const r = await silent(() =>
-    runHhPpo({
-      ...parseHhPpoArgs(tiny(out, "--reward-model", join(rmOut, "model"))),
-      ...QUIET,
-      log: (l) => lines.push(l),
-    })
-  );
-  console.log(lines.at(-1));
-  assert.match(lines.at(-1)!, /^held-out reward -?\d+\.\d{4} -> -?\d+\.\d{4}, KL \d+\.\d{4}$/);
-  assert.ok(r.after >= r.before + 0.8, `held-out reward ${r.before} -> ${r.after}`);
-  assert.ok(r.kl <= 5, `KL ${r.kl}`);
-  assert.equal(r.steps, 40);
-  const metrics = await readMetrics(out);
-  assert.ok(metrics.every((m) => typeof m["objective/kl"] === "number"));
-});
+for (const c of RL) {
+  Deno.test(`${c.name} tiny: the reward model's held-out score rises by >= 0.8 with KL <= 5 nats (measured ${c.measured})`, async () => {
+    const out = join(dir, c.name);
+    const lines: string[] = [];
+    const r = await silent(() => c.run(out, (l) => lines.push(l)));
+    console.log(lines.at(-1));
+    assert.match(lines.at(-1)!, /^held-out reward -?\d+\.\d{4} -> -?\d+\.\d{4}, KL \d+\.\d{4}$/);
+    assert.ok(r.after >= r.before + 0.8, `held-out reward ${r.before} -> ${r.after}`);
+    assert.ok(r.kl <= 5, `KL ${r.kl}`);
+    assert.equal(r.sideBySide.rows, 48);
+    assert.equal(r.steps, c.steps);
+    const metrics = await readMetrics(out);
+    assert.equal(metrics.length, c.steps);
+    for (const key of c.statKeys) assert.equal(typeof metrics[c.steps - 1][key], "number", key);
+    await Deno.stat(join(out, "model", "model.safetensors"));
+  });
+}
 
 Deno.test("the full presets fail fast offline, naming the model", async () => {
   const saved = { home: Deno.env.get("HF_HOME"), offline: Deno.env.get("HF_HUB_OFFLINE") };
