@@ -3,12 +3,19 @@
  * backends, Hugging Face checkpoints, and independent modules for PPO, GRPO, RLOO, DPO, ReST,
  * best-of-n, Bradley–Terry reward models and SFT.
  *
- * This entry re-exports the core and the online trainers; each module also has its own entry
- * point (`@tether/rlhf/core`, `@tether/rlhf/grpo`, `@tether/rlhf/rloo`, ...).
+ * This entry re-exports the core, `computeRouge` and the online trainers; each module also has its
+ * own entry point (`@tether/rlhf/core`, `@tether/rlhf/eval`, `@tether/rlhf/grpo`, ...).
  * @module
  */
 
 export * from "./core/mod.ts";
+export {
+  computeRouge,
+  type RougeAggregate,
+  type RougeOptions,
+  type RougeScore,
+  type RougeScores,
+} from "./eval/mod.ts";
 export {
   GRPOConfig,
   type GRPOConfigInput,

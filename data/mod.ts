@@ -180,6 +180,18 @@ export {
   writeSyntheticEmotion,
 } from "./synthetic/emotions.ts";
 export {
+  generateSyntheticSummaries,
+  generateSyntheticSummaryComparisons,
+  gistScore,
+  type RejectedKind,
+  type SummaryGist,
+  type SyntheticSummaryComparison,
+  type SyntheticSummaryOptions,
+  type SyntheticSummaryPost,
+  writeSyntheticSummaryComparison,
+  writeSyntheticSummaryPost,
+} from "./synthetic/summaries.ts";
+export {
   EOS_TOKEN,
   PAD_TOKEN,
   SyntheticWordTokenizer,

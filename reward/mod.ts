@@ -43,6 +43,54 @@ export {
   labelScoreReward,
   type LabelScoreRewardOptions,
 } from "./label_score.ts";
+// The per-token reward model of trlX's TL;DR summarization recipe.
+export {
+  type FrozenBlocks,
+  GPT2TokenRewardModel,
+  loadGpt2TokenRewardModel,
+  type LoadTokenRewardModelOptions,
+  TOKEN_REWARD_ARCHITECTURE,
+  type TokenRewardModel,
+} from "./gpt2_token_reward_model.ts";
+export { type PairSpan, pairSpan } from "./token_span.ts";
+export {
+  type PairScoreAt,
+  tokenPairCorrect,
+  type TokenPairLoss,
+  tokenPairLoss,
+  type TokenPairLossOptions,
+} from "./token_reward_loss.ts";
+export {
+  type TokenPairScores,
+  type TokenRewardConfig,
+  type TokenRewardEvalMetrics,
+  type TokenRewardPair,
+  TokenRewardTrainer,
+  type TokenRewardTrainerParts,
+} from "./token_reward_trainer.ts";
+export {
+  TLDR_RM_PREFIX,
+  tokenRewardFunction,
+  type TokenRewardFunctionOptions,
+  tokenRewardRow,
+  type TokenRewardTokenizer,
+  type TokenRowOptions,
+} from "./token_reward_function.ts";
+// Types the per-token reward model's API mentions, so the docs resolve them.
+export type * from "../models/gpt2/mod.ts";
+export type * from "../core/nn/mod.ts";
+export type {
+  GenerateOptions,
+  GenerateResult,
+  HostArray,
+  HostTensor,
+  ScoreHead,
+  StateDict,
+  StoredDType,
+  TokenMatrix,
+  ValueHead,
+  ValueHeadOptions,
+} from "../models/mod.ts";
 export type { HubOptions, ProgressSink } from "../models/hub/env.ts";
 // Types the API mentions (Tensor, the shared trainer types and what they reference), so the docs
 // resolve them.

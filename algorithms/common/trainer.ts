@@ -203,6 +203,19 @@ export abstract class TrainerBase<
    */
   abstract evaluate(): Promise<Record<string, number>>;
 
+  /** Whether `evalSteps` evaluates: there is an eval set (trainers may have other evaluations). */
+  protected hasEvaluation(): boolean {
+    return this.evalRows !== undefined;
+  }
+
+  /**
+   * The metrics.jsonl names of `evaluate()`'s result: `eval/<name>` (trainers may keep names
+   * that already carry the Hugging Face Trainer's `eval_` prefix).
+   */
+  protected evalLogRecord(metrics: Record<string, number>): Record<string, number> {
+    return prefixed("eval/", metrics);
+  }
+
   /** Runs once before the first step of `train()` (after a resume has been applied). */
   protected beforeTrain(): Promise<void> {
     return Promise.resolve();
@@ -274,8 +287,8 @@ export abstract class TrainerBase<
         windowSteps++;
         const step = this.globalStep;
         if (step % a.loggingSteps === 0 || step === total) await logWindow(step, stats);
-        if (a.evalSteps !== null && step % a.evalSteps === 0 && this.evalRows) {
-          const evalStats = prefixed("eval/", await this.evaluate());
+        if (a.evalSteps !== null && step % a.evalSteps === 0 && this.hasEvaluation()) {
+          const evalStats = this.evalLogRecord(await this.evaluate());
           await writer?.write(step, evalStats);
         }
         if (a.saveSteps !== null && step % a.saveSteps === 0) {

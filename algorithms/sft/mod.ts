@@ -39,7 +39,15 @@ export {
   tokenizeSftExamples,
   toLmRows,
 } from "./data.ts";
+export {
+  checkGenerationEval,
+  evaluateGeneration,
+  type GeneratingModel,
+  type GenerationEvalResult,
+  type SftGenerationEval,
+} from "./generation_eval.ts";
 export type { CausalLM } from "../common/trainer.ts";
+export type { GenerateOptions, GenerateResult } from "../../models/generation.ts";
 export { NonFiniteLossError } from "../common/nonfinite.ts";
 export { readMetrics } from "../common/metrics.ts";
 // Types the API mentions (Tensor, the shared trainer types and what they reference), so the docs

@@ -26,10 +26,20 @@ import { padRight, type Rows } from "../common/batching.ts";
 import {
   type CausalLM,
   type MicroBatchResult,
+  type TrainCallOptions,
   TrainerBase,
   type TrainerParts,
+  type TrainOutput,
 } from "../common/trainer.ts";
+import { MetricsWriter } from "../common/metrics.ts";
 import { IGNORE_INDEX, type LmRow, packRows, type SftExample, toLmRows } from "./data.ts";
+import {
+  checkGenerationEval,
+  evaluateGeneration,
+  type GeneratingModel,
+  type GenerationEvalResult,
+  type SftGenerationEval,
+} from "./generation_eval.ts";
 
 /** Settings of {@link SFTTrainer}: the shared training args plus the SFT-specific ones. */
 export interface SFTConfig extends Partial<TrainingArgs> {
@@ -56,9 +66,21 @@ export interface SFTTrainerParts extends TrainerParts {
   padTokenId?: number;
   /** Supplies the pad token id. */
   tokenizer?: { padTokenId?: number | null; eosTokenId?: number | null };
+  /**
+   * Generation-based evaluation: at every evaluation (each `evalSteps` and the end of
+   * `train()`), completions of these prompts are scored with ROUGE and logged as
+   * `eval_rouge1`, `eval_rouge2`, `eval_rougeL`, `eval_rougeLsum`, `eval_gen_len` (the Hugging
+   * Face Trainer's names). The model must have `generate`.
+   */
+  generationEval?: SftGenerationEval;
 }
 
-/** What {@link SFTTrainer.evaluate} measures over all trained tokens of a set. */
+/**
+ * What {@link SFTTrainer.evaluate} measures over all trained tokens of a set; with a
+ * `generationEval`, also `eval_rouge1`, `eval_rouge2`, `eval_rougeL`, `eval_rougeLsum` and
+ * `eval_gen_len` of generated completions. A generation-only evaluation (no eval set) has
+ * `num_tokens` 0 and NaN loss, perplexity and accuracy.
+ */
 export interface SftEvalMetrics extends Record<string, number> {
   /** Mean next-token negative log-likelihood per trained token. */
   loss: number;
@@ -73,7 +95,9 @@ export interface SftEvalMetrics extends Record<string, number> {
 /**
  * Supervised fine-tuning of a causal LM. Training metrics: `train/loss`,
  * `train/mean_token_accuracy`, `train/learning_rate`, `train/grad_norm`, `train/epoch`;
- * evaluation: `eval/loss`, `eval/perplexity`, `eval/mean_token_accuracy`, `eval/num_tokens`.
+ * evaluation: `eval/loss`, `eval/perplexity`, `eval/mean_token_accuracy`, `eval/num_tokens`, and
+ * with `generationEval` the ROUGE of generated completions as `eval_rouge1`, `eval_rouge2`,
+ * `eval_rougeL`, `eval_rougeLsum`, `eval_gen_len` (logged every `evalSteps` and at the end).
  *
  * @example
  * ```ts
@@ -92,6 +116,11 @@ export class SFTTrainer extends TrainerBase<LmRow, CausalLM> {
   /** SFT-specific settings, resolved. */
   readonly sftConfig: { maxLength: number | null; completionOnlyLoss: boolean; packing: boolean };
   readonly #padTokenId: number;
+  readonly #generationEval: SftGenerationEval | undefined;
+  /** Completions written by the last generation-based evaluation (prompt order). */
+  lastPredictions: string[] = [];
+  /** What the last `evaluate()` of the eval set returned (null before any). */
+  lastEvalMetrics: SftEvalMetrics | null = null;
 
   /**
    * Tokenized examples become rows (masked, truncated, packed); errors name the example.
@@ -121,6 +150,77 @@ export class SFTTrainer extends TrainerBase<LmRow, CausalLM> {
     this.sftConfig = { maxLength, completionOnlyLoss, packing };
     this.#padTokenId = parts.padTokenId ?? parts.tokenizer?.padTokenId ??
       parts.tokenizer?.eosTokenId ?? 0;
+    if (parts.generationEval) {
+      checkGenerationEval("SFTTrainer", parts.generationEval);
+      if (typeof (parts.model as Partial<GeneratingModel>).generate !== "function") {
+        throw new Error("SFTTrainer: generationEval needs a model with generate(prompts, options)");
+      }
+    }
+    this.#generationEval = parts.generationEval;
+  }
+
+  /**
+   * Completions of the generation-eval prompts and their ROUGE (`eval_rouge1`, …), in eval mode.
+   *
+   * @param generationEval Prompts and settings (default: the trainer's `generationEval`).
+   */
+  async evaluateGeneration(
+    generationEval: SftGenerationEval | undefined = this.#generationEval,
+  ): Promise<GenerationEvalResult> {
+    if (!generationEval) {
+      throw new Error("SFTTrainer.evaluateGeneration: no generationEval (pass one to the trainer)");
+    }
+    if (generationEval !== this.#generationEval) {
+      checkGenerationEval("SFTTrainer.evaluateGeneration", generationEval);
+    }
+    const result = await evaluateGeneration(
+      this.model as unknown as GeneratingModel,
+      generationEval,
+    );
+    this.lastPredictions = result.predictions;
+    return result;
+  }
+
+  /** An eval set or a generation eval. */
+  protected override hasEvaluation(): boolean {
+    return this.evalRows !== undefined || this.#generationEval !== undefined;
+  }
+
+  /**
+   * Loss metrics as `eval/<name>` (left out when there was no eval set to take them on); the
+   * ROUGE metrics keep the Trainer's `eval_` names.
+   */
+  protected override evalLogRecord(metrics: Record<string, number>): Record<string, number> {
+    const lossless = metrics.num_tokens === 0;
+    return Object.fromEntries(
+      Object.entries(metrics).filter(([k]) => !lossless || k.startsWith("eval_")).map((
+        [k, v],
+      ) => [k.startsWith("eval_") ? k : `eval/${k}`, v]),
+    );
+  }
+
+  /**
+   * Train as the shared loop does; with `generationEval`, also evaluate (and log) at the end
+   * when the last step was not an evaluation step.
+   *
+   * @param options Resume from a checkpoint; stop early.
+   */
+  override async train(options: TrainCallOptions = {}): Promise<TrainOutput> {
+    const out = await super.train(options);
+    const every = this.args.evalSteps;
+    const evaluatedLast = every !== null && out.globalStep % every === 0;
+    if (this.#generationEval && !evaluatedLast && out.globalStep > 0) {
+      const metrics = this.evalLogRecord(await this.evaluate());
+      if (this.args.outputDir) {
+        const writer = await MetricsWriter.open(this.args.outputDir);
+        try {
+          await writer.write(out.globalStep, metrics);
+        } finally {
+          writer.close();
+        }
+      }
+    }
+    return out;
   }
 
   /** The rows training runs over (after masking, truncation and packing). */
@@ -173,7 +273,9 @@ export class SFTTrainer extends TrainerBase<LmRow, CausalLM> {
 
   /**
    * Token-weighted loss, perplexity and accuracy over `examples`, in eval mode without
-   * gradients. Examples are masked and truncated as for training (never packed).
+   * gradients. Examples are masked and truncated as for training (never packed). Without
+   * `examples`, the eval dataset, plus the ROUGE of generated completions when the trainer has
+   * a `generationEval` (either may be absent, not both).
    *
    * @param examples Tokenized examples (default: the eval dataset).
    */
@@ -181,7 +283,20 @@ export class SFTTrainer extends TrainerBase<LmRow, CausalLM> {
     const rows = examples
       ? toLmRows("SFTTrainer.evaluate", examples, this.sftConfig)
       : (this.evalRows as LmRow[] | undefined);
+    const generation = !examples && this.#generationEval
+      ? (await this.evaluateGeneration()).metrics
+      : {};
     if (!rows || rows.length === 0) {
+      if (Object.keys(generation).length > 0) {
+        this.lastEvalMetrics = {
+          loss: NaN,
+          perplexity: NaN,
+          mean_token_accuracy: NaN,
+          num_tokens: 0,
+          ...generation,
+        };
+        return this.lastEvalMetrics;
+      }
       throw new Error("SFTTrainer.evaluate: no examples (pass some, or an evalDataset)");
     }
     const size = this.args.evalBatchSize;
@@ -206,11 +321,14 @@ export class SFTTrainer extends TrainerBase<LmRow, CausalLM> {
       this.model.train?.();
     }
     const loss = nll / tokens;
-    return {
+    const metrics = {
       loss,
       perplexity: Math.exp(loss),
       mean_token_accuracy: correct / tokens,
       num_tokens: tokens,
+      ...generation,
     };
+    if (!examples) this.lastEvalMetrics = metrics;
+    return metrics;
   }
 }
