@@ -27,7 +27,7 @@ import {
   startHhOnline,
 } from "./hh/online.ts";
 import { type HhGrpoSettings, hhPreset } from "./hh/presets.ts";
-import type { GPT2LMHeadModel } from "../models/mod.ts";
+import type { CausalLM } from "../models/mod.ts";
 
 const NAME = "hh_grpo";
 const preset = (p: string) => hhPreset(p as Preset);
@@ -150,7 +150,7 @@ export async function runHhGrpo(o: HhGrpoOptions): Promise<HhGrpoResult> {
     trainDataset: run.trainPrompts,
   });
   // With β = 0 GRPO keeps no reference; the closing KL is measured against one kept here.
-  const own: Reference<GPT2LMHeadModel> | null = trainer.reference
+  const own: Reference<CausalLM> | null = trainer.reference
     ? null
     : policy.lora && !policy.loraFromSft
     ? Reference.adaptersOff(policy.model, policy.lora)

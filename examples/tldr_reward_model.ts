@@ -9,20 +9,17 @@
  *
  *   deno run -A examples/tldr_reward_model.ts                # full: from runs/tldr_sft-full/model
  *   deno run -A examples/tldr_reward_model.ts --preset tiny  # offline: tiny SFT GPT-2, SYNTHETIC
- *
- * Flags: --preset full|tiny, --backend, --out (default runs/tldr_reward_model-<preset>),
- * --resume, --seed, --max-steps, --learning-rate, --batch-size, --train-examples (pairs),
- * --eval-examples (held-out pairs), --table-posts, --model (the SFT model to start from).
+ *   deno run -A examples/tldr_reward_model.ts --help         # every flag with its defaults
  *
  * Prints held-out pair accuracy before and after, writes metrics.jsonl, checkpoints, the reward
- * model (`<out>/model`, trlX's parameter names) and a table of held-out posts: the chosen
- * (reference) and rejected summaries and the SFT model's own, with their rewards and ROUGE-L.
+ * model (`<out>/model`, trlX's parameter names), a table of held-out posts (the chosen
+ * (reference) and rejected summaries and the SFT model's own, with their rewards and ROUGE-L)
+ * and `report.html`.
  *
  * @module
  */
 
 import { join } from "node:path";
-import { MetricsWriter } from "../algorithms/common/metrics.ts";
 import { selectBackend } from "../core/mod.ts";
 import { gistScore } from "../data/mod.ts";
 import { computeRouge } from "../eval/mod.ts";
@@ -34,16 +31,37 @@ import {
   TokenRewardTrainer,
 } from "../reward/mod.ts";
 import { scoreTexts } from "../reward/mod.ts";
-import { runAsScript } from "./common/cli.ts";
-import { parseTldrArgs } from "./tldr/args.ts";
+import { type ReportTarget, RunWriter, writeRunConfig } from "../report/run_files.ts";
+import { defineCli, openRun, type ParsedArgs, reportTargets } from "./common/cli.ts";
+import { writeRunReport } from "./common/report.ts";
+import { tldrRewardFlags, tldrRewardPreset } from "./tldr/args.ts";
 import { comparisonTexts, summaryText, TLDR_CUE, tokenizeComparisons } from "./tldr/data.ts";
 import { loadComparisonSplits } from "./tldr/load.ts";
 import { loadTldrPolicy, saveWithTokenizer } from "./tldr/models.ts";
 import type { TldrPreset } from "./tldr/presets.ts";
 import { generateSummaries } from "./tldr/summaries.ts";
-import { type TableRow, writeTable } from "./tldr/table.ts";
+import { columnSamples, type TableRow, writeTable } from "./tldr/table.ts";
 
 const NAME = "tldr_reward_model";
+
+/** The command line. */
+export const CLI = defineCli({
+  name: NAME,
+  summary: "step 2 of the TL;DR summarization tutorial: trlX's per-token GPT-2 reward model, " +
+    "trained on human comparisons of summaries.",
+  description: "Starts from the SFT model with a bias-free head on every hidden state and the " +
+    "first 70% of the blocks frozen, and learns from trlX's span loss. Prints held-out pair " +
+    "accuracy before and after; writes metrics.jsonl, checkpoints, the reward model " +
+    "(<out>/model, trlX's parameter names), a table of held-out posts (chosen, rejected and " +
+    "the SFT model's own summaries with their rewards) and report.html into --out.",
+  flags: tldrRewardFlags(NAME),
+  examples: [
+    "deno run -A examples/tldr_reward_model.ts --preset tiny",
+    "deno run -A examples/tldr_reward_model.ts --preset tiny --max-steps 40 --out runs/tldr-rm",
+    "deno run -A examples/tldr_reward_model.ts --preset tiny --max-steps 80 --out runs/tldr-rm " +
+    "--resume",
+  ],
+});
 
 /** A parsed run of the reward-model example. */
 export interface TldrRewardOptions {
@@ -55,8 +73,14 @@ export interface TldrRewardOptions {
   out: string;
   /** Resume from `<out>/checkpoint`. */
   resume: boolean;
+  /** Replace a run already in `out`. */
+  overwrite?: boolean;
   /** Seed of the data order and of the fresh head. */
   seed: number;
+  /** Also write TensorBoard event files (`--report-to tensorboard`). */
+  reportTo?: readonly ReportTarget[];
+  /** The command line, recorded in the run folder's `run.json`. */
+  argv?: readonly string[];
   /** Where lines go (default console.log). */
   log?: (line: string) => void;
   /** Draw the trainer's progress bar (default true). */
@@ -86,13 +110,29 @@ export interface TldrRewardResult {
 }
 
 /**
- * Parse the command line into run options.
+ * Run options from parsed flags.
+ *
+ * @param a Parsed flags.
+ */
+export function tldrRewardOptions(a: ParsedArgs<typeof CLI.flags>): TldrRewardOptions {
+  return {
+    preset: tldrRewardPreset(a),
+    backend: a.backend,
+    out: a.out,
+    resume: a.resume,
+    overwrite: a.overwrite,
+    seed: a.seed,
+    reportTo: reportTargets(a.reportTo),
+  };
+}
+
+/**
+ * Parse the command line into run options; a bad flag or value throws, naming it.
  *
  * @param argv Arguments.
  */
 export function parseTldrRewardArgs(argv: readonly string[]): TldrRewardOptions {
-  const a = parseTldrArgs(NAME, "reward", argv);
-  return { preset: a.preset, backend: a.backend, out: a.out, resume: a.resume, seed: a.seed };
+  return tldrRewardOptions(CLI.parse(argv));
 }
 
 const describe = (m: TokenRewardEvalMetrics) =>
@@ -108,14 +148,22 @@ const describe = (m: TokenRewardEvalMetrics) =>
 export async function runTldrReward(o: TldrRewardOptions): Promise<TldrRewardResult> {
   const t0 = performance.now();
   const log = o.log ?? ((line: string) => console.log(line));
+  // The run folder first: a clash or an unwritable folder fails before any model loads.
+  await using _folder = await openRun(CLI, o, {
+    checkpoints: ["checkpoint"],
+    log: o.log,
+    argv: o.argv,
+  });
   const { preset } = o;
   const r = preset.reward;
-  const backend = await selectBackend(o.backend, { quiet: o.log !== undefined });
+  // Why auto chose what it did goes into this line, not onto standard error.
+  const backend = await selectBackend(o.backend, { quiet: true });
   log(
     `${NAME} (${preset.name}): from ${r.sftModel} on ${
       preset.data === "hub" ? "CarperAI/openai_summarize_comparisons" : "SYNTHETIC comparisons"
     }, max length ${r.maxLength}, first ${Math.round(100 * r.freezeFraction)}% of blocks ` +
-      `frozen, lr ${r.learningRate}, batch ${r.batchSize}, backend ${backend.name}`,
+      `frozen, lr ${r.learningRate}, batch ${r.batchSize}, backend ${backend.name} ` +
+      `(${backend.reason})`,
   );
   // The data first: offline, an uncached dataset stops the run here, naming it.
   const splits = await loadComparisonSplits(preset);
@@ -156,14 +204,16 @@ export async function runTldrReward(o: TldrRewardOptions): Promise<TldrRewardRes
       outputDir: o.out,
       seed: o.seed,
       progress: o.progress ?? true,
+      reportTo: o.reportTo,
     }, { model, trainDataset: train.pairs, evalDataset: test.pairs, tokenizer });
     if (trainer.droppedIdenticalPairs > 0) {
       log(`left out ${trainer.droppedIdenticalPairs} training pairs with no difference to learn`);
     }
+    await writeRunConfig(o.out, { preset });
     const before = await trainer.evaluate();
     log(`fresh head: ${describe(before)}`);
     if (!o.resume) {
-      const writer = await MetricsWriter.open(o.out);
+      const writer = await RunWriter.open(o.out, { reportTo: o.reportTo });
       await writer.write(0, { "eval/accuracy": before.accuracy, "eval/loss": before.loss });
       writer.close();
     }
@@ -173,7 +223,7 @@ export async function runTldrReward(o: TldrRewardOptions): Promise<TldrRewardRes
     const after = await trainer.evaluate();
     log(`after ${run.globalStep} steps: ${describe(after)}`);
     trainer.optimizer.dispose();
-    const writer = await MetricsWriter.open(o.out);
+    const writer = await RunWriter.open(o.out, { reportTo: o.reportTo });
     await writer.write(run.globalStep, {
       "eval/accuracy": after.accuracy,
       "eval/loss": after.loss,
@@ -228,11 +278,21 @@ export async function runTldrReward(o: TldrRewardOptions): Promise<TldrRewardRes
       };
     });
     const table = await writeTable(o.out, rows, log);
+    // Each column of the table as a sample table of the report, scored by the trained model.
+    const samples = await RunWriter.open(o.out, { reportTo: o.reportTo });
+    try {
+      for (const c of ["chosen", "rejected", "SFT"]) {
+        await samples.writeSamples(run.globalStep, columnSamples(rows, c), `eval/${c}`);
+      }
+    } finally {
+      samples.close();
+    }
     const modelDir = join(o.out, "model");
     await saveWithTokenizer(model, r.sftModel, modelDir);
     log(`saved the reward model (v_head.weight, transformer.*) and its tokenizer in ${modelDir}`);
     log(`metrics: ${join(o.out, "metrics.jsonl")}; table: ${table}`);
     log(`${NAME} (${preset.name}) finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    await writeRunReport(o.out, log);
     return {
       before,
       after,
@@ -250,12 +310,14 @@ export async function runTldrReward(o: TldrRewardOptions): Promise<TldrRewardRes
 }
 
 /**
- * Parse and run.
+ * Parse and run; resolves to the exit status (errors are printed, never thrown).
  *
  * @param argv Command-line arguments.
  */
-export function main(argv: readonly string[]): Promise<TldrRewardResult> {
-  return runTldrReward(parseTldrRewardArgs(argv));
+export function main(argv: readonly string[]): Promise<number> {
+  return CLI.run(argv, async (a) => {
+    await runTldrReward({ ...tldrRewardOptions(a), argv });
+  });
 }
 
-if (import.meta.main) await runAsScript(NAME, () => main(Deno.args));
+if (import.meta.main) Deno.exit(await main(Deno.args));

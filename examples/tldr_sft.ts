@@ -6,28 +6,25 @@
  *
  *   deno run -A examples/tldr_sft.ts                 # full: gpt2 + CarperAI/openai_summarize_tldr
  *   deno run -A examples/tldr_sft.ts --preset tiny   # offline: tiny GPT-2, SYNTHETIC posts
- *
- * Flags: --preset full|tiny, --backend, --out (default runs/tldr_sft-<preset>), --resume, --seed,
- * --max-steps, --learning-rate, --batch-size, --train-examples, --eval-examples, --table-posts,
- * --model (the policy to fine-tune), --reward-model (a per-token reward model to score the table;
- * the tiny preset uses its own).
+ *   deno run -A examples/tldr_sft.ts --help          # every flag with its defaults
  *
  * Prints eval_rouge1/2/L/Lsum of the untrained and the tuned policy, writes metrics.jsonl (the
  * ROUGE of every evaluation under the Hugging Face Trainer's names), checkpoints, the tuned
- * model (`<out>/model`) and a side-by-side table of held-out posts.
+ * model (`<out>/model`), a side-by-side table of held-out posts and `report.html`.
  *
  * @module
  */
 
 import { join } from "node:path";
-import { MetricsWriter } from "../algorithms/common/metrics.ts";
 import { type SftEvalMetrics, SFTTrainer } from "../algorithms/sft/mod.ts";
 import { selectBackend } from "../core/mod.ts";
 import { gistScore } from "../data/mod.ts";
 import { computeRouge } from "../eval/mod.ts";
+import { type ReportTarget, RunWriter, writeRunConfig } from "../report/run_files.ts";
 import { scoreTexts } from "../reward/mod.ts";
-import { runAsScript } from "./common/cli.ts";
-import { parseTldrArgs } from "./tldr/args.ts";
+import { defineCli, openRun, type ParsedArgs, reportTargets } from "./common/cli.ts";
+import { writeRunReport } from "./common/report.ts";
+import { tldrSftFlags, tldrSftPreset } from "./tldr/args.ts";
 import { checkSftRows, tokenizeSftRows } from "./tldr/data.ts";
 import { loadSftSplits } from "./tldr/load.ts";
 import {
@@ -42,6 +39,24 @@ import { type TableRow, writeTable } from "./tldr/table.ts";
 
 const NAME = "tldr_sft";
 
+/** The command line. */
+export const CLI = defineCli({
+  name: NAME,
+  summary: "step 1 of the TL;DR summarization tutorial: supervised fine-tuning of GPT-2 on " +
+    "Reddit posts and their summaries, scored by the ROUGE of the summaries it writes.",
+  description: "Prints eval_rouge1/2/L/Lsum of greedy summaries of held-out posts before and " +
+    "after training; writes metrics.jsonl (the ROUGE of every evaluation under the Hugging " +
+    "Face Trainer's names), checkpoints, the tuned model (<out>/model), a side-by-side table " +
+    "of held-out posts and report.html into --out.",
+  flags: tldrSftFlags(NAME),
+  examples: [
+    "deno run -A examples/tldr_sft.ts --preset tiny",
+    "deno run -A examples/tldr_sft.ts --preset tiny --max-steps 40 --out runs/tldr-sft-short",
+    "deno run -A examples/tldr_sft.ts --preset tiny --max-steps 80 --out runs/tldr-sft-short " +
+    "--resume",
+  ],
+});
+
 /** A parsed run of the SFT example. */
 export interface TldrSftOptions {
   /** The preset with flag overrides applied. */
@@ -52,10 +67,16 @@ export interface TldrSftOptions {
   out: string;
   /** Resume from `<out>/checkpoint`. */
   resume: boolean;
+  /** Replace a run already in `out`. */
+  overwrite?: boolean;
   /** Seed of the data order. */
   seed: number;
+  /** Also write TensorBoard event files (`--report-to tensorboard`). */
+  reportTo?: readonly ReportTarget[];
   /** A reward model to score the table (null: the tiny preset's own, else none). */
   rewardModel: string | null;
+  /** The command line, recorded in the run folder's `run.json`. */
+  argv?: readonly string[];
   /** Where lines go (default console.log). */
   log?: (line: string) => void;
   /** Draw the trainer's progress bar (default true). */
@@ -97,20 +118,30 @@ export interface TldrSftResult {
 }
 
 /**
- * Parse the command line into run options.
+ * Run options from parsed flags.
+ *
+ * @param a Parsed flags.
+ */
+export function tldrSftOptions(a: ParsedArgs<typeof CLI.flags>): TldrSftOptions {
+  return {
+    preset: tldrSftPreset(a),
+    backend: a.backend,
+    out: a.out,
+    resume: a.resume,
+    overwrite: a.overwrite,
+    seed: a.seed,
+    reportTo: reportTargets(a.reportTo),
+    rewardModel: a.rewardModel ?? null,
+  };
+}
+
+/**
+ * Parse the command line into run options; a bad flag or value throws, naming it.
  *
  * @param argv Arguments.
  */
 export function parseTldrSftArgs(argv: readonly string[]): TldrSftOptions {
-  const a = parseTldrArgs(NAME, "sft", argv);
-  return {
-    preset: a.preset,
-    backend: a.backend,
-    out: a.out,
-    resume: a.resume,
-    seed: a.seed,
-    rewardModel: a.rewardModel,
-  };
+  return tldrSftOptions(CLI.parse(argv));
 }
 
 const rougeOf = (m: Record<string, number>): TldrRouge => ({
@@ -131,13 +162,21 @@ const describe = (r: TldrRouge) =>
 export async function runTldrSft(o: TldrSftOptions): Promise<TldrSftResult> {
   const t0 = performance.now();
   const log = o.log ?? ((line: string) => console.log(line));
+  // The run folder first: a clash or an unwritable folder fails before any model loads.
+  await using _folder = await openRun(CLI, o, {
+    checkpoints: ["checkpoint"],
+    log: o.log,
+    argv: o.argv,
+  });
   const { preset } = o;
   const s = preset.sft;
-  const backend = await selectBackend(o.backend, { quiet: o.log !== undefined });
+  // Why auto chose what it did goes into this line, not onto standard error.
+  const backend = await selectBackend(o.backend, { quiet: true });
   log(
     `${NAME} (${preset.name}): ${s.model} on ${
       preset.data === "hub" ? "CarperAI/openai_summarize_tldr" : "SYNTHETIC posts"
-    }, max length ${s.maxLength}, batch ${s.batchSize}, lr ${s.learningRate}, backend ${backend.name}`,
+    }, max length ${s.maxLength}, batch ${s.batchSize}, lr ${s.learningRate}, backend ` +
+      `${backend.name} (${backend.reason})`,
   );
   // The data first: offline, an uncached dataset stops the run here, naming it.
   const data = await loadSftSplits(preset);
@@ -175,6 +214,7 @@ export async function runTldrSft(o: TldrSftOptions): Promise<TldrSftResult> {
       outputDir: o.out,
       seed: o.seed,
       progress: o.progress ?? true,
+      reportTo: o.reportTo,
     }, {
       model,
       trainDataset: train.examples,
@@ -187,12 +227,28 @@ export async function runTldrSft(o: TldrSftOptions): Promise<TldrSftResult> {
         maxNewTokens: s.maxNewTokens,
       },
     });
+    await writeRunConfig(o.out, { preset });
+
+    // The table's posts, each summary scored by the reward model when there is one.
+    const gists = data.testGists;
+    const shown = data.test.slice(0, preset.tablePosts);
+    const posts = shown.map((r) => r.prompt);
+    const score = async (summaries: string[]) =>
+      scorer
+        ? await scoreTexts(scorer.fn, posts.map((p, i) => `${p} ${summaries[i]}`))
+        : posts.map(() => null);
+    // Held-out samples for the report: the post, the summary and its reward (NaN: none).
+    const samples = (summaries: string[], rewards: (number | null)[]) =>
+      posts.map((prompt, i) => ({ prompt, completion: summaries[i], reward: rewards[i] ?? NaN }));
+
     const before: SftEvalMetrics = await trainer.evaluate();
     const beforeSummaries = trainer.lastPredictions;
+    const rewardsBefore = await score(beforeSummaries);
     log(`untrained policy: ${describe(rougeOf(before))}, eval/loss ${before.loss.toFixed(4)}`);
     if (!o.resume) {
-      const writer = await MetricsWriter.open(o.out);
+      const writer = await RunWriter.open(o.out, { reportTo: o.reportTo });
       await writer.write(0, { ...rougeOf(before), "eval/loss": before.loss });
+      await writer.writeSamples(0, samples(beforeSummaries, rewardsBefore), "eval/completions");
       writer.close();
     }
     trainer.lastEvalMetrics = null;
@@ -209,7 +265,6 @@ export async function runTldrSft(o: TldrSftOptions): Promise<TldrSftResult> {
     );
     trainer.optimizer.dispose();
 
-    const gists = data.testGists;
     const meanGist = (summaries: string[]) =>
       gists ? summaries.reduce((a, x, i) => a + gistScore(x, gists[i]), 0) / gists.length : NaN;
     const gist = gists
@@ -219,13 +274,17 @@ export async function runTldrSft(o: TldrSftOptions): Promise<TldrSftResult> {
       log(`gist stated: ${gist.before.toFixed(3)} -> ${gist.after.toFixed(3)} (SYNTHETIC posts)`);
     }
 
-    const shown = data.test.slice(0, preset.tablePosts);
-    const posts = shown.map((r) => r.prompt);
-    const score = async (summaries: string[]) =>
-      scorer
-        ? await scoreTexts(scorer.fn, posts.map((p, i) => `${p} ${summaries[i]}`))
-        : posts.map(() => null);
-    const rewardsBefore = await score(beforeSummaries), rewardsAfter = await score(afterSummaries);
+    const rewardsAfter = await score(afterSummaries);
+    const writer = await RunWriter.open(o.out, { reportTo: o.reportTo });
+    try {
+      await writer.writeSamples(
+        out.globalStep,
+        samples(afterSummaries, rewardsAfter),
+        "eval/completions",
+      );
+    } finally {
+      writer.close();
+    }
     const rows: TableRow[] = shown.map((r, i) => {
       const reference = r.label.trim();
       const column = (text: string, reward: number | null) => ({
@@ -244,12 +303,13 @@ export async function runTldrSft(o: TldrSftOptions): Promise<TldrSftResult> {
       };
     });
     if (scorer) log(`rewards: ${scorer.source}`);
-    const table = await writeTable(o.out, rows, log);
+    const table = await writeTable(o.out, rows, log, { before: "untrained", after: "SFT" });
     const modelDir = join(o.out, "model");
     await saveWithTokenizer(model, s.model, modelDir);
     log(`saved the tuned policy and its tokenizer in ${modelDir}`);
     log(`metrics: ${join(o.out, "metrics.jsonl")}; table: ${table}`);
     log(`${NAME} (${preset.name}) finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    await writeRunReport(o.out, log);
     return {
       before: rougeOf(before),
       after: rougeOf(after),
@@ -268,12 +328,14 @@ export async function runTldrSft(o: TldrSftOptions): Promise<TldrSftResult> {
 }
 
 /**
- * Parse and run.
+ * Parse and run; resolves to the exit status (errors are printed, never thrown).
  *
  * @param argv Command-line arguments.
  */
-export function main(argv: readonly string[]): Promise<TldrSftResult> {
-  return runTldrSft(parseTldrSftArgs(argv));
+export function main(argv: readonly string[]): Promise<number> {
+  return CLI.run(argv, async (a) => {
+    await runTldrSft({ ...tldrSftOptions(a), argv });
+  });
 }
 
-if (import.meta.main) await runAsScript(NAME, () => main(Deno.args));
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -11,25 +11,20 @@
 import { currentBackend } from "../core/mod.ts";
 import { Generator } from "../core/random.ts";
 import { architectureFor, type ArchitectureRow } from "./architecture.ts";
+import { CAUSAL_LM_ARCHITECTURES } from "./causal_lm.ts";
 import type { Seq2SeqLM } from "./contract.ts";
 import type { ValueHeadOptions } from "./heads.ts";
 import type { HubOptions } from "./hub/env.ts";
 import { openModel } from "./hub/repo.ts";
-import { loadConfig, loadStateDict } from "./io/checkpoint.ts";
+import { loadConfig, openCheckpoint } from "./io/checkpoint.ts";
+import { loadWeights } from "./load_weights.ts";
 import { Seq2SeqLMWithValueHead } from "./seq2seq_value_head.ts";
-import { loadStateDictWeights } from "./state_dict_weights.ts";
 import { T5_ARCHITECTURE } from "./t5/architecture.ts";
 
 /** The seq2seq architectures, by transformers' `model_type` (as `AutoModelForSeq2SeqLM`). */
 export const SEQ2SEQ_LM_ARCHITECTURES: Readonly<Record<string, ArchitectureRow<Seq2SeqLM>>> = {
   t5: T5_ARCHITECTURE,
 };
-
-/**
- * Causal `model_type`s, named in the error when one reaches `loadSeq2SeqLM`.
- * (To be read from the causal table once both tables live side by side.)
- */
-const CAUSAL_MODEL_TYPES = ["gpt2", "llama", "qwen2", "opt", "mistral"];
 
 /** Options of `loadSeq2SeqLM`. */
 export interface LoadSeq2SeqLMOptions extends HubOptions {
@@ -64,7 +59,7 @@ function backendFor(opts: LoadSeq2SeqLMOptions, where: string): string {
 
 function rowFor(config: Record<string, unknown>, who: string): ArchitectureRow<Seq2SeqLM> {
   const type = config.model_type;
-  if (typeof type === "string" && CAUSAL_MODEL_TYPES.includes(type)) {
+  if (typeof type === "string" && Object.hasOwn(CAUSAL_LM_ARCHITECTURES, type)) {
     const supported = Object.keys(SEQ2SEQ_LM_ARCHITECTURES).map((t) => `"${t}"`).join(", ");
     throw new Error(
       `${who}: model_type "${type}" is a causal (decoder-only) LM; use loadCausalLM. ` +
@@ -114,7 +109,8 @@ export async function loadSeq2SeqLM(
   const head = opts.valueHead === true ? {} : opts.valueHead || null;
   const model = head ? new Seq2SeqLMWithValueHead(base, { generator, ...head }) : base;
   try {
-    const r = loadStateDictWeights(model, await loadStateDict(files), {
+    using reader = await openCheckpoint(files);
+    const r = await loadWeights(model, reader, {
       mapKey: row.checkpointKey,
       optional: head ? ["v_head."] : [],
       describe: `${row.className} from ${files.id}`,

@@ -20,7 +20,8 @@ import type {
 } from "./contract.ts";
 import type { GenerateOptions, GenerateResult } from "./generation.ts";
 import { ValueHead, type ValueHeadOptions } from "./heads.ts";
-import { hostWeights } from "./state_dict_weights.ts";
+import { hostWeights } from "./causal_base.ts";
+import { adoptChildren } from "./with_value_head.ts";
 
 /**
  * A seq2seq LM with TRL's value head. `forward` returns the model's outputs plus `values`
@@ -50,14 +51,7 @@ export class Seq2SeqLMWithValueHead extends Module implements Seq2SeqLM {
     opts: ValueHeadOptions & { generator?: Generator } = {},
   ) {
     super();
-    const own = base.namedParameters().filter(([name]) => !name.includes("."));
-    if (own.length > 0) {
-      throw new Error(
-        `Seq2SeqLMWithValueHead: ${base.constructor.name} registers parameters on itself ` +
-          `(${own.map(([n]) => n).join(", ")}); a wrapped model must keep them in child modules`,
-      );
-    }
-    for (const [name, child] of base.children()) this.registerModule(name, child);
+    adoptChildren(this, base);
     const configured = (base.config as { summary_dropout_prob?: unknown }).summary_dropout_prob;
     this.v_head = this.registerModule(
       "v_head",

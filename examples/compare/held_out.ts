@@ -9,7 +9,7 @@
 
 import { Generator } from "../../core/mod.ts";
 import { Reference, sequenceKl as ppoSequenceKl } from "../../algorithms/ppo/mod.ts";
-import type { GPT2LMHeadModel } from "../../models/mod.ts";
+import type { CausalLM } from "../../models/mod.ts";
 import { scoreTexts } from "../../reward/mod.ts";
 import type { TinyTask } from "./task.ts";
 
@@ -29,7 +29,7 @@ export interface SamplingSettings {
  * @param generator Source of the draws.
  */
 export async function sampleResponses(
-  model: GPT2LMHeadModel,
+  model: CausalLM,
   queries: readonly (readonly number[])[],
   settings: SamplingSettings,
   generator: Generator,
@@ -54,8 +54,8 @@ export async function sampleResponses(
  * @param chunk Rows per forward.
  */
 export function sequenceKl(
-  policy: GPT2LMHeadModel,
-  reference: GPT2LMHeadModel,
+  policy: CausalLM,
+  reference: CausalLM,
   queries: readonly (readonly number[])[],
   responses: readonly (readonly number[])[],
   chunk = 64,
@@ -97,7 +97,7 @@ export function heldOutQueries(task: TinyTask, samplesPerPrompt: number): number
  * @param seed Evaluation seed (the same for every model).
  */
 export async function sampleHeldOut(
-  model: GPT2LMHeadModel,
+  model: CausalLM,
   task: TinyTask,
   settings: SamplingSettings,
   samplesPerPrompt: number,

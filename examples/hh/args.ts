@@ -7,19 +7,7 @@
  * @module
  */
 
-import {
-  CliError,
-  type CommonArgs,
-  type ExtraFlag,
-  flag,
-  intFlag,
-  numberFlag,
-  parseExampleArgs,
-  perPreset,
-  type Preset,
-  presetFlag,
-  runFlags,
-} from "../common/cli.ts";
+import { flag, perPreset, type Preset, presetFlag, runFlags } from "../common/cli.ts";
 import { type HhPreset, hhPreset } from "./presets.ts";
 
 /** The hh examples' presets, for `--help`. */
@@ -130,108 +118,4 @@ export function hhPresetFromFlags(a: HhFlagValues): HhPreset {
     };
   }
   return p;
-}
-
-// ------------------------------------------------------- the earlier, untabled interface
-
-const SHARED_FLAGS = {
-  "train-examples": { type: "string" },
-  "test-examples": { type: "string" },
-  "samples": { type: "string" },
-  "reward-model": { type: "string" },
-  "lora-r": { type: "string" },
-} as const satisfies Record<string, ExtraFlag>;
-
-type SharedFlag = keyof typeof SHARED_FLAGS;
-
-/** Parsed hh flags: the common ones, the preset with overrides, and the example's own. */
-export interface HhArgs<Extra extends string> extends Omit<CommonArgs, "preset"> {
-  /** The preset with the shared flags applied. */
-  preset: HhPreset;
-  /** `--reward-model`, else the preset's reward model. */
-  rewardModel: string | null;
-  /** Raw values of the example's own flags. */
-  extra: Record<Extra, string | boolean | undefined>;
-}
-
-/**
- * Parse an hh example's command line with untabled extra flags (the interface before flag
- * tables; new scripts use {@link hhFlags} with `defineCli`).
- *
- * @param name Example name (messages, default output folder).
- * @param argv Arguments.
- * @param own The example's own flags.
- */
-export function parseHhArgs<Extra extends string>(
-  name: string,
-  argv: readonly string[],
-  own: Record<Extra, ExtraFlag>,
-): HhArgs<Extra> {
-  const parsed = parseExampleArgs<Extra | SharedFlag>(name, argv, { ...SHARED_FLAGS, ...own });
-  const base = hhPreset(parsed.preset);
-  const x = parsed.extra;
-  const p = hhPresetFromFlags({
-    preset: parsed.preset,
-    trainExamples: intFlag(name, "train-examples", x["train-examples"], 1, base.trainExamples),
-    testExamples: intFlag(name, "test-examples", x["test-examples"], 1, base.testExamples),
-    samples: intFlag(name, "samples", x.samples, 1, base.sideBySidePrompts),
-    rewardModel: undefined,
-    loraR: intFlag(name, "lora-r", x["lora-r"], 0, base.lora?.r ?? 0),
-  });
-  const rewardFlag = x["reward-model"];
-  if (rewardFlag !== undefined && String(rewardFlag).trim() === "") {
-    throw parsedError(name, "reward-model", String(rewardFlag));
-  }
-  const extra = {} as Record<Extra, string | boolean | undefined>;
-  for (const key of Object.keys(own) as Extra[]) extra[key] = x[key];
-  return {
-    preset: p,
-    backend: parsed.backend,
-    out: parsed.out,
-    resume: parsed.resume,
-    overwrite: parsed.overwrite,
-    seed: parsed.seed,
-    reportTo: parsed.reportTo,
-    rewardModel: (rewardFlag as string | undefined) ?? p.rewardModel,
-    extra,
-  };
-}
-
-function parsedError(name: string, key: string, value: string): Error {
-  return new CliError(name, `bad --${key}`, value === "" ? '""' : value, "give a folder or Hub id");
-}
-
-/** Untabled `--max-steps`, `--learning-rate`, `--batch-size` (see {@link trainerFlags}). */
-export const TRAINER_FLAGS = {
-  "max-steps": { type: "string" },
-  "learning-rate": { type: "string" },
-  "batch-size": { type: "string" },
-} as const satisfies Record<string, ExtraFlag>;
-
-/**
- * Apply untabled `--max-steps`, `--learning-rate` and `--batch-size` to trainer settings.
- *
- * @param name Example name.
- * @param extra Raw flag values.
- * @param settings Settings to override (a copy is returned).
- */
-export function trainerOverrides<
-  S extends { maxSteps: number; learningRate: number; batchSize: number },
->(
-  name: string,
-  extra: Record<keyof typeof TRAINER_FLAGS, string | boolean | undefined>,
-  settings: S,
-): S {
-  return {
-    ...settings,
-    maxSteps: intFlag(name, "max-steps", extra["max-steps"], 1, settings.maxSteps),
-    learningRate: numberFlag(
-      name,
-      "learning-rate",
-      extra["learning-rate"],
-      0,
-      settings.learningRate,
-    ),
-    batchSize: intFlag(name, "batch-size", extra["batch-size"], 1, settings.batchSize),
-  };
 }

@@ -15,7 +15,7 @@ import { writeRunReport } from "../common/report.ts";
 import { type ReportTarget, writeRunConfig } from "../../report/run_files.ts";
 import { hhFlags, type HhFlagValues, hhPresetFromFlags } from "./args.ts";
 import { type Reference, sequenceKl } from "../../algorithms/ppo/mod.ts";
-import type { GPT2LMHeadModel } from "../../models/mod.ts";
+import type { CausalLM } from "../../models/mod.ts";
 import type { SideBySideSummary } from "../common/side_by_side.ts";
 import { loadHhPairs } from "./data.ts";
 import { promptIds, saveHhPolicy } from "./policy.ts";
@@ -228,7 +228,7 @@ export async function finishHhOnline(
   run: HhOnlineRun,
   o: HhOnlineOptions,
   label: string,
-  reference: Reference<GPT2LMHeadModel>,
+  reference: Reference<CausalLM>,
   started: number,
 ): Promise<HhOnlineResult> {
   const { policy, log, heldOut } = run;

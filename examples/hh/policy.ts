@@ -9,10 +9,9 @@
 import { join } from "node:path";
 import { pathExists } from "../../models/io/atomic.ts";
 import { Generator } from "../../core/mod.ts";
-import type { CausalLM } from "../../algorithms/common/trainer.ts";
 import {
   applyLora,
-  type GPT2LMHeadModel,
+  type CausalLM,
   loadCausalLM,
   loadLora,
   loadTokenizer,
@@ -26,7 +25,7 @@ import {
 /** The loaded policy. */
 export interface HhPolicy {
   /** The model being tuned (adapters inside when LoRA is on). */
-  model: GPT2LMHeadModel;
+  model: CausalLM;
   /** Its tokenizer. */
   tokenizer: Tokenizer;
   /** The adapters, or null for a full fine-tune. */
@@ -37,7 +36,7 @@ export interface HhPolicy {
    */
   loraFromSft: boolean;
   /** A frozen copy of the starting weights (full fine-tune with `withReference`), else null. */
-  reference: GPT2LMHeadModel | null;
+  reference: CausalLM | null;
   /** The reference as DPO takes it: the frozen copy, or undefined (adapters off instead). */
   refModel: CausalLM | undefined;
   /** Frees the weights. */
@@ -85,7 +84,7 @@ export async function loadHhPolicy(
     log: options.valueHead ? (m) => !/v_head/.test(m) && console.warn(m) : undefined,
   });
   let lora: LoraAdapters | null = null;
-  let reference: GPT2LMHeadModel | null = null;
+  let reference: CausalLM | null = null;
   let tokenizer: Tokenizer;
   const loraFromSft = sft !== null && !wholeSft;
   const generator = new Generator(options.seed + 1);

@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import type { GPT2LMHeadModel, Tokenizer } from "../../models/mod.ts";
+import type { CausalLM, Tokenizer } from "../../models/mod.ts";
 import { scoreTexts } from "../../reward/mod.ts";
 import {
   type SideBySideRow,
@@ -43,7 +43,7 @@ export interface ScoredSamples {
  * @param seed Seed of the draws (the same for the before and after samples).
  */
 export async function scoredSamples(
-  model: GPT2LMHeadModel,
+  model: CausalLM,
   tokenizer: Tokenizer,
   prompts: readonly number[][],
   sampling: HhSampling,

@@ -11,12 +11,7 @@ import { join } from "node:path";
 import { Generator } from "../../core/mod.ts";
 import { bestOfN, type BestOfNResult } from "../../algorithms/best_of_n/mod.ts";
 import type { RewardFunction } from "../../reward/mod.ts";
-import {
-  type GPT2LMHeadModel,
-  loadCausalLM,
-  loadTokenizer,
-  type Tokenizer,
-} from "../../models/mod.ts";
+import { type CausalLM, loadCausalLM, loadTokenizer, type Tokenizer } from "../../models/mod.ts";
 import { type ReportTarget, RUN_FILES, RunWriter } from "../../report/run_files.ts";
 import type { SampleRow } from "../../report/samples.ts";
 import { type ImdbReward, loadImdbReward } from "./models.ts";
@@ -52,7 +47,7 @@ export interface BestOfNSummary {
 /** Options of {@link runBestOfN}. */
 export interface RunBestOfNOptions {
   /** The original policy. */
-  model: GPT2LMHeadModel;
+  model: CausalLM;
   /** Its tokenizer. */
   tokenizer: Tokenizer;
   /** Scores texts (query and continuation together). */

@@ -9,7 +9,7 @@
 
 import { Generator } from "../../core/mod.ts";
 import { type Reference, sequenceKl } from "../../algorithms/ppo/mod.ts";
-import type { GPT2LMHeadModel } from "../../models/mod.ts";
+import type { CausalLM } from "../../models/mod.ts";
 import { scoreTexts } from "../../reward/mod.ts";
 import type { RewardFunction } from "../../reward/mod.ts";
 import type { SideBySideRow } from "../common/side_by_side.ts";
@@ -42,7 +42,7 @@ export interface HeldOutComparison {
  */
 export async function compareOnHeldOut(
   policy: ImdbPolicy,
-  reference: Reference<GPT2LMHeadModel>,
+  reference: Reference<CausalLM>,
   reward: RewardFunction,
   prompts: readonly (readonly number[])[],
   settings: SamplingSettings,

@@ -10,7 +10,7 @@
 import { Generator } from "../../core/mod.ts";
 import {
   applyLora,
-  type GPT2LMHeadModel,
+  type CausalLM,
   loadCausalLM,
   loadTokenizer,
   type LoraAdapters,
@@ -24,7 +24,7 @@ import type { ImdbPreset } from "./presets.ts";
 /** The policy and its tokenizer. */
 export interface ImdbPolicy {
   /** GPT-2 with a value head (adapters inside when LoRA is on). */
-  model: GPT2LMHeadModel;
+  model: CausalLM;
   /** Its tokenizer. */
   tokenizer: Tokenizer;
   /** The adapters, or null for a full fine-tune. */

@@ -8,7 +8,7 @@
 
 import { join } from "node:path";
 import {
-  type GPT2LMHeadModel,
+  type CausalLM,
   loadCausalLM,
   loadTokenizer,
   openModel,
@@ -24,7 +24,7 @@ import {
 /** A loaded policy. */
 export interface TldrPolicy {
   /** The model (eval mode; call `train()` to train). */
-  model: GPT2LMHeadModel;
+  model: CausalLM;
   /** Its tokenizer. */
   tokenizer: Tokenizer;
 }

@@ -18,8 +18,22 @@
 import { DTYPE_BYTES, elementReader, toFloat32 } from "./dtype.ts";
 import type { HostTensor, StateDict, StoredDType } from "./host.ts";
 import { type PickleCallable, unpickle } from "./pickle.ts";
-import { readWholeFile } from "./read_file.ts";
-import { readZipDirectory, readZipEntry, type ZipEntry } from "./zip.ts";
+import { RandomAccessFile, readWholeFile } from "./read_file.ts";
+import {
+  type CheckpointReader,
+  ChunkBuffers,
+  streamElements,
+  type TensorEntry,
+  type TensorSink,
+} from "./tensor_stream.ts";
+import {
+  readZipDirectory,
+  readZipDirectoryFromFile,
+  readZipEntry,
+  readZipEntryFromFile,
+  type ZipEntry,
+  zipEntryDataStart,
+} from "./zip.ts";
 
 /** Options for reading a torch checkpoint. */
 export interface ReadTorchOptions {
@@ -263,24 +277,19 @@ function materialise(
   return out;
 }
 
-/**
- * Decode an in-memory `pytorch_model.bin` (zip format) into f32 host tensors.
- *
- * @param bytes The whole file.
- * @param options Filter and source name.
- */
-export async function decodeTorchCheckpoint(
-  bytes: Uint8Array,
-  options: ReadTorchOptions = {},
-): Promise<StateDict> {
-  const source = options.source ?? "pytorch_model.bin";
-  if (bytes[0] !== 0x50 || bytes[1] !== 0x4b) {
-    throw new Error(
-      `${source}: not a zip archive. Checkpoints saved by PyTorch < 1.6 (the legacy format) are ` +
-        `not supported: re-save with torch.save in a newer PyTorch, or convert to safetensors`,
-    );
-  }
-  const entries = readZipDirectory(bytes, source);
+/** The tensors a torch checkpoint's pickle describes, and where its storages live. */
+interface TorchIndex {
+  /** Tensor views by name, in pickle order. */
+  refs: Map<string, TensorRef>;
+  /** The archive's root folder (`<prefix>data/<key>` holds a storage). */
+  prefix: string;
+}
+
+async function readTorchIndex(
+  entries: Map<string, ZipEntry>,
+  readEntry: (entry: ZipEntry) => Promise<Uint8Array>,
+  source: string,
+): Promise<TorchIndex> {
   const pickles = [...entries.keys()].filter((name) =>
     name === "data.pkl" || name.endsWith("/data.pkl")
   );
@@ -289,7 +298,7 @@ export async function decodeTorchCheckpoint(
   pickles.sort((a, b) => a.split("/").length - b.split("/").length);
   const pickleName = pickles[0];
   const prefix = pickleName.slice(0, pickleName.length - "data.pkl".length);
-  const pickleBytes = await readZipEntry(bytes, entries.get(pickleName)!, source);
+  const pickleBytes = await readEntry(entries.get(pickleName)!);
   const root = unpickle(pickleBytes, {
     globals: torchGlobals(),
     persistentLoad,
@@ -303,18 +312,31 @@ export async function decodeTorchCheckpoint(
   }
   const refs = new Map<string, TensorRef>();
   collectTensors(root, "", refs);
-  const wanted = [...refs].filter(([name]) => !options.include || options.include(name));
+  return { refs, prefix };
+}
 
-  // Every size is checked against the file before anything is allocated for a tensor.
+/**
+ * Checks every tensor in `names` against the archive before anything is allocated for one:
+ * its storage's entry exists and holds the storage's declared bytes, its view stays inside the
+ * storage (see `checkView`), and all views together do not expand far beyond their storages.
+ * Returns each storage's entry.
+ */
+function checkTensors(
+  index: TorchIndex,
+  entries: Map<string, ZipEntry>,
+  names: readonly string[],
+  source: string,
+): Map<string, ZipEntry> {
   const storageEntries = new Map<string, ZipEntry>();
   const storageElements = new Map<string, number>();
   let elements = 0, stored = 0;
-  for (const [name, ref] of wanted) {
+  for (const name of names) {
+    const ref = index.refs.get(name)!;
     const where = `${source}: tensor "${name}"`;
     const { key, numel, dtype } = ref.storage;
-    const entry: ZipEntry | undefined = entries.get(`${prefix}data/${key}`);
+    const entry: ZipEntry | undefined = entries.get(`${index.prefix}data/${key}`);
     if (!entry) {
-      throw new Error(`${where} needs storage ${prefix}data/${key}, which is missing`);
+      throw new Error(`${where} needs storage ${index.prefix}data/${key}, which is missing`);
     }
     const needed = numel * DTYPE_BYTES[dtype];
     if (numel < 0 || !Number.isSafeInteger(needed) || entry.size < needed) {
@@ -338,7 +360,35 @@ export async function decodeTorchCheckpoint(
       );
     }
   }
+  return storageEntries;
+}
 
+function notZip(bytes: Uint8Array, source: string): void {
+  if (bytes[0] !== 0x50 || bytes[1] !== 0x4b) {
+    throw new Error(
+      `${source}: not a zip archive. Checkpoints saved by PyTorch < 1.6 (the legacy format) are ` +
+        `not supported: re-save with torch.save in a newer PyTorch, or convert to safetensors`,
+    );
+  }
+}
+
+/**
+ * Decode an in-memory `pytorch_model.bin` (zip format) into f32 host tensors.
+ *
+ * @param bytes The whole file.
+ * @param options Filter and source name.
+ */
+export async function decodeTorchCheckpoint(
+  bytes: Uint8Array,
+  options: ReadTorchOptions = {},
+): Promise<StateDict> {
+  const source = options.source ?? "pytorch_model.bin";
+  notZip(bytes, source);
+  const entries = readZipDirectory(bytes, source);
+  const index = await readTorchIndex(entries, (e) => readZipEntry(bytes, e, source), source);
+  const wanted = [...index.refs].filter(([name]) => !options.include || options.include(name));
+  // Every size is checked against the file before anything is allocated for a tensor.
+  const storageEntries = checkTensors(index, entries, wanted.map(([name]) => name), source);
   const storages = new Map<string, Uint8Array>();
   const out: StateDict = new Map();
   for (const [name, ref] of wanted) {
@@ -356,6 +406,99 @@ export async function decodeTorchCheckpoint(
     out.set(name, tensor);
   }
   return out;
+}
+
+/**
+ * A `pytorch_model.bin` on disk, read one tensor at a time: only the zip directory and the
+ * pickle are read on open; each tensor's values stream from its storage when asked for.
+ */
+export class TorchCheckpointFile implements CheckpointReader {
+  readonly #file: RandomAccessFile;
+  readonly #buffers = new ChunkBuffers();
+  readonly #storages: Map<string, ZipEntry>;
+  readonly #index: TorchIndex;
+  /** Each tensor's stored dtype and shape, in pickle order. */
+  readonly entries: ReadonlyMap<string, TensorEntry>;
+
+  private constructor(
+    file: RandomAccessFile,
+    storages: Map<string, ZipEntry>,
+    index: TorchIndex,
+    readonly source: string,
+  ) {
+    this.#file = file;
+    this.#storages = storages;
+    this.#index = index;
+    this.entries = new Map(
+      [...index.refs].map(([name, ref]) => [name, { dtype: ref.storage.dtype, shape: ref.shape }]),
+    );
+  }
+
+  /**
+   * Opens `path`, reading its directory and pickle and checking every tensor against the
+   * archive (as `decodeTorchCheckpoint` does) before any is read.
+   *
+   * @param path The checkpoint file.
+   */
+  static async open(path: string): Promise<TorchCheckpointFile> {
+    const file = await RandomAccessFile.open(path);
+    try {
+      notZip(await file.read(0, Math.min(2, file.size)), path);
+      const zip = await readZipDirectoryFromFile(file, path);
+      const index = await readTorchIndex(zip, (e) => readZipEntryFromFile(file, e, path), path);
+      const storages = checkTensors(index, zip, [...index.refs.keys()], path);
+      return new TorchCheckpointFile(file, storages, index, path);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Streams tensor `name` as f32 in row-major order. Contiguous tensors in stored (uncompressed)
+   * entries are read chunk by chunk; strided views and compressed entries read their storage.
+   */
+  async read(name: string, sink: TensorSink, chunkElements?: number): Promise<void> {
+    const ref = this.#index.refs.get(name);
+    if (!ref) throw new Error(`${this.source}: no tensor "${name}"`);
+    const entry = this.#storages.get(ref.storage.key)!;
+    const itemBytes = DTYPE_BYTES[ref.storage.dtype];
+    const numel = ref.shape.reduce((a, d) => a * d, 1);
+    const stored = entry.method === 0 && entry.size === entry.compressedSize;
+    if (stored && isContiguous(ref) && ref.offset + numel <= ref.storage.numel) {
+      const start = await zipEntryDataStart(this.#file, entry, this.source);
+      await streamElements(
+        this.#file,
+        start + ref.offset * itemBytes,
+        numel,
+        ref.storage.dtype,
+        sink,
+        chunkElements,
+        this.#buffers,
+      );
+      return;
+    }
+    const bytes = await readZipEntryFromFile(this.#file, entry, this.source);
+    sink(materialise(ref, bytes, `${this.source}: tensor "${name}"`), 0);
+  }
+
+  /** Closes the file. */
+  close(): void {
+    this.#file.close();
+  }
+
+  /** Lets `using` close the file. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function isContiguous(ref: TensorRef): boolean {
+  for (let d = ref.shape.length - 1, expect = 1; d >= 0; d--) {
+    if (ref.shape[d] !== 1 && ref.stride[d] !== expect) return false;
+    expect *= ref.shape[d];
+  }
+  return true;
 }
 
 /**

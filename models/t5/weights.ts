@@ -11,7 +11,7 @@
 
 import type { Module } from "../../core/nn/mod.ts";
 import { saveCheckpoint } from "../io/checkpoint.ts";
-import { hostWeights } from "../state_dict_weights.ts";
+import { hostWeights } from "../causal_base.ts";
 import { type T5Config, t5ConfigJson } from "./config.ts";
 
 /**

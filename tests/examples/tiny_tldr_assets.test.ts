@@ -40,7 +40,7 @@ Deno.test("tiny TL;DR checkpoints: every file under 5 MB; they load; one tokeniz
     );
   }
   const policy = await loadCausalLM(DIRS[0], { backend: "cpu" });
-  assert.equal(policy.config.vocab_size, tokenizer.vocabSize);
+  assert.equal(policy.vocabSize, tokenizer.vocabSize);
   policy.dispose();
   const config = JSON.parse(await Deno.readTextFile(join(DIRS[2], "config.json")));
   assert.deepEqual(config.architectures, ["GPTRewardModel"]);
