@@ -10,8 +10,9 @@
 
 import { join } from "node:path";
 import {
+  CAUSAL_LM_ARCHITECTURES,
+  loadCausalLMForSequenceClassification,
   loadConfig,
-  loadGpt2ForSequenceClassification,
   loadSequenceClassifier,
   loadTokenizer,
   openModel,
@@ -43,8 +44,9 @@ export interface HhRewardBundle {
 }
 
 /**
- * Load a sequence classifier with one output from a folder or Hub id: GPT-2 with a score head
- * (fresh when the checkpoint is a plain LM), or the BERT family. Offline, a Hub id fails at once
+ * Load a sequence classifier with one output from a folder or Hub id: any causal LM of
+ * `CAUSAL_LM_ARCHITECTURES` (GPT-2, OPT, Llama, …) with transformers' `score` head (fresh when
+ * the checkpoint is a plain LM), or the BERT family. Offline, a Hub id fails at once
  * with the cache's message naming the model.
  *
  * @param source Folder or Hub id.
@@ -58,13 +60,15 @@ export async function loadRewardClassifier(
   const type = String(config.model_type);
   const common = { backend: options.backend, numLabels: 1, seed: options.seed, log: () => {} };
   let model: RewardClassifier;
-  if (type === "gpt2") model = await loadGpt2ForSequenceClassification(source, common);
-  else if ((SUPPORTED_ENCODER_TYPES as readonly string[]).includes(type)) {
+  if (Object.hasOwn(CAUSAL_LM_ARCHITECTURES, type)) {
+    model = await loadCausalLMForSequenceClassification(source, common);
+  } else if ((SUPPORTED_ENCODER_TYPES as readonly string[]).includes(type)) {
     model = await loadSequenceClassifier(source, common);
   } else {
     throw new Error(
       `reward model '${source}': model_type "${type}" has no sequence-classification loader ` +
-        `here; use a GPT-2 or BERT-family checkpoint (--base)`,
+        `here; use a causal LM (${Object.keys(CAUSAL_LM_ARCHITECTURES).join(", ")}) or a ` +
+        `BERT-family checkpoint (--base)`,
     );
   }
   try {

@@ -13,6 +13,10 @@ import {
 } from "../../examples/hh_reward_model.ts";
 import { main as ppoMain, parseHhPpoArgs, runHhPpo } from "../../examples/hh_ppo.ts";
 import { main as grpoMain, parseHhGrpoArgs, runHhGrpo } from "../../examples/hh_grpo.ts";
+import { loadRewardClassifier, type RewardClassifier } from "../../examples/hh/reward_model.ts";
+import { copyTokenizerFiles } from "../../examples/hh/policy.ts";
+import { hhPreset } from "../../examples/hh/presets.ts";
+import { tensor, tidy } from "../../core/mod.ts";
 
 const QUIET = { log: () => {}, stepLog: false as const, progress: false };
 const dir = await Deno.makeTempDir({ prefix: "hh_online_" });
@@ -89,6 +93,43 @@ for (const c of RL) {
     await Deno.stat(join(out, "model", "model.safetensors"));
   });
 }
+
+// The full preset's reward model grows from facebook/opt-350m: an OPT checkpoint (the tiny
+// opt-a fixture here, with the tiny policy's tokenizer) loads as a 1-label classifier whose
+// fresh score head reads the last real token, and saves and reloads as one.
+Deno.test("an OPT base loads as the reward classifier and round-trips through save", async () => {
+  const base = join(dir, "opt-base");
+  await Deno.mkdir(base, { recursive: true });
+  const fixture = new URL("../fixtures/models/opt-a/", import.meta.url);
+  for (const name of ["config.json", "model.safetensors"]) {
+    await Deno.copyFile(new URL(name, fixture), join(base, name));
+  }
+  await copyTokenizerFiles(hhPreset("tiny").policy, base);
+  const ids = [[5, 9, 17, 2], [7, 3, 1, 1]], mask = [[1, 1, 1, 1], [1, 1, 0, 0]];
+  const score = (m: RewardClassifier) =>
+    tidy(() => {
+      const { logits } = m.forward({ inputIds: tensor(ids), attentionMask: tensor(mask) });
+      return { shape: logits.shape, values: Array.from(logits.toArraySync()) };
+    });
+  const { model, tokenizer } = await loadRewardClassifier(base, { seed: 0 });
+  try {
+    assert.equal((model as unknown as { modelType: string }).modelType, "opt");
+    assert.ok(tokenizer.encode("Human: hi").length > 0);
+    const before = score(model);
+    assert.deepEqual(before.shape, [2, 1]);
+    assert.ok(before.values.every(Number.isFinite));
+    await model.save(join(dir, "opt-rm"));
+    await copyTokenizerFiles(base, join(dir, "opt-rm"));
+    const again = await loadRewardClassifier(join(dir, "opt-rm"));
+    try {
+      assert.deepEqual(score(again.model), before);
+    } finally {
+      again.model.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+});
 
 Deno.test("the full presets fail fast offline, naming the model", async () => {
   const saved = { home: Deno.env.get("HF_HOME"), offline: Deno.env.get("HF_HUB_OFFLINE") };
