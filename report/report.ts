@@ -37,9 +37,18 @@ export interface WriteReportResult {
  *
  * @example
  * ```ts
- * import { writeReport } from "@tether/rlhf/report";
- * const { path } = await writeReport(["runs/imdb_demo-tiny"]);
- * console.log(`open ${path}`);
+ * import { RunWriter, writeReport } from "@tether/rlhf/report";
+ *
+ * // A run folder (e.g. runs/imdb_demo-tiny after `deno task demo`) with a few logged steps.
+ * const dir = await Deno.makeTempDir();
+ * const run = await RunWriter.open(dir);
+ * for (let step = 1; step <= 5; step++) {
+ *   await run.write(step, { "env/reward_mean": step / 5, "objective/kl": step / 50 });
+ * }
+ * run.close();
+ * const { path } = await writeReport([dir]);
+ * console.log(`open ${path}`); // <dir>/report.html, one chart per metric
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @param paths Run folders (or folders of runs).

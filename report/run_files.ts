@@ -82,11 +82,13 @@ const encoder = new TextEncoder();
  * @example
  * ```ts
  * import { RunWriter } from "@tether/rlhf/report";
- * const run = await RunWriter.open("runs/demo", { reportTo: "tensorboard", config: { ppo: {} } });
+ * const dir = await Deno.makeTempDir(); // a run folder, e.g. runs/demo
+ * const run = await RunWriter.open(dir, { reportTo: "tensorboard", config: { ppo: {} } });
  * await run.write(1, { "env/reward_mean": 0.5 });
  * await run.writeSamples(1, [{ prompt: "the film", completion: " was fine", reward: 0.5 }]);
  * await run.writeDistribution(1, "env/reward_dist", [0.4, 0.6]);
  * run.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class RunWriter {

@@ -16,7 +16,7 @@ import type { HubOptions } from "../models/hub/env.ts";
 import { loadConfig, loadStateDict } from "../models/io/checkpoint.ts";
 import { type GPT2Config, gpt2Config } from "../models/gpt2/config.ts";
 import { GPT2Model, type GPT2ModelOptions, onBackend } from "../models/gpt2/model.ts";
-import { loadGpt2Weights, saveGpt2 } from "../models/gpt2/weights.ts";
+import { loadGpt2Weights, saveGpt2, skipGpt2InitDraws } from "../models/gpt2/weights.ts";
 
 /** A model that gives every position of a right-padded batch a reward. */
 export interface TokenRewardModel extends TrainableModel {
@@ -121,7 +121,9 @@ export interface LoadTokenRewardModelOptions extends HubOptions {
  * @example
  * ```ts
  * import { loadGpt2TokenRewardModel } from "@tether/rlhf/reward";
- * const rm = await loadGpt2TokenRewardModel("runs/tldr_sft-full/model");
+ * // The tiny offline SFT model of the TL;DR examples (the tutorial: runs/tldr_sft-full/model); a
+ * // causal LM starts a fresh v_head, which the notice says.
+ * const rm = await loadGpt2TokenRewardModel("examples/assets/tiny-tldr/sft", { log: console.log });
  * rm.freezeFirstBlocks(0.7);
  * ```
  *
@@ -142,9 +144,13 @@ export async function loadGpt2TokenRewardModel(
     );
   }
   const state = await loadStateDict(files);
+  const generator = new Generator(opts.seed ?? 0);
+  // The head is drawn where it was when the trunk still drew weights it then overwrote, so a
+  // seeded run keeps its head (and its results).
+  skipGpt2InitDraws(generator, gpt2Config(config), false);
   const model = new GPT2TokenRewardModel(config, {
     backend: opts.backend,
-    generator: new Generator(opts.seed ?? 0),
+    generator,
     initWeights: false,
   });
   try {

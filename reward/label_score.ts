@@ -42,7 +42,9 @@ export interface LabelScoreReward extends RewardFunction {
  * ```ts
  * import { loadTextClassifier } from "@tether/rlhf/models";
  * import { labelScoreReward } from "@tether/rlhf/reward";
- * const classifier = await loadTextClassifier("SamLowe/roberta-base-go_emotions");
+ * // The go_emotions example's tiny offline classifier; "SamLowe/roberta-base-go_emotions" from
+ * // the Hub is the tutorial's.
+ * const classifier = await loadTextClassifier("examples/assets/tiny-emotions/classifier");
  * const reward = labelScoreReward(classifier, { label: "joy", functionToApply: "softmax" });
  * const scores = await reward(["what a lovely day", "this is awful"]);
  * ```

@@ -28,9 +28,15 @@ export interface RewardModelFunctionOptions {
  *
  * @example
  * ```ts
+ * import { loadSequenceClassifier, loadTokenizer } from "@tether/rlhf/models";
  * import { rewardModelFunction } from "@tether/rlhf/reward";
- * const reward = rewardModelFunction(trainedModel, tokenizer, { batchSize: 32 });
- * const scores = await reward(["a wonderful film.", "a dull film."]);
+ *
+ * // The examples' tiny offline reward model (SYNTHETIC reviews); any trained one works.
+ * const path = "examples/assets/tiny-imdb/reward";
+ * const model = await loadSequenceClassifier(path);
+ * const reward = rewardModelFunction(model, await loadTokenizer(path), { batchSize: 32 });
+ * const [good, bad] = await reward(["a wonderful film.", "a dull film."]);
+ * console.log(good > bad, good.toFixed(2), bad.toFixed(2));
  * ```
  *
  * @param model A model whose forward returns `logits` [B, 1].

@@ -69,10 +69,17 @@ export interface TokenRewardFunctionOptions extends TokenRowOptions {
  *
  * @example
  * ```ts
+ * import { loadTokenizer } from "@tether/rlhf/models";
  * import { loadGpt2TokenRewardModel, tokenRewardFunction } from "@tether/rlhf/reward";
- * const rm = await loadGpt2TokenRewardModel("runs/tldr_reward_model-full/model");
- * const reward = tokenRewardFunction(rm, tokenizer, { maxLength: 550 });
- * const scores = await reward([post + " my summary"]);
+ *
+ * // The TL;DR examples' tiny offline reward model (SYNTHETIC posts); a trained one, e.g.
+ * // runs/tldr_reward_model-full/model, loads the same way.
+ * const rm = await loadGpt2TokenRewardModel("examples/assets/tiny-tldr/reward");
+ * const tokenizer = await loadTokenizer("examples/assets/tiny-tldr/reward");
+ * const reward = tokenRewardFunction(rm, tokenizer, { maxLength: 160 });
+ * const post = "SUBREDDIT: r/relationships\nTITLE: my roommate eats my food\nPOST: every day.\nTL;DR:";
+ * const scores = await reward([post + " my roommate keeps eating my food.", post + " i like pasta."]);
+ * console.log(scores); // one score per text
  * ```
  *
  * @param model The reward model.

@@ -48,8 +48,15 @@ export interface TokenPairLoss {
  *
  * @example
  * ```ts
+ * import { tensor } from "@tether/rlhf/core";
  * import { tokenPairLoss } from "@tether/rlhf/reward";
- * const { loss, chosenScores } = tokenPairLoss(rewardsChosen, rewardsRejected, chosen, rejected);
+ *
+ * // One pair whose rows share the prompt [5, 6] and differ from position 2 on.
+ * const chosen = [[5, 6, 7, 8]], rejected = [[5, 6, 9]];
+ * const rewardsChosen = tensor([[0, 0, 0.5, 1.5]]); // per-token rewards [B, T]
+ * const rewardsRejected = tensor([[0, 0, -0.5, 0]]);
+ * const { loss, chosenScores, spans } = tokenPairLoss(rewardsChosen, rewardsRejected, chosen, rejected);
+ * console.log(await loss.item(), await chosenScores.toArray(), spans[0]);
  * ```
  *
  * @param chosenRewards [B, T] per-token rewards of the chosen rows.

@@ -8,7 +8,13 @@
  */
 
 import { concat, div, mul, noGrad, reshape, slice, sub, sum, tensor, tidy } from "../core/mod.ts";
-import type { TrainingArgs } from "../algorithms/common/args.ts";
+import { z } from "zod";
+import {
+  type TrainerConfigInput,
+  TRAINING_ARGS_CONFIG,
+  type TrainingArgs,
+} from "../algorithms/common/args.ts";
+import type { ConfigParser } from "../algorithms/common/config_schema.ts";
 import { allRows, checkTokenRow, padRight, type Rows } from "../algorithms/common/batching.ts";
 import {
   type MicroBatchResult,
@@ -47,6 +53,19 @@ export interface TokenRewardConfig extends Partial<TrainingArgs> {
    */
   dropIdenticalPairs?: boolean;
 }
+
+/** What {@link TokenRewardTrainer} accepts: {@link TokenRewardConfig} under any accepted spelling. */
+export type TokenRewardConfigInput = TrainerConfigInput<TokenRewardConfig>;
+
+/** Validates {@link TokenRewardConfig}s (the shared training args plus the reward-model fields). */
+export const TOKEN_REWARD_CONFIG: ConfigParser<TokenRewardConfig> = TRAINING_ARGS_CONFIG.extend<
+  TokenRewardConfig
+>("TokenRewardTrainer", {
+  maxLength: z.number().int().min(2).nullable().describe("an integer >= 2, or null for no limit")
+    .optional(),
+  scoreAt: z.enum(["span_end", "last_token"]).describe(`"span_end" or "last_token"`).optional(),
+  dropIdenticalPairs: z.boolean().describe("true or false").optional(),
+});
 
 /** Model, data and token ids of a {@link TokenRewardTrainer}. */
 export interface TokenRewardTrainerParts extends TrainerParts {
@@ -96,15 +115,26 @@ export interface TokenPairScores {
  *
  * @example
  * ```ts
+ * import { loadTokenizer } from "@tether/rlhf/models";
  * import { loadGpt2TokenRewardModel, TokenRewardTrainer } from "@tether/rlhf/reward";
- * const model = await loadGpt2TokenRewardModel("runs/tldr_sft-full/model");
+ *
+ * // The TL;DR examples' tiny offline SFT model (SYNTHETIC posts) as the starting point; the
+ * // tutorial starts from its own SFT run (runs/tldr_sft-full/model).
+ * const model = await loadGpt2TokenRewardModel("examples/assets/tiny-tldr/sft");
+ * const tokenizer = await loadTokenizer("examples/assets/tiny-tldr/sft");
  * model.freezeFirstBlocks(0.7);
- * const trainer = new TokenRewardTrainer({ learningRate: 1e-5, batchSize: 1, maxLength: 550 }, {
+ * const post = "POST: my roommate eats my food every day.\nTL;DR:";
+ * const pairs = [{
+ *   chosen: tokenizer.encode(post + " roommate keeps eating my food."),
+ *   rejected: tokenizer.encode(post + " i like pasta."),
+ * }];
+ * const trainer = new TokenRewardTrainer({ learning_rate: 1e-4, max_steps: 2, max_length: 160 }, {
  *   model,
  *   trainDataset: pairs, // { chosen: number[], rejected: number[] }
  *   tokenizer,
  * });
  * await trainer.train();
+ * console.log(await trainer.evaluate(pairs));
  * ```
  */
 export class TokenRewardTrainer extends TrainerBase<TokenRewardPair, TokenRewardModel> {
@@ -121,18 +151,9 @@ export class TokenRewardTrainer extends TrainerBase<TokenRewardPair, TokenReward
    * @param config Training args and reward-model settings.
    * @param parts Model, datasets, token ids, optimizer, scheduler.
    */
-  constructor(config: TokenRewardConfig, parts: TokenRewardTrainerParts) {
-    const { maxLength = null, scoreAt = "span_end", dropIdenticalPairs = true, ...args } = config;
-    if (maxLength !== null && !(Number.isInteger(maxLength) && maxLength >= 2)) {
-      throw new Error(
-        `TokenRewardTrainer: maxLength must be an integer >= 2 or null, got ${maxLength}`,
-      );
-    }
-    if (scoreAt !== "span_end" && scoreAt !== "last_token") {
-      throw new Error(
-        `TokenRewardTrainer: scoreAt must be "span_end" or "last_token", got ${scoreAt}`,
-      );
-    }
+  constructor(config: TokenRewardConfigInput, parts: TokenRewardTrainerParts) {
+    const { maxLength = null, scoreAt = "span_end", dropIdenticalPairs = true, ...args } =
+      TOKEN_REWARD_CONFIG.parse(config);
     const check = (name: string, rows: Rows<TokenRewardPair>) =>
       allRows(rows).forEach((pair, i) => {
         for (const side of ["chosen", "rejected"] as const) {

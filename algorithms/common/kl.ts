@@ -43,8 +43,12 @@ export interface FullKlInputs {
  *
  * @example
  * ```ts
- * import { klPenalty } from "@tether/rlhf/ppo";
- * const perToken = klPenalty(logprobs, refLogprobs, "k3");
+ * import { klPenalty } from "@tether/rlhf/common";
+ * import { tensor } from "@tether/rlhf/core";
+ *
+ * const logprobs = tensor([[-1, -2]]), refLogprobs = tensor([[-1.5, -1]]);
+ * console.log(klPenalty(logprobs, refLogprobs, "k1").toArraySync()); // [0.5, -1]
+ * console.log(klPenalty(logprobs, refLogprobs, "k3").toArraySync()); // ≈ [0.1065, 0.7183], ≥ 0
  * ```
  *
  * @param logprobs Policy log-probs of the sampled tokens.

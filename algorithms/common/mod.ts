@@ -1,18 +1,55 @@
 /**
- * What the trainers share: settings, the supervised training loop, `metrics.jsonl`, the progress
- * line, atomic checkpoints with exact resume, locked run folders, the non-finite loss guard; and
- * for online RL the rollout module (packing, `tokenLogprobs`, KL estimators), the `Reference`
- * type, the minibatch update, the one online loop, and the reward-function signature.
+ * What the trainers share: settings (one config rule for every trainer: Tether's names, their
+ * snake_case spellings and TRL's names; unknown keys refused), text rows and their counts, the
+ * training loop, `metrics.jsonl`, the progress line,
+ * atomic checkpoints with exact resume, locked run folders, the non-finite loss guard; and for
+ * online RL the rollout module (packing, `tokenLogprobs`, KL estimators), the `Reference` type,
+ * the minibatch update, the one online loop, and the reward-function signature.
  *
  * @module
  */
 
 export {
+  type AdamBetaHalves,
   DEFAULT_TRAINING_ARGS,
   type LrSchedulerType,
   resolveTrainingArgs,
+  type TrainerConfigInput,
+  TRAINING_ARGS_CONFIG,
+  TRAINING_ARGS_TRL_NAMES,
   type TrainingArgs,
+  type TrainingArgsInput,
+  UNSUPPORTED_TRAINING_ARGS,
 } from "./args.ts";
+export {
+  ConfigError,
+  type ConfigInput,
+  type ConfigNames,
+  type ConfigParser,
+  describeValue,
+  type ObjectSchema,
+  type SnakeCase,
+  snakeCase,
+  type SnakeCased,
+  strictConfig,
+  type TrlNameTable,
+  type UnsupportedSetting,
+} from "./config_schema.ts";
+export {
+  type ChatMessage,
+  dataMetrics,
+  type DataReport,
+  DataTally,
+  encodeChat,
+  formatDataReport,
+  isConversation,
+  isTokenIds,
+  logDataReports,
+  renderChat,
+  requireRows,
+  type TextTokenizer,
+  textTokenizer,
+} from "./text_rows.ts";
 export {
   allRows,
   checkTokenRow,
@@ -141,8 +178,7 @@ export {
   type TrainerScheduler,
   type TrainOutput,
 } from "./trainer.ts";
-// Types the API mentions (Tensor, optimizers and what they reference), so the docs resolve them.
-export type * from "../../core/mod.ts";
+// Optimizer types the trainers' parts mention (core exports them under the `optim` namespace).
 export type {
   Hyperparams,
   LambdaLR,

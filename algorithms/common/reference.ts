@@ -33,9 +33,16 @@ export interface ParameterizedModel extends LogitsModel {
  *
  * @example
  * ```ts
- * import { Reference } from "@tether/rlhf/ppo";
- * const ref = lora ? Reference.adaptersOff(policy, lora) : Reference.frozenCopy(policy);
- * const refLogps = ref.logprobs(inputIds, attentionMask); // [B, L − 1]
+ * import { Reference } from "@tether/rlhf/common";
+ * import { tensor } from "@tether/rlhf/core";
+ * import { loadCausalLM } from "@tether/rlhf/models";
+ *
+ * const policy = await loadCausalLM("examples/assets/tiny-imdb/policy");
+ * // A full fine-tune keeps a frozen copy; with LoRA, Reference.adaptersOff(policy, lora).
+ * const ref = Reference.frozenCopy(policy);
+ * const refLogps = ref.logprobs(tensor([[5, 9, 17]]), tensor([[1, 1, 1]]));
+ * console.log(ref.kind, refLogps.shape); // copy [1, 2]
+ * ref.dispose();
  * ```
  */
 export class Reference<M extends LogitsModel = LogitsModel> {

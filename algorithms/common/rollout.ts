@@ -145,8 +145,15 @@ export interface TokenLogprobsOptions {
  *
  * @example
  * ```ts
- * import { tokenLogprobs } from "@tether/rlhf/ppo";
- * const { logprobs } = tokenLogprobs(model, inputIds, attentionMask); // [B, L − 1]
+ * import { tokenLogprobs } from "@tether/rlhf/common";
+ * import { tensor } from "@tether/rlhf/core";
+ * import { loadCausalLM } from "@tether/rlhf/models";
+ *
+ * // The examples' tiny offline GPT-2; any causal LM works.
+ * const model = await loadCausalLM("examples/assets/tiny-imdb/policy");
+ * const inputIds = tensor([[5, 9, 17, 2]]), attentionMask = tensor([[1, 1, 1, 1]]);
+ * const { logprobs } = tokenLogprobs(model, inputIds, attentionMask);
+ * console.log(logprobs.shape); // [1, 3]: log π(token t + 1 | tokens ≤ t)
  * ```
  *
  * @param model The model.
@@ -249,8 +256,15 @@ export interface SequenceKlOptions {
  *
  * @example
  * ```ts
- * import { Reference, sequenceKl } from "@tether/rlhf/ppo";
- * const kl = await sequenceKl(policy, Reference.model(original), queries, responses, { padTokenId });
+ * import { Reference, sequenceKl } from "@tether/rlhf/common";
+ * import { loadCausalLM } from "@tether/rlhf/models";
+ *
+ * const path = "examples/assets/tiny-imdb/policy";
+ * const [policy, original] = [await loadCausalLM(path), await loadCausalLM(path)];
+ * const kl = await sequenceKl(policy.eval(), Reference.model(original), [[5, 9]], [[17, 2, 30]], {
+ *   padTokenId: 1,
+ * });
+ * console.log(kl); // [ 0 ]: the policy has not moved from the reference yet
  * ```
  *
  * @param policy The tuned model (its dropout should be off: call `eval()` first).

@@ -20,7 +20,12 @@ import {
   tidy,
 } from "../../core/mod.ts";
 import type { Hyperparams, Optimizer } from "../../core/optim/mod.ts";
-import { type LrSchedulerType, resolveTrainingArgs, type TrainingArgs } from "./args.ts";
+import {
+  type LrSchedulerType,
+  resolveTrainingArgs,
+  type TrainingArgs,
+  type TrainingArgsInput,
+} from "./args.ts";
 import { MicroBatchOrder, rowAt, type Rows } from "./batching.ts";
 import {
   type CheckpointModel,
@@ -31,7 +36,8 @@ import {
 import { RunWriter } from "../../report/run_files.ts";
 import { acquireRunLock } from "./run_dir.ts";
 import { assertFiniteLoss } from "./nonfinite.ts";
-import { Progress, type ProgressSink } from "../../common/progress.ts";
+import { Progress, type ProgressSink, progressSink } from "../../common/progress.ts";
+import { dataMetrics, type DataReport, logDataReports } from "./text_rows.ts";
 
 /** A model a trainer can train: parameters, optional train/eval modes, optional state dict. */
 export interface TrainableModel extends CheckpointModel {
@@ -130,6 +136,7 @@ export abstract class TrainerBase<
   readonly #order: MicroBatchOrder;
   readonly #progressSink: ProgressSink | undefined;
   #lastStats: Record<string, number> = {};
+  #dataReports: readonly DataReport[] = [];
 
   /**
    * Validate the settings and set up the optimizer and schedule.
@@ -145,7 +152,7 @@ export abstract class TrainerBase<
   protected constructor(
     name: string,
     model: Model,
-    args: Partial<TrainingArgs>,
+    args: TrainingArgsInput,
     trainRows: Rows<Example>,
     evalRows: Rows<Example> | undefined,
     parts: TrainerParts,
@@ -167,6 +174,25 @@ export abstract class TrainerBase<
         this.totalSteps,
       );
     this.#progressSink = parts.progressSink;
+  }
+
+  /**
+   * What became of each dataset's rows (kept, truncated, dropped, and why); the counts are
+   * logged as `data/train_rows`, `data/train_truncated`, `data/train_dropped` (and `data/eval_...`)
+   * with the first metrics line of a fresh run.
+   */
+  get dataReports(): readonly DataReport[] {
+    return this.#dataReports;
+  }
+
+  /**
+   * Keeps the datasets' counts, and writes a line for each that truncated or dropped rows.
+   *
+   * @param reports One per dataset.
+   */
+  protected recordData(reports: readonly DataReport[]): void {
+    this.#dataReports = reports;
+    logDataReports(this.#name, reports, this.#progressSink ?? progressSink());
   }
 
   /** Optimizer steps a full `train()` runs: `maxSteps`, else epochs × steps per epoch. */
@@ -251,6 +277,8 @@ export abstract class TrainerBase<
         config: { [this.#name]: a },
       })
       : null;
+    // A fresh run's first metrics line also carries the datasets' counts.
+    let pending = this.globalStep === 0 ? dataMetrics(this.#dataReports) : {};
     const progress = a.progress || this.#progressSink
       ? new Progress({
         label: this.#name,
@@ -268,7 +296,8 @@ export abstract class TrainerBase<
       // Point-in-time values, not averages.
       averaged["train/learning_rate"] = last["train/learning_rate"];
       averaged["train/epoch"] = last["train/epoch"];
-      await writer?.write(step, averaged);
+      await writer?.write(step, { ...averaged, ...pending });
+      pending = {};
       window.clear();
       windowSteps = 0;
     };

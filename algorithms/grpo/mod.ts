@@ -10,14 +10,22 @@
  *
  * @example
  * ```ts
- * import { GRPOConfig, GRPOTrainer } from "@tether/rlhf/grpo";
- * const trainer = new GRPOTrainer(new GRPOConfig({ numGenerations: 4, beta: 0.04 }), {
- *   model,
- *   tokenizer,
- *   rewardFuncs: [(texts) => texts.map((t) => (t.includes("great") ? 1 : 0))],
- *   trainDataset: ["the movie was", "the acting was"],
- * });
- * await trainer.train();
+ * import { GRPOTrainer } from "@tether/rlhf/grpo";
+ * import { loadCausalLM, loadTokenizer } from "@tether/rlhf/models";
+ *
+ * // The examples' tiny offline GPT-2 (SYNTHETIC reviews); any causal LM or Hub id works.
+ * const path = "examples/assets/tiny-imdb/policy";
+ * const trainer = new GRPOTrainer(
+ *   { numGenerations: 4, batchSize: 8, maxCompletionLength: 8, maxSteps: 2, beta: 0.04 },
+ *   {
+ *     model: await loadCausalLM(path),
+ *     tokenizer: await loadTokenizer(path),
+ *     rewardFuncs: [(texts) => texts.map((t) => (t.includes("brilliant") ? 1 : 0))],
+ *     trainDataset: ["the movie was", "the acting was"],
+ *   },
+ * );
+ * const { steps, lastStats } = await trainer.train();
+ * console.log(steps, lastStats?.reward, lastStats?.kl); // 2, the mean reward, the k3 KL
  * ```
  * @module
  */

@@ -35,15 +35,26 @@ import { grpoLoss } from "./loss.ts";
  * @example
  * ```ts
  * import { GRPOConfig, GRPOTrainer } from "@tether/rlhf/grpo";
+ * import { loadCausalLM, loadTokenizer } from "@tether/rlhf/models";
  * import { keywordReward } from "@tether/rlhf/reward";
- * const trainer = new GRPOTrainer(new GRPOConfig({ numGenerations: 4, maxSteps: 100 }), {
- *   model, // a causal LM (loadCausalLM), LoRA adapters optional
+ *
+ * const path = "examples/assets/tiny-imdb/policy"; // tiny offline GPT-2
+ * const tokenizer = await loadTokenizer(path);
+ * const config = new GRPOConfig({
+ *   numGenerations: 4,
+ *   batchSize: 8,
+ *   maxCompletionLength: 8,
+ *   maxSteps: 2,
+ *   lossType: "dr_grpo",
+ * });
+ * const trainer = new GRPOTrainer(config, {
+ *   model: await loadCausalLM(path), // any causal LM; with LoRA pass `adapters` too
  *   tokenizer,
- *   rewardFuncs: [keywordReward({ great: 1, awful: -1 })],
- *   trainDataset: prompts, // token rows or text
+ *   rewardFuncs: [keywordReward({ brilliant: 1, charming: 1, bland: -1, tedious: -1 })],
+ *   trainDataset: [tokenizer.encode("the plot was"), "the acting was"], // token rows or text
  * });
  * const { lastStats } = await trainer.train();
- * console.log(lastStats?.reward, lastStats?.kl);
+ * console.log(lastStats?.reward, lastStats?.kl); // kl is undefined: β defaults to 0, no reference
  * ```
  */
 export class GRPOTrainer<M extends GroupPolicy = GroupPolicy>

@@ -154,15 +154,30 @@ const LINE_STATS = ["env/reward_mean", "ppo/returns/mean", "objective/kl", "obje
  *
  * @example
  * ```ts
- * import { PPOTrainer, trainPPO } from "@tether/rlhf/ppo";
+ * import { PPOConfig, PPOTrainer, trainPPO } from "@tether/rlhf/ppo";
+ * import { generate, loadCausalLM, loadTokenizer } from "@tether/rlhf/models";
+ * import { keywordReward } from "@tether/rlhf/reward";
+ *
+ * const path = "examples/assets/tiny-imdb/policy"; // tiny offline GPT-2
+ * const model = await loadCausalLM(path, { valueHead: true });
+ * const tokenizer = await loadTokenizer(path);
+ * const trainer = new PPOTrainer(new PPOConfig({ batchSize: 4, miniBatchSize: 2 }), {
+ *   model,
+ *   tokenizer,
+ * });
+ * const reward = keywordReward({ brilliant: 1, charming: 1, bland: -1, tedious: -1 });
+ * const prompts = ["the movie was", "the acting was", "the plot was", "the film was"];
  * const result = await trainPPO({
  *   trainer,
- *   queries, // e.g. [{ inputIds: [464, 3807] }, ...]
- *   generate: async (q, { generator }) => await sample(q, generator),
- *   reward: async (q, r) => await score(q, r),
- *   steps: 100,
- *   outputDir: "runs/ppo",
- *   resume: Deno.args.includes("--resume"),
+ *   queries: prompts.map((text) => ({ inputIds: tokenizer.encode(text) })),
+ *   // Sample with the step's generator, so a resumed run samples the same tokens.
+ *   generate: async (queries, { generator }) =>
+ *     (await generate(model, queries, { maxNewTokens: 8, doSample: true, generator })).tokens,
+ *   reward: async (_queries, responses) =>
+ *     await reward(responses.map((ids) => tokenizer.decode(ids))),
+ *   steps: 2,
+ *   outputDir: await Deno.makeTempDir(), // metrics.jsonl and checkpoint/ ("resume: true" continues)
+ *   log: false,
  * });
  * console.log(result.steps, result.lastStats?.["objective/kl"]);
  * ```

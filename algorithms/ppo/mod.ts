@@ -6,11 +6,16 @@
  * @example
  * ```ts
  * import { PPOConfig, PPOTrainer } from "@tether/rlhf/ppo";
- * const trainer = new PPOTrainer(new PPOConfig({ learningRate: 1.41e-5, batchSize: 64 }), {
- *   model, // a causal LM with a value head (forward → { logits, values })
- *   tokenizer,
- * });
- * const stats = await trainer.step(queries, responses, scores);
+ * import { loadCausalLM, loadTokenizer } from "@tether/rlhf/models";
+ *
+ * // The examples' tiny offline GPT-2 with a fresh value head; any causal LM or Hub id works.
+ * const path = "examples/assets/tiny-imdb/policy";
+ * const config = new PPOConfig({ learningRate: 1.41e-5, batchSize: 2, miniBatchSize: 1 });
+ * const trainer = new PPOTrainer(config, {
+ *   model: await loadCausalLM(path, { valueHead: true }), // forward → { logits, values }
+ *   tokenizer: await loadTokenizer(path),
+ * }); // a full fine-tune: the trainer keeps a frozen copy as the reference
+ * const stats = await trainer.step([[5, 9], [7, 3, 4]], [[17, 2, 30], [4, 8]], [1, -0.5]);
  * console.log(stats["objective/kl"], stats["ppo/returns/mean"]);
  * ```
  *

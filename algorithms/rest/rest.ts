@@ -18,7 +18,7 @@ import { acquireRunLock } from "../common/run_dir.ts";
 import type { CausalLM } from "../common/trainer.ts";
 import { type PromptCompletionExample, tokenizeSftExamples } from "../sft/data.ts";
 import { SFTTrainer } from "../sft/trainer.ts";
-import { type ResolvedReSTConfig, resolveReSTConfig, type ReSTConfig } from "./config.ts";
+import { type ResolvedReSTConfig, resolveReSTConfig, type ReSTConfigInput } from "./config.ts";
 import {
   growFileName,
   type GrowPrompt,
@@ -142,23 +142,22 @@ const STATE_KEY = "rest";
  * @example
  * ```ts
  * import { ReST } from "@tether/rlhf/rest";
- * import { keywordReward } from "@tether/rlhf/reward";
+ * import { lengthReward } from "@tether/rlhf/reward";
+ * import { loadCausalLM, loadTokenizer } from "@tether/rlhf/models";
+ *
+ * // One Grow step and one Improve step by hand, on the examples' tiny offline GPT-2.
+ * const model = await loadCausalLM("examples/assets/tiny-imdb/policy");
+ * const tokenizer = await loadTokenizer("examples/assets/tiny-imdb/policy");
  * const rest = new ReST({
- *   growSteps: 1,
- *   thresholds: [0.5, 1, 1.5], // three Improve steps, reward > τ_i
- *   samplesPerPrompt: 16,
- *   generation: { maxNewTokens: 24, topK: 0, topP: 1 },
- *   sft: { learningRate: 1e-5, batchSize: 8, numTrainEpochs: 1 },
- *   outputDir: "runs/rest",
- * }, {
- *   model, // e.g. GPT-2 from loadCausalLM
- *   tokenizer,
- *   reward: keywordReward({ great: 1, awful: -1 }),
- *   prompts: ["the movie was", "the acting was"],
- *   evalPrompts: ["the plot was"],
- * });
- * const { improveSteps } = await rest.run();
- * console.log(improveSteps.map((s) => s.evalRewardMean));
+ *   n_generations_per_prompt: 4, // trlX's name for samplesPerPrompt
+ *   thresholds: { start_percentile: 0.5, end_percentile: 0.9 },
+ *   n_improve_steps: 1,
+ *   gen_kwargs: { max_new_tokens: 8 },
+ *   seed: 0,
+ * }, { model, tokenizer, reward: lengthReward({ unit: "words" }), prompts: ["the plot was"] });
+ * const grown = await rest.grow();
+ * const improved = await rest.improve();
+ * console.log(grown.rewardMean, improved.kept, improved.trainLoss);
  * ```
  */
 export class ReST {
@@ -180,7 +179,7 @@ export class ReST {
    * @param config ReST settings (see {@link ReSTConfig}).
    * @param parts Model, tokenizer, reward, prompts and/or dataset, held-out prompts.
    */
-  constructor(config: ReSTConfig, parts: ReSTParts) {
+  constructor(config: ReSTConfigInput, parts: ReSTParts) {
     this.config = resolveReSTConfig(config);
     this.model = parts.model;
     this.#parts = parts;

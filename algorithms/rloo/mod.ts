@@ -8,14 +8,22 @@
  *
  * @example
  * ```ts
- * import { RLOOConfig, RLOOTrainer } from "@tether/rlhf/rloo";
- * const trainer = new RLOOTrainer(new RLOOConfig({ numGenerations: 4 }), {
- *   model,
- *   tokenizer,
- *   rewardFuncs: [(texts) => texts.map((t) => t.length / 100)],
- *   trainDataset: ["the movie was", "the acting was"],
- * });
- * await trainer.train();
+ * import { RLOOTrainer } from "@tether/rlhf/rloo";
+ * import { loadCausalLM, loadTokenizer } from "@tether/rlhf/models";
+ *
+ * // The examples' tiny offline GPT-2 (SYNTHETIC reviews); any causal LM or Hub id works.
+ * const path = "examples/assets/tiny-imdb/policy";
+ * const trainer = new RLOOTrainer(
+ *   { numGenerations: 4, batchSize: 8, maxCompletionLength: 8, maxSteps: 2 },
+ *   {
+ *     model: await loadCausalLM(path),
+ *     tokenizer: await loadTokenizer(path),
+ *     rewardFuncs: [(texts) => texts.map((t) => t.length / 100)],
+ *     trainDataset: ["the movie was", "the acting was"],
+ *   },
+ * );
+ * const { steps, lastStats } = await trainer.train();
+ * console.log(steps, lastStats?.reward, lastStats?.kl); // 2, the mean reward, the sequence KL
  * ```
  * @module
  */

@@ -37,13 +37,23 @@ import { rlooLoss } from "./loss.ts";
  * @example
  * ```ts
  * import { RLOOConfig, RLOOTrainer } from "@tether/rlhf/rloo";
- * const trainer = new RLOOTrainer(new RLOOConfig({ numGenerations: 4, maxSteps: 100 }), {
- *   model, // a causal LM; with LoRA, adapters off is the reference
- *   adapters: lora,
- *   tokenizer,
- *   rewardFuncs: rewardModel, // texts → scores
- *   trainDataset: prompts,
- * });
+ * import { applyLora, loadCausalLM, loadTokenizer } from "@tether/rlhf/models";
+ * import { keywordReward } from "@tether/rlhf/reward";
+ *
+ * const path = "examples/assets/tiny-imdb/policy"; // tiny offline GPT-2
+ * const model = await loadCausalLM(path);
+ * const lora = applyLora(model, { r: 4, alpha: 8, targetModules: ["c_attn"] });
+ * const trainer = new RLOOTrainer(
+ *   new RLOOConfig({ numGenerations: 4, batchSize: 8, maxCompletionLength: 8, maxSteps: 2 }),
+ *   {
+ *     model, // with LoRA, the adapters-off model is the reference: no second copy
+ *     adapters: lora,
+ *     tokenizer: await loadTokenizer(path),
+ *     rewardFuncs: keywordReward({ brilliant: 1, charming: 1, bland: -1, tedious: -1 }), // texts → scores
+ *     trainDataset: ["the movie was", "the acting was"],
+ *   },
+ * );
+ * console.log(trainer.reference?.kind); // adapters
  * await trainer.train();
  * ```
  */

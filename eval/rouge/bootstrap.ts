@@ -50,6 +50,8 @@ function percentile(sorted: Float64Array, q: number): number {
  * @example
  * ```ts
  * import { bootstrapAggregate, computeRouge } from "@tether/rlhf/eval";
+ * const predictions = ["the cat sat on the mat", "a dog barked"];
+ * const references = ["the cat lay on the mat", "the dog barked loudly"];
  * const perItem = computeRouge(predictions, references, { useAggregator: false });
  * const { rouge1 } = bootstrapAggregate(perItem, { seed: 42 });
  * console.log(rouge1.low.fmeasure, rouge1.mid.fmeasure, rouge1.high.fmeasure);

@@ -45,10 +45,12 @@ const filesOfThisProcess = new Map<string, string>();
  * @example
  * ```ts
  * import { EventFileWriter } from "@tether/rlhf/report";
- * const events = EventFileWriter.open("runs/demo");
+ * const dir = await Deno.makeTempDir(); // a run folder, e.g. runs/demo
+ * const events = EventFileWriter.open(dir);
  * events.scalars(1, { "env/reward_mean": 0.5, "objective/kl": 0.01 });
  * events.text(1, "completions", "| prompt | completion |\n|---|---|\n| a | b |");
  * events.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class EventFileWriter {
