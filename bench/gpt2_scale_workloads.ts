@@ -43,6 +43,8 @@ import {
 } from "../core/mod.ts";
 import { GPT2LMHeadModel } from "../models/gpt2/model.ts";
 import { applyLora } from "../models/lora.ts";
+import type { CausalLM } from "../models/contract.ts";
+import { CausalLMWithValueHead } from "../models/with_value_head.ts";
 import { nextTokenLogProbs } from "../models/next_token_logprobs.ts";
 import { DistilBertForSequenceClassification } from "../models/bert/distilbert.ts";
 import { parseEncoderConfig } from "../models/bert/config.ts";
@@ -92,7 +94,7 @@ function gpt2(): GPT2LMHeadModel {
  * log p(ids[:, t+1] | ids[:, ≤t]) for every position: through the fused, chunked LM head
  * (`nextTokenLogProbs`), or with `unfused` through the full [B, T, V] logits.
  */
-function nextTokens(model: GPT2LMHeadModel, ids: Tensor, mask: Tensor, unfused: boolean): {
+function nextTokens(model: CausalLM, ids: Tensor, mask: Tensor, unfused: boolean): {
   logprobs: Tensor;
   values?: Tensor;
 } {
@@ -131,8 +133,7 @@ export function buildWorkload(name: string, opts: WorkloadOptions = {}): Workloa
     };
   }
   if (name === "lora_step") {
-    const model = gpt2();
-    model.attachValueHead({ dropout: 0 });
+    const model = new CausalLMWithValueHead(gpt2(), { dropout: 0 });
     const lora = applyLora(model, { r: 32, alpha: 32, dropout: 0, targetModules: ["c_attn"] }, {
       generator: new Generator(1),
     });

@@ -15,6 +15,29 @@ export interface ProgressSink {
   isTerminal(): boolean;
   /** Write text as is. */
   write(text: string): void;
+  /**
+   * Optional: receive training progress as data instead of text. When present, a
+   * {@link Progress} calls it on every update and once at the end, and writes no text.
+   */
+  progress?(event: ProgressEvent): void;
+}
+
+/** Training progress as data, for a {@link ProgressSink} that draws its own. */
+export interface ProgressEvent {
+  /** What is running, e.g. `ppo`. */
+  label: string;
+  /** Steps done. */
+  step: number;
+  /** Total steps, when known. */
+  total: number | undefined;
+  /** Steps per second since the run (or the resume) began. */
+  stepsPerSecond: number;
+  /** Seconds left at that rate, when the total is known. */
+  etaSeconds: number | undefined;
+  /** The latest metrics, under the names the run logs them. */
+  stats: Readonly<Record<string, number>>;
+  /** True for the last event of the run. */
+  done: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -34,6 +57,40 @@ export const stderrSink: ProgressSink = {
     while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
   },
 };
+
+let currentSink: ProgressSink = stderrSink;
+
+/**
+ * The sink every trainer, loop and download writes progress to unless it is given one: standard
+ * error until {@link setProgressSink} replaces it.
+ */
+export function progressSink(): ProgressSink {
+  return currentSink;
+}
+
+/**
+ * Replace the default progress sink (for every trainer, loop and download that is not given one
+ * of its own); returns the previous one so a caller can put it back.
+ *
+ * @example
+ * ```ts
+ * import { setProgressSink } from "@tether/rlhf/report";
+ * const lines: string[] = [];
+ * const previous = setProgressSink({
+ *   isTerminal: () => false,
+ *   write: (text) => lines.push(text),
+ * });
+ * // ... train ...
+ * setProgressSink(previous);
+ * ```
+ *
+ * @param sink The new default.
+ */
+export function setProgressSink(sink: ProgressSink): ProgressSink {
+  const previous = currentSink;
+  currentSink = sink;
+  return previous;
+}
 
 /**
  * Format a byte count with binary units, e.g. `12.3 MiB` (whole bytes below 1 KiB).
@@ -70,7 +127,7 @@ class ProgressLine {
   #finished = false;
 
   constructor(options: LineOptions) {
-    this.#sink = options.sink ?? stderrSink;
+    this.#sink = options.sink ?? currentSink;
     this.terminal = this.#sink.isTerminal();
     this.#redrawMs = options.redrawMs ?? 100;
     this.#logEveryMs = options.logEveryMs ?? Infinity;
@@ -268,11 +325,13 @@ export class ProgressBar {
 export interface TrainingProgressOptions {
   /** Shown first on the line, e.g. `dpo`. */
   label: string;
-  /** Total optimizer steps, when known. */
+  /** Total optimizer steps, when known (then the line shows a bar and an ETA). */
   total?: number;
+  /** Steps already done when this run starts (a resume), so the rate counts only new ones. */
+  start?: number;
   /** In a log (not a terminal), print a line every this many steps (default 10). */
   every?: number;
-  /** Output (default: standard error). */
+  /** Output (default: {@link progressSink}, standard error unless replaced). */
   sink?: ProgressSink;
   /** Minimum time between redraws on a terminal (default 100 ms). */
   redrawMs?: number;
@@ -281,17 +340,32 @@ export interface TrainingProgressOptions {
 }
 
 /**
- * Training progress: steps done, steps per second and the latest metrics, e.g.
- * `sft step 20/100 | 3.10 steps/s | loss 1.2345`. In a log a line is printed every `every` steps
- * and at the last step.
+ * Training progress: steps done, the rate, the time left and the latest metrics under the names
+ * the run logs them, e.g. `ppo step 12/30 | 1.25 s/step | ETA 0:23 | env/reward_mean 1.2345`.
+ * On a terminal the line is redrawn in place with a bar after the step count; in a log a line is
+ * printed every `every` steps and at the last step. A sink with a `progress` method receives
+ * each update as a {@link ProgressEvent} instead.
+ *
+ * @example
+ * ```ts
+ * import { Progress } from "@tether/rlhf/report";
+ * const progress = new Progress({ label: "ppo", total: 30 });
+ * for (let step = 1; step <= 30; step++) {
+ *   progress.update(step, { "env/reward_mean": 0.1 * step });
+ * }
+ * progress.finish();
+ * ```
  */
 export class Progress {
   readonly #label: string;
   readonly #total: number | undefined;
+  readonly #start: number;
   readonly #every: number;
   readonly #line: ProgressLine;
-  #step = 0;
+  readonly #sink: ProgressSink;
+  #step: number;
   #stats: Readonly<Record<string, number>> = {};
+  #done = false;
 
   /**
    * Start tracking a run.
@@ -303,41 +377,109 @@ export class Progress {
     if (!(Number.isInteger(every) && every >= 1)) {
       throw new Error(`Progress: every must be an integer >= 1, got ${every}`);
     }
+    const start = options.start ?? 0;
+    if (!(Number.isInteger(start) && start >= 0)) {
+      throw new Error(`Progress: start must be an integer >= 0, got ${start}`);
+    }
     this.#label = options.label;
     this.#total = options.total;
+    this.#start = start;
+    this.#step = start;
     this.#every = every;
-    this.#line = new ProgressLine(options);
+    this.#sink = options.sink ?? currentSink;
+    this.#line = new ProgressLine({ ...options, sink: this.#sink });
   }
 
   /**
    * Record that `step` optimizer steps are done, with the latest metrics.
    *
    * @param step Steps completed.
-   * @param stats Metrics to show (a few short ones: loss, accuracy).
+   * @param stats Metrics to show (a few, under the names the run logs them).
    */
   update(step: number, stats: Readonly<Record<string, number>> = {}): void {
     this.#step = step;
     this.#stats = stats;
-    this.#line.update(() => this.#describe(), this.#isLogStep());
+    if (this.#sink.progress) return this.#sink.progress(this.#event(false));
+    this.#line.update(
+      () => this.#describe(this.#line.terminal),
+      this.#isLogStep(),
+    );
   }
 
   /** Draw the final state and end the line (only the first call does anything). */
   finish(): void {
-    const describe = () => this.#describe();
+    if (this.#sink.progress) {
+      if (!this.#done) this.#sink.progress(this.#event(true));
+      this.#done = true;
+      return;
+    }
     // In a log, the last step gets a line unless the cadence already printed it.
-    this.#line.finish(describe, this.#isLogStep() ? undefined : describe);
+    this.#line.finish(
+      () => this.#describe(true),
+      this.#isLogStep() ? undefined : () => this.#describe(false),
+    );
   }
 
   #isLogStep(): boolean {
     return this.#step % this.#every === 0 || this.#step === this.#total;
   }
 
-  #describe(): string {
-    const of = this.#total === undefined ? "" : `/${this.#total}`;
-    const rate = (this.#step / this.#line.seconds()).toFixed(2);
-    const stats = Object.entries(this.#stats).map(([k, v]) => `${k} ${formatMetric(v)}`);
-    return [`${this.#label} step ${this.#step}${of}`, `${rate} steps/s`, ...stats].join(" | ");
+  #event(done: boolean): ProgressEvent {
+    const stepsPerSecond = (this.#step - this.#start) / this.#line.seconds();
+    const total = this.#total;
+    const etaSeconds = total === undefined || stepsPerSecond <= 0
+      ? undefined
+      : Math.max(0, total - this.#step) / stepsPerSecond;
+    return {
+      label: this.#label,
+      step: this.#step,
+      total,
+      stepsPerSecond,
+      etaSeconds,
+      stats: this.#stats,
+      done,
+    };
   }
+
+  #describe(withBar: boolean): string {
+    const e = this.#event(false);
+    const of = e.total === undefined ? "" : `/${e.total}`;
+    let head = `${this.#label} step ${e.step}${of}`;
+    if (withBar && e.total !== undefined && e.total > 0) {
+      const width = 20;
+      const filled = Math.min(width, Math.round((width * e.step) / e.total));
+      head += ` [${"#".repeat(filled)}${" ".repeat(width - filled)}]`;
+    }
+    const parts = [head, formatRate(e.stepsPerSecond)];
+    if (e.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(e.etaSeconds)}`);
+    for (const [k, v] of Object.entries(e.stats)) parts.push(`${k} ${formatMetric(v)}`);
+    return parts.join(" | ");
+  }
+}
+
+/**
+ * A step rate as people read it: `3.10 steps/s` from one step a second up, `1.25 s/step` below.
+ *
+ * @param stepsPerSecond Steps per second.
+ */
+export function formatRate(stepsPerSecond: number): string {
+  if (!(stepsPerSecond > 0)) return "- steps/s";
+  return stepsPerSecond >= 1
+    ? `${stepsPerSecond.toFixed(2)} steps/s`
+    : `${(1 / stepsPerSecond).toFixed(2)} s/step`;
+}
+
+/**
+ * Seconds as `m:ss`, or `h:mm:ss` from an hour up.
+ *
+ * @param seconds A duration.
+ */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "-";
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return h > 0 ? `${h}:${pad(m)}:${pad(r)}` : `${m}:${pad(r)}`;
 }
 
 /**

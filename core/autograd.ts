@@ -15,6 +15,29 @@ export interface BackwardOptions {
  * Gradients add up across calls, as in PyTorch, until `zeroGrad()`.
  */
 export function backward(root: Tensor, seed?: Tensor, opts: BackwardOptions = {}): void {
+  backwardPass(root, seed, opts, null);
+}
+
+/**
+ * A backward pass that ends at `boundary`: gradients reaching those tensors are returned (kept
+ * out of scopes) instead of propagating past them or accumulating into `.grad`. Gradient
+ * checkpointing's recomputation ends at its block's inputs and at what the block captured from
+ * outside (parameters, a mask or position bias made earlier), whose tape belongs to the outer pass.
+ */
+export function backwardTo(
+  root: Tensor,
+  seed: Tensor,
+  boundary: ReadonlySet<Tensor>,
+): Map<Tensor, Tensor> {
+  return backwardPass(root, seed, {}, boundary);
+}
+
+function backwardPass(
+  root: Tensor,
+  seed: Tensor | undefined,
+  opts: BackwardOptions,
+  boundary: ReadonlySet<Tensor> | null,
+): Map<Tensor, Tensor> {
   root.assertLive("backward");
   if (!seed && root.size !== 1) {
     throw new Error(
@@ -50,10 +73,12 @@ export function backward(root: Tensor, seed?: Tensor, opts: BackwardOptions = {}
     }
   }
 
-  const order = topoOrder(root);
-  engine.tidy(() =>
+  const order = topoOrder(root, boundary);
+  // Gradients at the boundary leave the scope as its result (the caller's scope owns them).
+  const ended = engine.tidy(() =>
     noGrad(() => {
       const grads = new Map<Tensor, Tensor>();
+      const atBoundary: [Tensor, Tensor][] = [];
       grads.set(root, seed ?? onesLike(root));
       for (let i = order.length - 1; i >= 0; i--) {
         const node = order[i];
@@ -92,13 +117,19 @@ export function backward(root: Tensor, seed?: Tensor, opts: BackwardOptions = {}
         if (!opts.retainGraph) release(node);
       }
       for (const [x, g] of grads) {
+        if (boundary?.has(x)) {
+          atBoundary.push([x, g]);
+          continue;
+        }
         if (!x.requiresGrad || x.node) continue;
         const total = x.grad ? accumulate(x.grad, g) : g;
         engine.keep(total);
         x.grad = total;
       }
+      return atBoundary;
     })
   );
+  return new Map(ended);
 }
 
 function accumulate(a: Tensor, b: Tensor): Tensor {
@@ -118,7 +149,7 @@ function onesLike(t: Tensor): Tensor {
 }
 
 /** Nodes reachable from root, each after all nodes it depends on (inputs first). */
-function topoOrder(root: Tensor): TapeNode[] {
+function topoOrder(root: Tensor, boundary: ReadonlySet<Tensor> | null): TapeNode[] {
   const order: TapeNode[] = [];
   const seen = new Set<TapeNode>();
   if (!root.node) return order;
@@ -130,7 +161,7 @@ function topoOrder(root: Tensor): TapeNode[] {
     if (i < node.inputs.length) {
       top[1]++;
       const child = node.inputs[i].node;
-      if (child && !seen.has(child)) {
+      if (child && !seen.has(child) && !boundary?.has(node.inputs[i])) {
         seen.add(child);
         stack.push([child, 0]);
       }

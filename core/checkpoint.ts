@@ -5,17 +5,19 @@
  * Gradients equal the plain path's: the recomputation runs the same kernels on the same values,
  * then backpropagates through them with the upstream gradient.
  *
- * The trainable tensors `fn` uses (a block's parameters) are found by following the tape of the
- * forward run, so `fn` may close over any module; their gradients accumulate into `.grad` during
- * the backward pass, as those of the plain path do.
+ * What `fn` uses from outside besides its inputs (a block's parameters, or a mask, position bias
+ * or encoder keys computed earlier with a tape of their own) is found by following the tape of
+ * the forward run, so `fn` may close over any module or tensor; those tensors become inputs of
+ * the checkpoint node, and the recomputation's backward ends at them and hands their gradients
+ * to the outer pass, as the plain path's nodes do.
  *
  * @module
  */
 
-import { backward } from "./autograd.ts";
+import { backwardTo } from "./autograd.ts";
 import { engine, noGrad, registerGrad, tidy } from "./engine.ts";
 import { defaultGenerator, type Generator, type GeneratorState } from "./random.ts";
-import { Tensor } from "./tensor.ts";
+import { nextTensorId, Tensor } from "./tensor.ts";
 import type { TapeNode } from "./tensor.ts";
 
 /** Options of `checkpointWith`. */
@@ -69,16 +71,17 @@ export function checkpointWith(
     (g, i, all) => all.indexOf(g) === i,
   );
   const states = generators.map((g) => g.getState());
-  // The forward run records its own tape, which is only read for the trainable leaves it reached
+  const firstInside = nextTensorId();
+  // The forward run records its own tape, which is only read for what it captured from outside
   // and then dropped with the intermediates; the recomputation rebuilds it.
-  const { out, leaves } = tidy(() => {
+  const { out, captured } = tidy(() => {
     const y = checked(fn(...inputs));
-    return { out: y, leaves: trainableLeaves(y, inputs) };
+    return { out: y, captured: capturedTensors(y, inputs, firstInside) };
   });
   if (!out.node) return out;
   const node: TapeNode = {
     op: "checkpoint",
-    inputs: [...inputs, ...leaves],
+    inputs: [...inputs, ...captured],
     outputs: [out],
     attrs: {},
     saved: [],
@@ -95,8 +98,11 @@ function checked(y: unknown): Tensor {
   return y;
 }
 
-/** Leaves requiring grad that `y`'s tape reaches, other than `inputs` (a block's parameters). */
-function trainableLeaves(y: Tensor, inputs: readonly Tensor[]): Tensor[] {
+/**
+ * Tensors made before the checkpoint (id below `firstInside`) that `y`'s tape reaches and that
+ * gradients flow to, other than `inputs`: parameters, and earlier results with a tape of their own.
+ */
+function capturedTensors(y: Tensor, inputs: readonly Tensor[], firstInside: number): Tensor[] {
   const found = new Set<Tensor>();
   const seen = new Set<TapeNode>();
   const stack = y.node ? [y.node] : [];
@@ -105,12 +111,12 @@ function trainableLeaves(y: Tensor, inputs: readonly Tensor[]): Tensor[] {
     const n = stack.pop()!;
     for (const x of n.inputs) {
       if (given.has(x)) continue;
-      if (x.node) {
-        if (!seen.has(x.node)) {
-          seen.add(x.node);
-          stack.push(x.node);
-        }
-      } else if (x.requiresGrad) found.add(x);
+      if (x.id < firstInside) {
+        if (x.requiresGrad || x.node) found.add(x);
+      } else if (x.node && !seen.has(x.node)) {
+        seen.add(x.node);
+        stack.push(x.node);
+      }
     }
   }
   return [...found];
@@ -133,15 +139,16 @@ registerGrad("checkpoint", ([dy], node) => {
         )
       );
       const y = checked(r.fn(...xs));
-      if (y.node || y.requiresGrad) backward(y, dy!);
-      // The inputs' gradients leave with the rule's result; disposing a leaf would free its grad.
-      return xs.map((x) => {
-        const g = x.grad;
-        x.grad = null;
-        return g;
-      });
+      if (!y.node && !y.requiresGrad) return node.inputs.map(() => null);
+      // The recomputed tape ends at the fresh inputs and at captured results of the outer tape;
+      // their gradients leave with the rule's result for the outer pass to carry on. Captured
+      // leaves (parameters) take theirs into `.grad` here, as soon as each block is done.
+      const captured = node.inputs.slice(r.inputs);
+      const ends = [...xs, ...captured.filter((x) => x.node !== null)];
+      const ended = backwardTo(y, dy!, new Set(ends));
+      return [...xs, ...captured].map((x) => ended.get(x) ?? null);
     });
-    return [...grads, ...node.inputs.slice(r.inputs).map(() => null)];
+    return grads;
   } finally {
     engine.gradEnabled = before;
     r.generators.forEach((g, i) => g.setState(now[i]));

@@ -39,6 +39,11 @@ export interface TapeNode {
 
 let nextId = 1;
 
+/** The id the next tensor will get: tensors with smaller ids existed before this call. */
+export function nextTensorId(): number {
+  return nextId;
+}
+
 /** An n-dimensional array of f32 values on one backend, optionally tracked by autograd. */
 export class Tensor {
   /** Unique id, handy in error messages. */

@@ -7,11 +7,23 @@
  *
  * @example
  * ```ts
- * import { LengthSampler, loadImdb, longerThan, pairsFromLabeled, tokenQueries } from "@tether/rlhf/data";
+ * import { loadImdb, pairsFromLabeled } from "@tether/rlhf/data";
  *
- * const imdb = await loadImdb({ split: "train" });
+ * // loadImdb({ split: "train" }) reads stanfordnlp/imdb from the Hub (or its cache); a local
+ * // file in the same columns works offline.
+ * const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+ * const rows = [
+ *   { text: "a wonderful film.", label: 1 },
+ *   { text: "a moving story.", label: 1 },
+ *   { text: "a dull mess.", label: 0 },
+ * ];
+ * await Deno.writeTextFile(path, rows.map((r) => JSON.stringify(r)).join("\n"));
+ * const imdb = await loadImdb({ path });
+ * // Every positive review chosen over every negative one (the full IMDB train split gives
+ * // 156,250,000 pairs, built lazily).
  * const pairs = pairsFromLabeled(imdb, { isChosen: (r) => r.label === 1, value: (r) => r.text });
- * console.log(pairs.length); // 156,250,000, built lazily
+ * console.log(pairs.length, pairs.get(0)); // 2 { chosen: "a wonderful film.", rejected: "a dull mess." }
+ * await Deno.remove(path);
  * ```
  *
  * @module
@@ -168,6 +180,29 @@ export {
   syntheticSftSplit,
   writeSyntheticPreference,
 } from "./synthetic/preferences.ts";
+export {
+  type EmotionLexicon,
+  firstWords,
+  generateSyntheticEmotions,
+  SYNTHETIC_EMOTION_LEXICON,
+  SYNTHETIC_EMOTION_OPENINGS,
+  SYNTHETIC_EMOTION_WORDS,
+  type SyntheticEmotionOptions,
+  type SyntheticEmotionText,
+  writeSyntheticEmotion,
+} from "./synthetic/emotions.ts";
+export {
+  generateSyntheticSummaries,
+  generateSyntheticSummaryComparisons,
+  gistScore,
+  type RejectedKind,
+  type SummaryGist,
+  type SyntheticSummaryComparison,
+  type SyntheticSummaryOptions,
+  type SyntheticSummaryPost,
+  writeSyntheticSummaryComparison,
+  writeSyntheticSummaryPost,
+} from "./synthetic/summaries.ts";
 export {
   EOS_TOKEN,
   PAD_TOKEN,

@@ -22,8 +22,13 @@ export interface StreamShuffleOptions {
  * @example
  * ```ts
  * import { streamJsonl } from "@tether/rlhf/data";
- * const stream = streamJsonl<{ text: string }>("reviews.jsonl.gz").filter((r) => r.text.length > 200);
- * for await (const batch of stream.batches(32)) console.log(batch.length);
+ *
+ * const path = await Deno.makeTempFile({ suffix: ".jsonl" }); // or a .jsonl.gz
+ * const texts = ["a fine film.", "too long to sit through, and too loud to sleep through."];
+ * await Deno.writeTextFile(path, texts.map((text) => JSON.stringify({ text })).join("\n"));
+ * const stream = streamJsonl<{ text: string }>(path).filter((r) => r.text.length > 20);
+ * for await (const batch of stream.batches(32)) console.log(batch.length); // 1
+ * await Deno.remove(path);
  * ```
  */
 export class StreamingDataset<T> implements AsyncIterable<T> {

@@ -8,18 +8,12 @@
  *
  *   deno run -A examples/hh_dpo.ts                  # full: gpt2 + Anthropic/hh-rlhf from the Hub
  *   deno run -A examples/hh_dpo.ts --preset tiny    # offline: tiny GPT-2, SYNTHETIC preferences
- *
- * Flags: --preset full|tiny, --backend, --out (default runs/hh_dpo-<preset>), --resume, --seed,
- * --beta, --loss-type (any of DPO_LOSS_TYPES), --max-steps, --learning-rate, --batch-size,
- * --train-examples, --test-examples, --samples (table rows), --reward-model (folder or Hub id of
- * a 1-label classifier; the full preset otherwise scores with a plain-code stand-in and says
- * so), --lora-r (0 = full fine-tune with a frozen reference copy).
+ *   deno run -A examples/hh_dpo.ts --help           # every flag with its defaults
  *
  * @module
  */
 
 import { join } from "node:path";
-import { MetricsWriter } from "../algorithms/common/metrics.ts";
 import { prefixed } from "../algorithms/common/trainer.ts";
 import {
   DPO_LOSS_TYPES,
@@ -27,15 +21,50 @@ import {
   type DpoLossType,
   DPOTrainer,
 } from "../algorithms/dpo/mod.ts";
-import { numberFlag, runAsScript } from "./common/cli.ts";
+import {
+  defineCli,
+  flag,
+  openRun,
+  type ParsedArgs,
+  perPreset,
+  type Preset,
+  reportTargets,
+} from "./common/cli.ts";
 import type { SideBySideSummary } from "./common/side_by_side.ts";
-import { parseHhArgs, TRAINER_FLAGS, trainerOverrides } from "./hh/args.ts";
+import { hhFlags, hhPresetFromFlags, trainerFlags } from "./hh/args.ts";
 import { saveHhPolicy } from "./hh/policy.ts";
-import type { HhDpoSettings, HhPreset } from "./hh/presets.ts";
+import { type HhDpoSettings, type HhPreset, hhPreset } from "./hh/presets.ts";
 import { loadTokenizedHhPairs, startHhRun } from "./hh/run.ts";
 import { HeldOutSamples, logRunFiles } from "./hh/samples.ts";
+import { type ReportTarget, RunWriter, writeRunConfig } from "../report/run_files.ts";
+import { writeRunReport } from "./common/report.ts";
 
 const NAME = "hh_dpo";
+
+/** The command line: the hh flags, the trainer's, β and the loss. */
+export const CLI = defineCli({
+  name: NAME,
+  summary: "Direct Preference Optimization on hh-rlhf pairs (any of TRL's DPO losses).",
+  description: "The reference is the policy with its LoRA adapters off, or a frozen copy for a " +
+    "full fine-tune. Prints TRL's metrics (rewards/chosen, rewards/rejected, " +
+    "rewards/accuracies, rewards/margins, logps/chosen, logps/rejected) on held-out pairs " +
+    "before and after; writes metrics.jsonl, checkpoints, the tuned model and a side-by-side " +
+    "table of samples into --out.",
+  flags: {
+    ...hhFlags(NAME),
+    ...trainerFlags((p) => p.dpo),
+    beta: flag.number({
+      help: "β, the strength of the implicit KL constraint",
+      above: 0,
+      default: perPreset((p) => hhPreset(p as Preset).dpo.beta),
+    }),
+    "loss-type": flag.choice(DPO_LOSS_TYPES, { help: "the DPO loss", default: "sigmoid" }),
+  },
+  examples: [
+    "deno run -A examples/hh_dpo.ts --preset tiny",
+    "deno run -A examples/hh_dpo.ts --preset tiny --loss-type ipo --beta 0.5 --out runs/ipo",
+  ],
+});
 
 /** The metrics printed before and after, in TRL's names. */
 export const DPO_PRINTED_METRICS = [
@@ -62,9 +91,13 @@ export interface HhDpoOptions {
   out: string;
   /** Resume from `<out>/checkpoint`. */
   resume: boolean;
+  /** Replace a run already in `out`. */
+  overwrite?: boolean;
   /** Seed of data, sampling and order. */
   seed: number;
-  /** Reward model folder / Hub id, or null for the plain-code stand-in. */
+  /** Also write TensorBoard event files (`--report-to tensorboard`). */
+  reportTo?: readonly ReportTarget[];
+  /** Reward model folder or Hub id. */
   rewardModel: string | null;
   /** Where lines go (default console.log); the table is printed by `writeSideBySide`. */
   log?: (line: string) => void;
@@ -85,34 +118,38 @@ export interface HhDpoResult {
 }
 
 /**
+ * Run options from parsed flags.
+ *
+ * @param a Parsed flags.
+ */
+export function hhDpoOptions(a: ParsedArgs<typeof CLI.flags>): HhDpoOptions {
+  return {
+    preset: hhPresetFromFlags(a),
+    dpo: {
+      ...hhPreset(a.preset).dpo,
+      maxSteps: a.maxSteps,
+      learningRate: a.learningRate,
+      batchSize: a.batchSize,
+      beta: a.beta,
+    },
+    lossType: a.lossType,
+    backend: a.backend,
+    out: a.out,
+    resume: a.resume,
+    overwrite: a.overwrite,
+    seed: a.seed,
+    reportTo: reportTargets(a.reportTo),
+    rewardModel: a.rewardModel ?? hhPreset(a.preset).rewardModel,
+  };
+}
+
+/**
  * Parse the command line into run options.
  *
  * @param argv Arguments.
  */
 export function parseHhDpoArgs(argv: readonly string[]): HhDpoOptions {
-  const a = parseHhArgs(NAME, argv, {
-    ...TRAINER_FLAGS,
-    "beta": { type: "string" },
-    "loss-type": { type: "string", default: "sigmoid" },
-  });
-  const lossType = String(a.extra["loss-type"]);
-  if (!(DPO_LOSS_TYPES as readonly string[]).includes(lossType)) {
-    throw new Error(
-      `${NAME}: --loss-type must be one of ${DPO_LOSS_TYPES.join(", ")}, got '${lossType}'`,
-    );
-  }
-  const dpo = trainerOverrides(NAME, a.extra, a.preset.dpo);
-  dpo.beta = numberFlag(NAME, "beta", a.extra.beta, Number.MIN_VALUE, dpo.beta);
-  return {
-    preset: a.preset,
-    dpo,
-    lossType: lossType as DpoLossType,
-    backend: a.backend,
-    out: a.out,
-    resume: a.resume,
-    seed: a.seed,
-    rewardModel: a.rewardModel,
-  };
+  return hhDpoOptions(CLI.parse(argv));
 }
 
 function formatMetrics(metrics: DpoEvalMetrics): string {
@@ -127,6 +164,8 @@ function formatMetrics(metrics: DpoEvalMetrics): string {
 export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
   const t0 = performance.now();
   const { preset, dpo } = o;
+  // The run folder first: a clash or an unwritable folder fails before any model loads.
+  await using _folder = await openRun(CLI, o, { checkpoints: ["checkpoint"], log: o.log });
   const run = await startHhRun(NAME, preset, { ...o, withReference: true });
   const { log, policy, reward } = run;
   try {
@@ -153,6 +192,8 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
       o.seed + 7919,
     );
 
+    await writeRunConfig(o.out, { preset });
+
     const trainer = new DPOTrainer({
       beta: dpo.beta,
       lossType: o.lossType,
@@ -167,6 +208,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
       outputDir: o.out,
       seed: o.seed,
       progress: o.progress ?? true,
+      reportTo: o.reportTo,
     }, {
       model: policy.model,
       refModel: policy.refModel,
@@ -178,7 +220,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
     const before = await trainer.evaluate();
     log(`held out before: ${formatMetrics(before)}`);
     if (!o.resume) {
-      const writer = await MetricsWriter.open(o.out);
+      const writer = await RunWriter.open(o.out, { reportTo: o.reportTo });
       await writer.write(0, prefixed("eval/", before));
       writer.close();
     }
@@ -195,7 +237,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
     const cfg = trainer.args;
     // The trainer already logged the final evaluation when the last step fell on evalSteps.
     const finalEvalLogged = cfg.evalSteps !== null && out.globalStep % cfg.evalSteps === 0;
-    const writer = await MetricsWriter.open(o.out);
+    const writer = await RunWriter.open(o.out, { reportTo: o.reportTo });
     await writer.write(out.globalStep, {
       ...(finalEvalLogged ? {} : prefixed("eval/", after)),
       "samples/reward_mean_original": sideBySide.meanBefore,
@@ -204,6 +246,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
     writer.close();
     const saved = await saveHhPolicy(policy, preset.policy, join(o.out, "model"));
     logRunFiles(o.out, saved, sideBySide.path, log);
+    await writeRunReport(o.out, log);
     return { before, after, sideBySide, seconds: (performance.now() - t0) / 1000 };
   } finally {
     run.dispose();
@@ -211,12 +254,14 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
 }
 
 /**
- * Parse and run.
+ * Parse and run; resolves to the exit status (errors are printed, never thrown).
  *
  * @param argv Command-line arguments.
  */
-export function main(argv: readonly string[]): Promise<HhDpoResult> {
-  return runHhDpo(parseHhDpoArgs(argv));
+export function main(argv: readonly string[]): Promise<number> {
+  return CLI.run(argv, async (a) => {
+    await runHhDpo(hhDpoOptions(a));
+  });
 }
 
-if (import.meta.main) await runAsScript(NAME, () => main(Deno.args));
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -7,13 +7,7 @@
  *
  *   deno run -A examples/hh_rest.ts                 # full: gpt2 + Anthropic/hh-rlhf from the Hub
  *   deno run -A examples/hh_rest.ts --preset tiny   # offline: tiny GPT-2 + tiny reward model
- *
- * Flags: --preset full|tiny, --backend, --out (default runs/hh_rest-<preset>), --resume, --seed,
- * --samples-per-prompt (K), --improve-steps (I), --thresholds (comma-separated rising fixed
- * thresholds, one per Improve step; default: ReST's rising percentiles), --grow-prompts,
- * --learning-rate, --batch-size, --epochs (SFT passes per Improve step), --train-examples,
- * --test-examples, --samples (held-out prompts), --reward-model (folder or Hub id of a 1-label
- * classifier; the full preset otherwise scores with a plain-code stand-in and says so), --lora-r.
+ *   deno run -A examples/hh_rest.ts --help          # every flag with its defaults
  *
  * Grow sets hold the policy's own samples only (ReST's `includeDataset` is off): the reward
  * decides what is learned, not the dataset's replies.
@@ -23,17 +17,82 @@
 
 import { join } from "node:path";
 import { type ImproveResult, ReST, type ReSTTokenizer } from "../algorithms/rest/mod.ts";
-import { intFlag, numberFlag, runAsScript } from "./common/cli.ts";
+import {
+  defineCli,
+  flag,
+  openRun,
+  type ParsedArgs,
+  perPreset,
+  type Preset,
+  reportTargets,
+} from "./common/cli.ts";
 import type { SideBySideSummary } from "./common/side_by_side.ts";
-import { parseHhArgs } from "./hh/args.ts";
+import { hhFlags, hhPresetFromFlags } from "./hh/args.ts";
 import { loadHhPairs } from "./hh/data.ts";
 import { promptIds, saveHhPolicy } from "./hh/policy.ts";
-import type { HhPreset, HhRestSettings } from "./hh/presets.ts";
+import { type HhPreset, hhPreset, type HhRestSettings } from "./hh/presets.ts";
 import { startHhRun } from "./hh/run.ts";
 import { HeldOutSamples, logRunFiles } from "./hh/samples.ts";
 import type { Tokenizer } from "../models/mod.ts";
+import { type ReportTarget, writeRunConfig } from "../report/run_files.ts";
+import { writeRunReport } from "./common/report.ts";
 
 const NAME = "hh_rest";
+
+const restOf = (p: string) => hhPreset(p as Preset).rest;
+
+/** The command line: the hh flags and ReST's. */
+export const CLI = defineCli({
+  name: NAME,
+  summary: "ReST (Grow, then Improve steps at rising reward thresholds) on hh-rlhf prompts.",
+  description: "A Grow step samples K replies per prompt and scores them with the reward; each " +
+    "Improve step keeps the samples above a rising threshold and fine-tunes on them. Prints " +
+    "the held-out mean reward before and after each Improve step; writes metrics.jsonl (rest/* " +
+    "names), the Grow set, checkpoints, the tuned model and a side-by-side table into --out.",
+  flags: {
+    ...hhFlags(NAME),
+    "samples-per-prompt": flag.int({
+      help: "samples per prompt in the Grow step (K)",
+      min: 1,
+      default: perPreset((p) => restOf(p).samplesPerPrompt),
+    }),
+    "improve-steps": flag.int({
+      help: "Improve steps (I); with --thresholds, one per threshold",
+      min: 1,
+      default: perPreset((p) => restOf(p).improveSteps),
+    }),
+    thresholds: flag.numbers({
+      help: "fixed reward thresholds, one per Improve step",
+      rising: true,
+      defaultText: "ReST's rising per-prompt percentiles",
+      example: "0,1,2",
+    }),
+    "grow-prompts": flag.int({
+      help: "prompts sampled from in the Grow step",
+      min: 1,
+      default: perPreset((p) => restOf(p).growPrompts),
+    }),
+    "learning-rate": flag.number({
+      help: "SFT learning rate of each Improve step",
+      above: 0,
+      default: perPreset((p) => restOf(p).learningRate),
+    }),
+    "batch-size": flag.int({
+      help: "SFT batch size of each Improve step",
+      min: 1,
+      default: perPreset((p) => restOf(p).batchSize),
+    }),
+    epochs: flag.number({
+      help: "SFT passes over the filtered Grow set per Improve step",
+      above: 0,
+      default: perPreset((p) => restOf(p).epochs),
+    }),
+  },
+  examples: [
+    "deno run -A examples/hh_rest.ts --preset tiny",
+    "deno run -A examples/hh_rest.ts --preset tiny --thresholds 0,2,4 --out runs/rest-fixed",
+  ],
+});
 
 /** A parsed run of the ReST example. */
 export interface HhRestOptions {
@@ -47,9 +106,13 @@ export interface HhRestOptions {
   out: string;
   /** Resume from `<out>/checkpoint` (after its Improve step). */
   resume: boolean;
+  /** Replace a run already in `out`. */
+  overwrite?: boolean;
   /** Seed of data, sampling and order. */
   seed: number;
-  /** Reward model folder / Hub id, or null for the plain-code stand-in. */
+  /** Also write TensorBoard event files (`--report-to tensorboard`). */
+  reportTo?: readonly ReportTarget[];
+  /** Reward model folder or Hub id. */
   rewardModel: string | null;
   /** Where lines go (default console.log); the table is printed by `writeSideBySide`. */
   log?: (line: string) => void;
@@ -72,64 +135,51 @@ export interface HhRestResult {
 }
 
 /**
+ * Run options from parsed flags.
+ *
+ * @param a Parsed flags.
+ */
+export function hhRestOptions(a: ParsedArgs<typeof CLI.flags>): HhRestOptions {
+  const settings: HhRestSettings = {
+    samplesPerPrompt: a.samplesPerPrompt,
+    improveSteps: a.improveSteps,
+    thresholds: restOf(a.preset).thresholds,
+    growPrompts: a.growPrompts,
+    learningRate: a.learningRate,
+    batchSize: a.batchSize,
+    epochs: a.epochs,
+  };
+  if (a.thresholds !== undefined) {
+    if (a.given.has("improve-steps") && a.thresholds.length !== a.improveSteps) {
+      throw CLI.usageError(
+        `--thresholds has ${a.thresholds.length} values but --improve-steps is ${a.improveSteps}`,
+        a.thresholds.join(","),
+        "give one threshold per Improve step, or leave out --improve-steps",
+      );
+    }
+    settings.thresholds = a.thresholds;
+    settings.improveSteps = a.thresholds.length;
+  }
+  return {
+    preset: hhPresetFromFlags(a),
+    rest: settings,
+    backend: a.backend,
+    out: a.out,
+    resume: a.resume,
+    overwrite: a.overwrite,
+    seed: a.seed,
+    reportTo: reportTargets(a.reportTo),
+    rewardModel: a.rewardModel ?? hhPreset(a.preset).rewardModel,
+  };
+}
+
+/**
  * Parse the command line into run options.
  *
  * @param argv Arguments.
  */
 export function parseHhRestArgs(argv: readonly string[]): HhRestOptions {
-  const a = parseHhArgs(NAME, argv, {
-    "samples-per-prompt": { type: "string" },
-    "improve-steps": { type: "string" },
-    "thresholds": { type: "string" },
-    "grow-prompts": { type: "string" },
-    "learning-rate": { type: "string" },
-    "batch-size": { type: "string" },
-    "epochs": { type: "string" },
-  });
-  const x = a.extra, base = a.preset.rest;
-  const rest: HhRestSettings = {
-    samplesPerPrompt: intFlag(
-      NAME,
-      "samples-per-prompt",
-      x["samples-per-prompt"],
-      1,
-      base.samplesPerPrompt,
-    ),
-    improveSteps: intFlag(NAME, "improve-steps", x["improve-steps"], 1, base.improveSteps),
-    thresholds: base.thresholds,
-    growPrompts: intFlag(NAME, "grow-prompts", x["grow-prompts"], 1, base.growPrompts),
-    learningRate: numberFlag(NAME, "learning-rate", x["learning-rate"], 0, base.learningRate),
-    batchSize: intFlag(NAME, "batch-size", x["batch-size"], 1, base.batchSize),
-    epochs: numberFlag(NAME, "epochs", x.epochs, Number.MIN_VALUE, base.epochs),
-  };
-  if (x.thresholds !== undefined) {
-    const raw = String(x.thresholds);
-    const values = raw.split(",").map((s) => Number(s.trim()));
-    const rising = values.every((v, i) => Number.isFinite(v) && (i === 0 || v > values[i - 1]));
-    if (raw.trim() === "" || !rising) {
-      throw new Error(
-        `${NAME}: --thresholds must be comma-separated rising numbers (one per Improve step), ` +
-          `got '${raw}'`,
-      );
-    }
-    if (x["improve-steps"] !== undefined && values.length !== rest.improveSteps) {
-      throw new Error(
-        `${NAME}: --thresholds has ${values.length} values but --improve-steps is ` +
-          `${rest.improveSteps}; give one threshold per Improve step`,
-      );
-    }
-    rest.thresholds = values;
-    rest.improveSteps = values.length;
-  }
-  return {
-    preset: a.preset,
-    rest,
-    backend: a.backend,
-    out: a.out,
-    resume: a.resume,
-    seed: a.seed,
-    rewardModel: a.rewardModel,
-  };
+  return hhRestOptions(CLI.parse(argv));
 }
 
 /** ReST encodes prompts only (no dataset replies): BOS + text, as the other hh examples. */
@@ -155,6 +205,8 @@ function distinctPrompts(prompts: readonly string[], count: number): string[] {
 export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
   const t0 = performance.now();
   const { preset, rest } = o;
+  // The run folder first: a clash or an unwritable folder fails before any model loads.
+  await using _folder = await openRun(CLI, o, { checkpoints: ["checkpoint"], log: o.log });
   const run = await startHhRun(NAME, preset, o);
   const { log, policy, reward } = run;
   try {
@@ -191,6 +243,7 @@ export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
       reward,
       o.seed + 7919,
     );
+    await writeRunConfig(o.out, { preset });
     const trainer = new ReST({
       growSteps: 1,
       improveSteps: rest.improveSteps,
@@ -215,6 +268,7 @@ export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
       outputDir: o.out,
       seed: o.seed,
       progress: o.progress ?? true,
+      reportTo: o.reportTo,
     }, {
       model: policy.model,
       tokenizer: restTokenizer(policy.tokenizer),
@@ -238,6 +292,7 @@ export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
     const sideBySide = await heldOut.compare(o.out, "ReST", log);
     const saved = await saveHhPolicy(policy, preset.policy, join(o.out, "model"));
     logRunFiles(o.out, saved, sideBySide.path, log);
+    await writeRunReport(o.out, log);
     return {
       initialRewardMean: run.initialEvalRewardMean,
       improveRewardMeans: run.improveSteps.map((s) => s.evalRewardMean!),
@@ -251,12 +306,14 @@ export async function runHhRest(o: HhRestOptions): Promise<HhRestResult> {
 }
 
 /**
- * Parse and run.
+ * Parse and run; resolves to the exit status (errors are printed, never thrown).
  *
  * @param argv Command-line arguments.
  */
-export function main(argv: readonly string[]): Promise<HhRestResult> {
-  return runHhRest(parseHhRestArgs(argv));
+export function main(argv: readonly string[]): Promise<number> {
+  return CLI.run(argv, async (a) => {
+    await runHhRest(hhRestOptions(a));
+  });
 }
 
-if (import.meta.main) await runAsScript(NAME, () => main(Deno.args));
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -6,29 +6,41 @@
  *
  *   deno run -A examples/hh_sft.ts                  # full: gpt2 + Anthropic/hh-rlhf from the Hub
  *   deno run -A examples/hh_sft.ts --preset tiny    # offline: tiny GPT-2, SYNTHETIC prompts
- *
- * Flags: --preset full|tiny, --backend, --out (default runs/hh_sft-<preset>), --resume, --seed,
- * --max-steps, --learning-rate, --batch-size, --train-examples, --test-examples, --samples
- * (table rows), --reward-model (folder or Hub id of a 1-label classifier; the full preset
- * otherwise scores with a plain-code stand-in and says so), --lora-r (0 = full fine-tune).
+ *   deno run -A examples/hh_sft.ts --help           # every flag with its defaults
  *
  * @module
  */
 
-import { runAsScript } from "./common/cli.ts";
 import { join } from "node:path";
-import { MetricsWriter } from "../algorithms/common/metrics.ts";
+import { defineCli, openRun, type ParsedArgs, reportTargets } from "./common/cli.ts";
 import { prefixed } from "../algorithms/common/trainer.ts";
 import { type SftEvalMetrics, SFTTrainer } from "../algorithms/sft/mod.ts";
 import type { SideBySideSummary } from "./common/side_by_side.ts";
-import { parseHhArgs, TRAINER_FLAGS, trainerOverrides } from "./hh/args.ts";
+import { hhFlags, hhPresetFromFlags, trainerFlags } from "./hh/args.ts";
 import { sftExamples } from "./hh/data.ts";
 import { saveHhPolicy } from "./hh/policy.ts";
-import type { HhPreset, HhSftSettings } from "./hh/presets.ts";
+import { type HhPreset, hhPreset, type HhSftSettings } from "./hh/presets.ts";
 import { loadTokenizedHhPairs, startHhRun } from "./hh/run.ts";
 import { HeldOutSamples, logRunFiles } from "./hh/samples.ts";
+import { type ReportTarget, RunWriter, writeRunConfig } from "../report/run_files.ts";
+import { writeRunReport } from "./common/report.ts";
 
 const NAME = "hh_sft";
+
+/** The command line: the hh flags and the trainer's. */
+export const CLI = defineCli({
+  name: NAME,
+  summary: "supervised fine-tuning on hh-rlhf's chosen replies (prompt tokens masked out).",
+  description: "Prints the held-out loss and perplexity before and after, writes metrics.jsonl, " +
+    "checkpoints, the tuned model and a side-by-side table of samples before and after with " +
+    "their rewards into --out.",
+  flags: { ...hhFlags(NAME), ...trainerFlags((p) => p.sft) },
+  examples: [
+    "deno run -A examples/hh_sft.ts --preset tiny",
+    "deno run -A examples/hh_sft.ts --preset tiny --max-steps 50 --out runs/sft-short",
+    "deno run -A examples/hh_sft.ts --preset tiny --out runs/sft-short --resume --max-steps 80",
+  ],
+});
 
 /** A parsed run of the SFT example. */
 export interface HhSftOptions {
@@ -42,9 +54,13 @@ export interface HhSftOptions {
   out: string;
   /** Resume from `<out>/checkpoint`. */
   resume: boolean;
+  /** Replace a run already in `out`. */
+  overwrite?: boolean;
   /** Seed of data, sampling and order. */
   seed: number;
-  /** Reward model folder / Hub id, or null for the plain-code stand-in. */
+  /** Also write TensorBoard event files (`--report-to tensorboard`). */
+  reportTo?: readonly ReportTarget[];
+  /** Reward model folder or Hub id. */
   rewardModel: string | null;
   /** Where lines go (default console.log); the table is printed by `writeSideBySide`. */
   log?: (line: string) => void;
@@ -67,21 +83,36 @@ export interface HhSftResult {
 }
 
 /**
+ * Run options from parsed flags.
+ *
+ * @param a Parsed flags.
+ */
+export function hhSftOptions(a: ParsedArgs<typeof CLI.flags>): HhSftOptions {
+  return {
+    preset: hhPresetFromFlags(a),
+    sft: {
+      ...hhPreset(a.preset).sft,
+      maxSteps: a.maxSteps,
+      learningRate: a.learningRate,
+      batchSize: a.batchSize,
+    },
+    backend: a.backend,
+    out: a.out,
+    resume: a.resume,
+    overwrite: a.overwrite,
+    seed: a.seed,
+    reportTo: reportTargets(a.reportTo),
+    rewardModel: a.rewardModel ?? hhPreset(a.preset).rewardModel,
+  };
+}
+
+/**
  * Parse the command line into run options.
  *
  * @param argv Arguments.
  */
 export function parseHhSftArgs(argv: readonly string[]): HhSftOptions {
-  const a = parseHhArgs(NAME, argv, TRAINER_FLAGS);
-  return {
-    preset: a.preset,
-    sft: trainerOverrides(NAME, a.extra, a.preset.sft),
-    backend: a.backend,
-    out: a.out,
-    resume: a.resume,
-    seed: a.seed,
-    rewardModel: a.rewardModel,
-  };
+  return hhSftOptions(CLI.parse(argv));
 }
 
 /**
@@ -92,6 +123,8 @@ export function parseHhSftArgs(argv: readonly string[]): HhSftOptions {
 export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
   const t0 = performance.now();
   const { preset, sft } = o;
+  // The run folder first: a clash or an unwritable folder fails before any model loads.
+  await using _folder = await openRun(CLI, o, { checkpoints: ["checkpoint"], log: o.log });
   const run = await startHhRun(NAME, preset, o);
   const { log, policy, reward } = run;
   try {
@@ -113,6 +146,8 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
       o.seed + 7919,
     );
 
+    await writeRunConfig(o.out, { preset });
+
     const trainer = new SFTTrainer({
       learningRate: sft.learningRate,
       batchSize: sft.batchSize,
@@ -125,6 +160,7 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
       outputDir: o.out,
       seed: o.seed,
       progress: o.progress ?? true,
+      reportTo: o.reportTo,
     }, {
       model: policy.model,
       trainDataset: sftExamples(train),
@@ -138,7 +174,7 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
       }`,
     );
     if (!o.resume) {
-      const writer = await MetricsWriter.open(o.out);
+      const writer = await RunWriter.open(o.out, { reportTo: o.reportTo });
       await writer.write(0, prefixed("eval/", before));
       writer.close();
     }
@@ -155,7 +191,7 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
     const cfg = trainer.args;
     // The trainer already logged the final evaluation when the last step fell on evalSteps.
     const finalEvalLogged = cfg.evalSteps !== null && out.globalStep % cfg.evalSteps === 0;
-    const writer = await MetricsWriter.open(o.out);
+    const writer = await RunWriter.open(o.out, { reportTo: o.reportTo });
     await writer.write(out.globalStep, {
       ...(finalEvalLogged ? {} : prefixed("eval/", after)),
       "samples/reward_mean_original": sideBySide.meanBefore,
@@ -164,6 +200,7 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
     writer.close();
     const saved = await saveHhPolicy(policy, preset.policy, join(o.out, "model"));
     logRunFiles(o.out, saved, sideBySide.path, log);
+    await writeRunReport(o.out, log);
     return { before, after, lossDrop, sideBySide, seconds: (performance.now() - t0) / 1000 };
   } finally {
     run.dispose();
@@ -171,12 +208,14 @@ export async function runHhSft(o: HhSftOptions): Promise<HhSftResult> {
 }
 
 /**
- * Parse and run.
+ * Parse and run; resolves to the exit status (errors are printed, never thrown).
  *
  * @param argv Command-line arguments.
  */
-export function main(argv: readonly string[]): Promise<HhSftResult> {
-  return runHhSft(parseHhSftArgs(argv));
+export function main(argv: readonly string[]): Promise<number> {
+  return CLI.run(argv, async (a) => {
+    await runHhSft(hhSftOptions(a));
+  });
 }
 
-if (import.meta.main) await runAsScript(NAME, () => main(Deno.args));
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -3,8 +3,8 @@
  * original policy (`lvwerra/gpt2-imdb`, or the tiny one), ranked by the IMDB reward model; the
  * best one is best-of-16's answer.
  *
- *   deno run -A examples/imdb_best_of_n.ts [--preset full|tiny] [--n 16] [--out DIR] [--seed 0]
- *     [--backend auto|cpu|webgpu]
+ *   deno run -A examples/imdb_best_of_n.ts --preset tiny    # offline, seconds
+ *   deno run -A examples/imdb_best_of_n.ts --help           # every flag with its defaults
  *
  * Prints the reward model's pair accuracy, each prompt's samples ranked by reward, and the mean
  * reward of best-of-n against plain sampling (the mean of all n samples of a prompt, i.e. the
@@ -15,17 +15,52 @@
  */
 
 import { selectBackend } from "../core/mod.ts";
-import { type ExampleArgs, intFlag, parseExampleArgs } from "./common/cli.ts";
+import {
+  defineCli,
+  flag,
+  openRun,
+  type ParsedArgs,
+  perPreset,
+  type Preset,
+  presetFlag,
+  reportTargets,
+  runFlags,
+} from "./common/cli.ts";
 import { type ImdbPreset, imdbPreset } from "./imdb/presets.ts";
 import { runImdbBestOfN } from "./imdb/best_of_n_run.ts";
+import { IMDB_PRESET_HELP } from "./imdb_ppo.ts";
+import { writeRunReport } from "./common/report.ts";
 
 const NAME = "imdb_best_of_n";
 
-/** Parsed command line: the common flags and the preset they select. */
-export interface ImdbBestOfNArgs extends ExampleArgs<"n"> {
+/** The command line. */
+export const CLI = defineCli({
+  name: NAME,
+  summary: "best-of-n from the IMDB tutorial: n samples per neutral prompt, ranked by the " +
+    "IMDB reward model.",
+  description: "Prints the reward model's pair accuracy, each prompt's samples ranked by " +
+    "reward, and the mean reward of best-of-n against plain sampling (the mean of all n " +
+    "samples of a prompt); writes best_of_n.json, best_of_n.md and metrics.jsonl into --out.",
+  flags: {
+    preset: presetFlag(IMDB_PRESET_HELP),
+    n: flag.int({
+      help: "samples per prompt",
+      min: 1,
+      default: perPreset((p) => imdbPreset(p as Preset).bestOfNSamples),
+    }),
+    ...runFlags(NAME, { resume: false }),
+  },
+  examples: [
+    "deno run -A examples/imdb_best_of_n.ts --preset tiny",
+    "deno run -A examples/imdb_best_of_n.ts --preset tiny --n 4 --out runs/bon4 --overwrite",
+  ],
+});
+
+/** Parsed command line: the flags and the preset they select. */
+export type ImdbBestOfNArgs = ParsedArgs<typeof CLI.flags> & {
   /** The preset with `--n` applied. */
   settings: ImdbPreset;
-}
+};
 
 /**
  * Parse the command line; a bad flag or value throws, naming it.
@@ -33,39 +68,36 @@ export interface ImdbBestOfNArgs extends ExampleArgs<"n"> {
  * @param args Command-line arguments.
  */
 export function parseImdbBestOfNArgs(args: readonly string[]): ImdbBestOfNArgs {
-  const parsed = parseExampleArgs<"n">(NAME, args, { n: { type: "string" } });
-  const base = imdbPreset(parsed.preset);
-  const n = intFlag(NAME, "n", parsed.extra.n, 1, base.bestOfNSamples);
-  return { ...parsed, settings: imdbPreset(parsed.preset, { bestOfNSamples: n }) };
+  const a = CLI.parse(args);
+  return Object.assign(a, { settings: imdbPreset(a.preset, { bestOfNSamples: a.n }) });
 }
 
 /**
- * Run the script; returns the exit status.
+ * Run the script; resolves to the exit status (errors are printed, never thrown).
  *
  * @param args Command-line arguments.
  */
-export async function main(args: readonly string[]): Promise<number> {
-  let parsed: ImdbBestOfNArgs;
-  try {
-    parsed = parseImdbBestOfNArgs(args);
-  } catch (e) {
-    console.error((e as Error).message);
-    return 2;
-  }
-  const backend = await selectBackend(parsed.backend);
-  const s = parsed.settings;
-  console.log(
-    `imdb best-of-${s.bestOfNSamples} (${s.name}): ${s.bestOfNPrompts.length} prompts, policy ` +
-      `${s.policy}, top_k ${s.sampling.topK}, top_p ${s.sampling.topP}; backend ${backend.name}`,
-  );
-  try {
-    await runImdbBestOfN({ preset: s, out: parsed.out, seed: parsed.seed, backend: backend.name });
-    console.log(`wrote best_of_n.json, best_of_n.md and metrics.jsonl to ${parsed.out}`);
-    return 0;
-  } catch (e) {
-    console.error(`${NAME}: ${(e as Error).message}`);
-    return 1;
-  }
+export function main(args: readonly string[]): Promise<number> {
+  return CLI.run(args, async (a) => {
+    const s = imdbPreset(a.preset, { bestOfNSamples: a.n });
+    // The run folder first: a clash or an unwritable folder fails before any model loads.
+    await using _folder = await openRun(CLI, a, { argv: args });
+    const backend = await selectBackend(a.backend, { quiet: true });
+    console.log(
+      `imdb best-of-${s.bestOfNSamples} (${s.name}): ${s.bestOfNPrompts.length} prompts, policy ` +
+        `${s.policy}, top_k ${s.sampling.topK}, top_p ${s.sampling.topP}; backend ` +
+        `${backend.name} (${backend.reason})`,
+    );
+    await runImdbBestOfN({
+      preset: s,
+      out: a.out,
+      seed: a.seed,
+      backend: backend.name,
+      reportTo: reportTargets(a.reportTo),
+    });
+    console.log(`wrote best_of_n.json, best_of_n.md and metrics.jsonl to ${a.out}`);
+    await writeRunReport(a.out);
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

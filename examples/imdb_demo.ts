@@ -4,20 +4,45 @@
  * table of original and tuned samples on held-out prompts. It checks the outcome against the
  * targets below and exits with status 1 when one is missed.
  *
- *   deno run -A examples/imdb_demo.ts [--out runs/imdb_demo-tiny] [--seed 0] [--backend cpu]
+ *   deno task demo                                   # = deno run -A examples/imdb_demo.ts --overwrite
+ *   deno run -A examples/imdb_demo.ts --help         # every flag with its defaults
  *
  * @module
  */
 
 import { join } from "node:path";
 import { selectBackend } from "../core/mod.ts";
-import { parseExampleArgs } from "./common/cli.ts";
+import { defineCli, flag, openRun, reportTargets, runFlags } from "./common/cli.ts";
 import { runImdbBestOfN } from "./imdb/best_of_n_run.ts";
 import { runImdbPpo } from "./imdb/ppo_run.ts";
 import { imdbPreset } from "./imdb/presets.ts";
 import { checkTargets, type PipelineTargets } from "./imdb/targets.ts";
+import { writeRunReport } from "./common/report.ts";
 
 const NAME = "imdb_demo";
+
+/** The command line. */
+export const CLI = defineCli({
+  name: NAME,
+  summary: "the IMDB tutorial offline on the tiny checkpoints: reward model check, " +
+    "best-of-16, PPO with LoRA, side-by-side table; checks stated targets.",
+  description: "Exits with status 1 when PPO's held-out reward gain, the KL to the original " +
+    "policy or best-of-16's gain over plain sampling misses its target. Writes best_of_n/ and " +
+    "ppo/ (metrics.jsonl, checkpoint, side_by_side.md, adapter) into --out. For the full " +
+    "tutorial run examples/imdb_best_of_n.ts and examples/imdb_ppo.ts.",
+  flags: {
+    preset: flag.choice(["tiny"], {
+      help: "the demo runs the tiny preset only",
+      default: "tiny",
+      describe: { tiny: "offline: the tiny checkpoints in examples/assets/tiny-imdb" },
+    }),
+    ...runFlags(NAME),
+  },
+  examples: [
+    "deno task demo",
+    "deno run -A examples/imdb_demo.ts --out runs/demo-seed1 --seed 1",
+  ],
+});
 
 /**
  * What the demo must reach. Seeds 0–2 measured a held-out reward gain of +4.9/+4.4/+6.0 at a KL
@@ -32,40 +57,33 @@ export const DEMO_TARGETS: PipelineTargets = {
 };
 
 /**
- * Run the demo; returns the exit status.
+ * Run the demo; resolves to the exit status (1 when a target is missed; errors are printed).
  *
  * @param args Command-line arguments.
  */
-export async function main(args: readonly string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseExampleArgs(NAME, ["--preset", "tiny", ...args]);
-    if (parsed.preset !== "tiny") {
-      throw new Error(
-        `${NAME}: the demo runs the tiny preset only; for the full tutorial run ` +
-          `examples/imdb_best_of_n.ts and examples/imdb_ppo.ts`,
-      );
-    }
-  } catch (e) {
-    console.error((e as Error).message);
-    return 2;
-  }
-  const started = performance.now();
-  const backend = await selectBackend(parsed.backend);
-  const preset = imdbPreset("tiny");
-  const out = parsed.out;
-  console.log(
-    `IMDB demo (tiny, offline): reward model check → best-of-${preset.bestOfNSamples} → PPO ` +
-      `(${preset.steps} steps × ${preset.ppo.batchSize}) → side-by-side table; backend ` +
-      `${backend.name}, seed ${parsed.seed}, run folder ${out}\n`,
-  );
-  try {
+export function main(args: readonly string[]): Promise<number> {
+  return CLI.run(args, async (parsed) => {
+    const started = performance.now();
+    const out = parsed.out;
+    // The run folder first: a clash or an unwritable folder fails before any model loads.
+    await using _folder = await openRun(CLI, parsed, {
+      checkpoints: [join("ppo", "checkpoint")],
+      argv: args,
+    });
+    const backend = await selectBackend(parsed.backend, { quiet: true });
+    const preset = imdbPreset("tiny");
+    console.log(
+      `IMDB demo (tiny, offline): reward model check → best-of-${preset.bestOfNSamples} → PPO ` +
+        `(${preset.steps} steps × ${preset.ppo.batchSize}) → side-by-side table; backend ` +
+        `${backend.name} (${backend.reason}), seed ${parsed.seed}, run folder ${out}\n`,
+    );
     console.log("== 1. reward model and 2. best-of-n ==");
     const bon = await runImdbBestOfN({
       preset,
       out: join(out, "best_of_n"),
       seed: parsed.seed,
       backend: backend.name,
+      reportTo: reportTargets(parsed.reportTo),
     });
     console.log("\n== 3. PPO and 4. side-by-side ==");
     const ppo = await runImdbPpo({
@@ -75,6 +93,7 @@ export async function main(args: readonly string[]): Promise<number> {
       seed: parsed.seed,
       backend: backend.name,
       rewardAccuracy: bon.rewardAccuracy,
+      reportTo: reportTargets(parsed.reportTo),
     });
     const checks = checkTargets({
       rewardBefore: ppo.heldOut.meanBefore,
@@ -86,11 +105,9 @@ export async function main(args: readonly string[]): Promise<number> {
     const seconds = (performance.now() - started) / 1000;
     console.log(`\n== outcome (${seconds.toFixed(0)} s) ==`);
     for (const c of checks) console.log(c.line);
+    await writeRunReport(out);
     return checks.every((c) => c.ok) ? 0 : 1;
-  } catch (e) {
-    console.error(`${NAME}: ${(e as Error).message}`);
-    return 1;
-  }
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -2,8 +2,8 @@
  * TRL's gpt2-sentiment tutorial: tune `lvwerra/gpt2-imdb` with PPO and LoRA to write positive
  * movie reviews, rewarded by the IMDB reward model of `examples/imdb_reward_model.ts`.
  *
- *   deno run -A examples/imdb_ppo.ts [--preset full|tiny] [--steps N] [--out DIR] [--resume]
- *     [--seed 0] [--backend auto|cpu|webgpu] [--lora-targets c_attn,...]
+ *   deno run -A examples/imdb_ppo.ts --preset tiny    # offline, a few minutes on two cores
+ *   deno run -A examples/imdb_ppo.ts --help           # every flag with its defaults
  *
  * Prints the reward model's pair accuracy, one stats line per PPO step (`rewards/mean`,
  * `ppo/returns/mean`, `objective/kl`), then the side-by-side table of original and tuned samples
@@ -16,21 +16,68 @@
  */
 
 import { selectBackend } from "../core/mod.ts";
-import { NonFiniteLossError } from "../algorithms/ppo/mod.ts";
-import { type ExampleArgs, intFlag, parseExampleArgs } from "./common/cli.ts";
+import {
+  defineCli,
+  flag,
+  openRun,
+  type ParsedArgs,
+  perPreset,
+  type Preset,
+  presetFlag,
+  reportTargets,
+  runFlags,
+} from "./common/cli.ts";
 import { type ImdbPreset, imdbPreset } from "./imdb/presets.ts";
 import { runImdbPpo } from "./imdb/ppo_run.ts";
+import { writeRunReport } from "./common/report.ts";
 
 const NAME = "imdb_ppo";
 
-/** This script's flags beyond the common ones. */
-export type ImdbPpoFlag = "steps" | "lora-targets";
+/** The IMDB examples' presets, for `--help`. */
+export const IMDB_PRESET_HELP: Record<Preset, string> = {
+  full: "TRL's gpt2-sentiment tutorial: lvwerra/gpt2-imdb and IMDB from the Hub (or the " +
+    "cache), rewarded by the model examples/imdb_reward_model.ts --preset full trains",
+  tiny: "offline: the tiny checkpoints in examples/assets/tiny-imdb and SYNTHETIC reviews",
+};
 
-/** Parsed command line: the common flags and the preset they select. */
-export interface ImdbPpoArgs extends ExampleArgs<ImdbPpoFlag> {
+/** The command line. */
+export const CLI = defineCli({
+  name: NAME,
+  summary: "TRL's gpt2-sentiment tutorial: PPO with LoRA tunes lvwerra/gpt2-imdb to write " +
+    "positive movie reviews.",
+  description: "Prints the reward model's pair accuracy, one stats line per PPO step " +
+    "(rewards/mean, ppo/returns/mean, objective/kl), then the side-by-side table of original " +
+    "and tuned samples on held-out prompts; writes metrics.jsonl, checkpoint/, side_by_side.md " +
+    "and the LoRA adapter (adapter/, PEFT layout) into --out.",
+  flags: {
+    preset: presetFlag(IMDB_PRESET_HELP),
+    steps: flag.int({
+      help: "PPO steps, each on a fresh batch of rollouts",
+      min: 1,
+      default: perPreset((p) => imdbPreset(p as Preset).steps),
+    }),
+    "lora-targets": flag.list({
+      help: "modules that get LoRA adapters",
+      default: perPreset((p) => {
+        const targets = imdbPreset(p as Preset).lora?.targetModules ?? [];
+        return typeof targets === "string" ? [targets] : [...targets];
+      }),
+      example: "c_attn,c_proj",
+    }),
+    ...runFlags(NAME),
+  },
+  examples: [
+    "deno run -A examples/imdb_ppo.ts --preset tiny",
+    "deno run -A examples/imdb_ppo.ts --preset tiny --steps 10 --out runs/ppo-short",
+    "deno run -A examples/imdb_ppo.ts --preset tiny --steps 20 --out runs/ppo-short --resume",
+  ],
+});
+
+/** Parsed command line: the flags and the preset they select. */
+export type ImdbPpoArgs = ParsedArgs<typeof CLI.flags> & {
   /** The preset with `--steps` and `--lora-targets` applied. */
   settings: ImdbPreset;
-}
+};
 
 /**
  * Parse the command line; a bad flag or value throws, naming it.
@@ -38,61 +85,51 @@ export interface ImdbPpoArgs extends ExampleArgs<ImdbPpoFlag> {
  * @param args Command-line arguments.
  */
 export function parseImdbPpoArgs(args: readonly string[]): ImdbPpoArgs {
-  const parsed = parseExampleArgs<ImdbPpoFlag>(NAME, args, {
-    steps: { type: "string" },
-    "lora-targets": { type: "string" },
-  });
-  const base = imdbPreset(parsed.preset);
-  const steps = intFlag(NAME, "steps", parsed.extra.steps, 1, base.steps);
-  const targets = parsed.extra["lora-targets"];
-  if (targets !== undefined && !base.lora) {
-    throw new Error(`${NAME}: --lora-targets needs a preset with LoRA; '${base.name}' has none`);
+  return withSettings(CLI.parse(args));
+}
+
+function withSettings(a: ParsedArgs<typeof CLI.flags>): ImdbPpoArgs {
+  const base = imdbPreset(a.preset);
+  if (a.given.has("lora-targets") && !base.lora) {
+    throw CLI.usageError(
+      "--lora-targets needs a preset with LoRA",
+      a.loraTargets.join(","),
+      `the '${base.name}' preset has none`,
+    );
   }
-  const lora = typeof targets === "string" && base.lora
-    ? { ...base.lora, targetModules: targets.split(",").map((t) => t.trim()).filter(Boolean) }
-    : base.lora;
-  return { ...parsed, settings: imdbPreset(parsed.preset, { steps, lora }) };
+  const lora = base.lora ? { ...base.lora, targetModules: a.loraTargets } : base.lora;
+  return Object.assign(a, { settings: imdbPreset(a.preset, { steps: a.steps, lora }) });
 }
 
 /**
- * Run the script; returns the exit status.
+ * Run the script; resolves to the exit status (errors are printed, never thrown).
  *
  * @param args Command-line arguments.
  */
-export async function main(args: readonly string[]): Promise<number> {
-  let parsed: ImdbPpoArgs;
-  try {
-    parsed = parseImdbPpoArgs(args);
-  } catch (e) {
-    console.error((e as Error).message);
-    return 2;
-  }
-  const backend = await selectBackend(parsed.backend);
-  const s = parsed.settings;
-  console.log(
-    `imdb ppo (${s.name}): ${s.steps} steps × batch ${s.ppo.batchSize}, lr ${s.ppo.learningRate.toExponential()}, ` +
-      `${s.ppo.ppoEpochs} PPO epochs, top_k ${s.sampling.topK}, top_p ${s.sampling.topP}, ` +
-      `${s.sampling.responseLength.min}–${s.sampling.responseLength.max - 1} new tokens; ` +
-      `backend ${backend.name}; run folder ${parsed.out}`,
-  );
-  try {
+export function main(args: readonly string[]): Promise<number> {
+  return CLI.run(args, async (parsed) => {
+    const a = withSettings(parsed);
+    // The run folder first: a clash or an unwritable folder fails before any model loads.
+    await using _folder = await openRun(CLI, a, { checkpoints: ["checkpoint"], argv: args });
+    const backend = await selectBackend(a.backend, { quiet: true });
+    const s = a.settings;
+    console.log(
+      `imdb ppo (${s.name}): ${s.steps} steps × batch ${s.ppo.batchSize}, lr ${s.ppo.learningRate.toExponential()}, ` +
+        `${s.ppo.ppoEpochs} PPO epochs, top_k ${s.sampling.topK}, top_p ${s.sampling.topP}, ` +
+        `${s.sampling.responseLength.min}–${s.sampling.responseLength.max - 1} new tokens; ` +
+        `backend ${backend.name} (${backend.reason}); run folder ${a.out}`,
+    );
     const r = await runImdbPpo({
       preset: s,
-      out: parsed.out,
-      resume: parsed.resume,
-      seed: parsed.seed,
+      out: a.out,
+      resume: a.resume,
+      seed: a.seed,
       backend: backend.name,
+      reportTo: reportTargets(a.reportTo),
     });
     console.log(`done in ${r.seconds.toFixed(1)} s`);
-    return 0;
-  } catch (e) {
-    if (e instanceof NonFiniteLossError) {
-      console.error(`${e.message}\nResume from the last checkpoint with --resume.`);
-      return 1;
-    }
-    console.error(`${NAME}: ${(e as Error).message}`);
-    return 1;
-  }
+    await writeRunReport(a.out);
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

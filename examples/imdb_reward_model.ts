@@ -2,8 +2,8 @@
  * The IMDB tutorial's reward model: a pairwise (Bradley–Terry) reward model that scores a
  * positive review above a negative one, trained with `RewardTrainer`.
  *
- *   deno run -A examples/imdb_reward_model.ts [--preset full|tiny] [--steps N] [--out DIR]
- *     [--backend cpu|webgpu|auto] [--resume]
+ *   deno run -A examples/imdb_reward_model.ts --preset tiny     # offline, under a minute
+ *   deno run -A examples/imdb_reward_model.ts --help            # every flag with its defaults
  *
  * `full` (the default) fine-tunes `distilbert-base-cased` on IMDB pairs, both from the Hub (or
  * the shared Hugging Face cache); `tiny` trains a small DistilBERT on SYNTHETIC review pairs,
@@ -13,13 +13,20 @@
  */
 
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { selectBackend } from "../core/mod.ts";
+import {
+  defineCli,
+  flag,
+  openRun,
+  perPreset,
+  presetFlag,
+  reportTargets,
+  runFlags,
+} from "./common/cli.ts";
 import {
   createRewardModel,
   evaluateRewardModel,
   imdbRewardPairs,
-  parsePreset,
   type Preset,
   type RewardTextSplits,
   saveRewardModel,
@@ -27,6 +34,8 @@ import {
   trainRewardModel,
 } from "./imdb/reward_model.ts";
 import type { ProgressSink } from "../common/progress.ts";
+import { writeRunReport } from "./common/report.ts";
+import type { ReportTarget } from "../report/run_files.ts";
 
 /** Settings of one preset's run. */
 interface PresetSettings {
@@ -51,10 +60,14 @@ export interface RunOptions {
   steps?: number;
   /** Output folder (default `runs/imdb_reward_model-<preset>`). */
   out?: string;
-  /** Backend name (already selected). */
+  /** Backend choice (`auto`, `cpu`, `webgpu`; default `TETHER_BACKEND`, then auto). */
   backend?: string;
-  /** Continue from `<out>/checkpoint` when it exists. */
+  /** Continue from `<out>/checkpoint` (an error when there is none). */
   resume?: boolean;
+  /** Replace a run already in `out`. */
+  overwrite?: boolean;
+  /** Seed of the model's initial weights. */
+  seed?: number;
   /** Training pairs of the tiny preset (default 4096; fewer make a quicker run). */
   tinyTrainPairs?: number;
   /** Pairs scored for the printed accuracies (default: the preset's). */
@@ -63,6 +76,8 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Where the progress bar goes (default standard error; null: none). */
   progressSink?: ProgressSink | null;
+  /** Also write TensorBoard event files (`--report-to tensorboard`). */
+  reportTo?: readonly ReportTarget[];
 }
 
 /** What a run reached. */
@@ -102,8 +117,18 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const settings = SETTINGS[options.preset];
   const steps = options.steps ?? settings.steps;
   const out = options.out ?? defaultOut(options.preset);
-  // The model first: offline, the full preset then fails at once with the Hub's error.
-  const bundle = await createRewardModel(options.preset, { backend: options.backend, seed: 0 });
+  // The run folder first: a clash or an unwritable folder fails before any model loads.
+  await using _folder = await openRun(CLI, { ...options, out }, {
+    checkpoints: ["checkpoint"],
+    log,
+  });
+  const selected = await selectBackend(options.backend, { quiet: true });
+  log(`backend: ${selected.name} (${selected.reason})`);
+  // Then the model: offline, the full preset fails at once with the Hub's error.
+  const bundle = await createRewardModel(options.preset, {
+    backend: selected.name,
+    seed: options.seed ?? 0,
+  });
   try {
     const splits = await loadPairs(options.preset, options.tinyTrainPairs);
     const evalPairs = options.evalPairs ?? settings.evalPairs;
@@ -130,6 +155,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       evalSteps: steps,
       resume: options.resume,
       progressSink: options.progressSink,
+      reportTo: options.reportTo,
     });
     if (trained.resumed) log(`resumed from ${join(out, "checkpoint")}`);
     const trainAccuracy = await accuracy(shown.train);
@@ -142,6 +168,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     const modelDir = join(out, "model");
     await saveRewardModel(bundle, options.preset, modelDir);
     log(`saved the reward model to ${modelDir}; metrics in ${join(out, "metrics.jsonl")}`);
+    await writeRunReport(out, log);
     return {
       initialTestAccuracy,
       trainAccuracy,
@@ -155,52 +182,53 @@ export async function run(options: RunOptions): Promise<RunResult> {
   }
 }
 
-const OPTIONS = {
-  preset: { type: "string", default: "full" },
-  steps: { type: "string" },
-  out: { type: "string" },
-  backend: { type: "string" },
-  resume: { type: "boolean", default: false },
-} as const;
+const NAME = "imdb_reward_model";
+
+/** The command line. */
+export const CLI = defineCli({
+  name: NAME,
+  summary: "the IMDB tutorial's pairwise (Bradley–Terry) reward model, trained with " +
+    "RewardTrainer.",
+  description: "Prints pair accuracy on held-out pairs before training and on train and " +
+    "held-out pairs after; writes metrics.jsonl, a resumable checkpoint/ and the final model " +
+    "with its tokenizer in Hugging Face's layout (<out>/model) into --out.",
+  flags: {
+    preset: presetFlag({
+      full: "fine-tunes distilbert-base-cased on IMDB pairs, both from the Hub (or the cache)",
+      tiny: "trains a small DistilBERT on SYNTHETIC review pairs, offline, in under a minute",
+    }),
+    steps: flag.int({
+      help: "optimizer steps",
+      min: 1,
+      default: perPreset((p) => SETTINGS[p as Preset].steps),
+    }),
+    ...runFlags(NAME),
+  },
+  examples: [
+    "deno run -A examples/imdb_reward_model.ts --preset tiny",
+    "deno run -A examples/imdb_reward_model.ts --preset tiny --steps 50 --out runs/rm",
+    "deno run -A examples/imdb_reward_model.ts --preset tiny --steps 80 --out runs/rm --resume",
+  ],
+});
 
 /**
- * Parse the command line and run.
+ * Parse the command line and run; resolves to the exit status (errors are printed).
  *
  * @param args Command-line arguments.
  */
-export async function main(args: string[] = Deno.args): Promise<RunResult> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args, options: OPTIONS }));
-  } catch (error) {
-    const known = Object.keys(OPTIONS).map((name) => `--${name}`).join(", ");
-    throw new Error(`${(error as Error).message.split(".")[0]}; the options are ${known}`);
-  }
-  const preset = parsePreset(values.preset);
-  let steps: number | undefined;
-  if (values.steps !== undefined) {
-    steps = Number(values.steps);
-    if (!Number.isInteger(steps) || steps < 1) {
-      throw new Error(`--steps must be an integer >= 1, got '${values.steps}'`);
-    }
-  }
-  const selected = await selectBackend(values.backend);
-  console.log(`backend: ${selected.name} (${selected.reason})`);
-  return await run({
-    preset,
-    steps,
-    out: values.out,
-    backend: selected.name,
-    resume: values.resume,
+export function main(args: readonly string[] = Deno.args): Promise<number> {
+  return CLI.run(args, async (a) => {
+    await run({
+      preset: a.preset,
+      steps: a.steps,
+      out: a.out,
+      backend: a.backend,
+      resume: a.resume,
+      overwrite: a.overwrite,
+      seed: a.seed,
+      reportTo: reportTargets(a.reportTo),
+    });
   });
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (error) {
-    // A wrong flag or an unreachable Hub is the user's to fix: the message says how.
-    console.error(`error: ${(error as Error).message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) Deno.exit(await main());

@@ -2,12 +2,12 @@
  * Trains a small MLP with Tether's core on a seeded four-arm spiral (a classic task a linear
  * model cannot solve) and checks the final loss against a stated target.
  *
- *   deno run -A examples/train_tiny_mlp.ts [--steps 400] [--seed 0] [--backend cpu] [--log-every 40]
+ *   deno run -A examples/train_tiny_mlp.ts            # 400 steps, a few seconds
+ *   deno run -A examples/train_tiny_mlp.ts --help     # every flag with its defaults
  *
  * Exits with status 1 when the final training loss misses the target.
  */
 
-import { parseArgs } from "node:util";
 import {
   argmax,
   crossEntropy,
@@ -23,6 +23,7 @@ import {
 } from "../core/mod.ts";
 import { GELU, Linear, Sequential } from "../core/nn/mod.ts";
 import { AdamW, clipGradNorm, cosineScheduleWithWarmup } from "../core/optim/mod.ts";
+import { backendFlag, defineCli, flag, seedFlag } from "./common/cli.ts";
 
 /** The loss the demo must reach on its training set. */
 export const TARGET_LOSS = 0.1;
@@ -159,43 +160,54 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   };
 }
 
-/** Parses the command line, trains, prints the verdict; returns the exit status. */
-export async function main(args: string[] = Deno.args): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      steps: { type: "string", default: "400" },
-      seed: { type: "string", default: "0" },
-      backend: { type: "string" },
-      "log-every": { type: "string", default: "40" },
-    },
+/** The command line. */
+export const CLI = defineCli({
+  name: "train_tiny_mlp",
+  summary: "trains a small MLP with Tether's core on a seeded four-arm spiral and checks the " +
+    "final loss against a stated target.",
+  description: `Exits with status 1 when the final training loss is not below ${TARGET_LOSS}.`,
+  flags: {
+    steps: flag.int({ help: "optimizer steps (full batch)", min: 0, default: 400 }),
+    seed: seedFlag,
+    backend: backendFlag,
+    "log-every": flag.int({
+      help: "print a line every this many steps (0: never)",
+      min: 0,
+      default: 40,
+    }),
+  },
+  examples: [
+    "deno run -A examples/train_tiny_mlp.ts",
+    "deno run -A examples/train_tiny_mlp.ts --steps 1000 --backend webgpu",
+  ],
+});
+
+/**
+ * Parses the command line, trains, prints the verdict; resolves to the exit status.
+ *
+ * @param args Command-line arguments.
+ */
+export function main(args: readonly string[] = Deno.args): Promise<number> {
+  return CLI.run(args, async ({ steps, seed, backend, logEvery }) => {
+    // --backend, else TETHER_BACKEND, else auto (WebGPU on a real GPU adapter, otherwise CPU).
+    const selected = await selectBackend(backend, { quiet: true });
+    console.log(
+      `spirals: ${CLASSES} classes × ${POINTS_PER_CLASS} points, MLP 2→64→64→${CLASSES}, AdamW, ` +
+        `${steps} steps on '${selected.name}' (${selected.reason}), seed ${seed}`,
+    );
+    const r = await train({ steps, seed, backend: selected.name, logEvery });
+    const ok = r.finalLoss < TARGET_LOSS;
+    console.log(
+      `trained in ${r.seconds.toFixed(1)} s; accuracy ${(100 * r.trainAccuracy).toFixed(1)}% ` +
+        `(held-out ${(100 * r.heldOutAccuracy).toFixed(1)}%)`,
+    );
+    console.log(
+      `loss ${r.finalLoss.toFixed(3)} ${ok ? "<" : ">="} target ${TARGET_LOSS.toFixed(2)} ${
+        ok ? "✓" : "✗"
+      }`,
+    );
+    return ok ? 0 : 1;
   });
-  const int = (flag: "steps" | "seed" | "log-every") => {
-    const v = Number(values[flag]);
-    if (!Number.isInteger(v) || v < 0) {
-      throw new Error(`--${flag} must be an integer >= 0, got '${values[flag]}'`);
-    }
-    return v;
-  };
-  const steps = int("steps"), seed = int("seed"), logEvery = int("log-every");
-  // --backend, else TETHER_BACKEND, else auto (WebGPU on a real GPU adapter, otherwise CPU).
-  const selected = await selectBackend(values.backend);
-  console.log(
-    `spirals: ${CLASSES} classes × ${POINTS_PER_CLASS} points, MLP 2→64→64→${CLASSES}, AdamW, ` +
-      `${steps} steps on '${selected.name}' (${selected.reason}), seed ${seed}`,
-  );
-  const r = await train({ steps, seed, backend: selected.name, logEvery });
-  const ok = r.finalLoss < TARGET_LOSS;
-  console.log(
-    `trained in ${r.seconds.toFixed(1)} s; accuracy ${(100 * r.trainAccuracy).toFixed(1)}% ` +
-      `(held-out ${(100 * r.heldOutAccuracy).toFixed(1)}%)`,
-  );
-  console.log(
-    `loss ${r.finalLoss.toFixed(3)} ${ok ? "<" : ">="} target ${TARGET_LOSS.toFixed(2)} ${
-      ok ? "✓" : "✗"
-    }`,
-  );
-  return ok ? 0 : 1;
 }
 
 if (import.meta.main) Deno.exit(await main());

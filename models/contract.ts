@@ -124,7 +124,11 @@ export interface Seq2SeqEncoderOutput {
   attentionMask: Tensor;
 }
 
-/** A seq2seq decoder cache: self-attention K/V grow per step, cross-attention K/V are fixed. */
+/**
+ * A seq2seq decoder cache: self-attention K/V grow per step, cross-attention K/V are fixed.
+ * Either list may be empty: no decoded positions yet, or cross K/V still to be computed from
+ * the encoder output (the forward then returns them).
+ */
 export interface Seq2SeqCache {
   /** Per decoder block: self-attention keys/values of the decoded positions. */
   self: CachedLayer[];
@@ -165,4 +169,6 @@ export interface Seq2SeqLM extends Module, LanguageModelInfo {
   generate(prompts: number[][], opts?: GenerateOptions): Promise<GenerateResult>;
   /** Writes `config.json` + `model.safetensors` into `dir` as transformers saves the model. */
   save(dir: string): Promise<void>;
+  /** The `config.json` contents `save` writes (wrappers save the model's config with theirs). */
+  configJson(): Record<string, unknown>;
 }

@@ -523,7 +523,8 @@ async function generateOnDevice(
         })
       );
       out.logits.dispose();
-      done.dispose();
+      // Without an EOS, `stopped` is `done` itself.
+      if (r.stopped !== done) done.dispose();
       done = r.stopped;
       picked.push(r.token);
       lps.push(r.lp);

@@ -17,6 +17,8 @@ import { fmtShape } from "../core/shape.ts";
 import { pathExists, siblingTempPath, writeFileAtomic } from "./io/atomic.ts";
 import type { HostArray } from "./io/host.ts";
 import { encodeSafetensors, readSafetensors } from "./io/safetensors.ts";
+import { CAUSAL_LM_ARCHITECTURES } from "./causal_lm.ts";
+import { SEQ2SEQ_LM_ARCHITECTURES } from "./seq2seq_lm.ts";
 
 /** What to adapt and how (PEFT's `LoraConfig` fields, camelCased). */
 export interface LoraConfig {
@@ -29,9 +31,11 @@ export interface LoraConfig {
   /**
    * Modules to adapt: names matched against each module's dotted path, a name matching when it
    * equals the path or its last components (`c_attn` matches `transformer.h.0.attn.c_attn`);
-   * or one string, a regular expression the whole path must match (as PEFT).
+   * or one string, a regular expression the whole path must match (as PEFT). Default: PEFT's
+   * targets for the model's `modelType` (`c_attn` for GPT-2; `q_proj`, `v_proj` for Llama,
+   * Qwen2, Mistral and OPT).
    */
-  targetModules: string[] | string;
+  targetModules?: string[] | string;
   /** Scale by alpha / √r instead (rsLoRA; default false). */
   useRslora?: boolean;
 }
@@ -181,7 +185,7 @@ export class LoraAdapters {
     const c = this.config;
     return {
       peft_type: "LORA",
-      task_type: "CAUSAL_LM",
+      task_type: isSeq2Seq(this.model) ? "SEQ_2_SEQ_LM" : "CAUSAL_LM",
       base_model_name_or_path: baseModelNameOrPath,
       r: c.r,
       lora_alpha: c.alpha,
@@ -203,7 +207,29 @@ export class LoraAdapters {
   }
 }
 
-function checkConfig(config: LoraConfig): Required<LoraConfig> {
+/** Whether `model` is an encoder-decoder LM (it has the `Seq2SeqLM` contract's encoder). */
+function isSeq2Seq(model: Module): boolean {
+  const m = model as Partial<{ encode: unknown; decoderStartTokenId: unknown }>;
+  return typeof m.encode === "function" && typeof m.decoderStartTokenId === "number";
+}
+
+/**
+ * PEFT's default targets for a model of the causal or the seq2seq table (by its `modelType`),
+ * or an error asking for them.
+ */
+function defaultTargets(model: Module): string[] {
+  const type = (model as { modelType?: unknown }).modelType;
+  for (const table of [CAUSAL_LM_ARCHITECTURES, SEQ2SEQ_LM_ARCHITECTURES]) {
+    if (typeof type === "string" && Object.hasOwn(table, type)) return [...table[type].loraTargets];
+  }
+  throw new Error(
+    `LoraConfig: targetModules is not set and there are no default targets for ` +
+      `${typeof type === "string" ? `model_type "${type}"` : model.constructor.name}; name ` +
+      `the modules to adapt`,
+  );
+}
+
+function checkConfig(config: LoraConfig, model: Module): Required<LoraConfig> {
   const { r } = config;
   if (!Number.isInteger(r) || r <= 0) {
     throw new Error(`LoraConfig: r must be a positive integer, got ${r}`);
@@ -216,7 +242,7 @@ function checkConfig(config: LoraConfig): Required<LoraConfig> {
   if (!(dropout >= 0 && dropout < 1)) {
     throw new Error(`LoraConfig: dropout must be in [0, 1), got ${dropout}`);
   }
-  const t = config.targetModules;
+  const t = config.targetModules ?? defaultTargets(model);
   const ok = typeof t === "string"
     ? t.length > 0
     : Array.isArray(t) && t.length > 0 && t.every((s) => typeof s === "string" && s.length > 0);
@@ -257,7 +283,7 @@ export function applyLora(
   config: LoraConfig,
   opts: ApplyLoraOptions = {},
 ): LoraAdapters {
-  const c = checkConfig(config);
+  const c = checkConfig(config, model);
   const matches = matcher(c.targetModules);
   const modules = model.namedModules().filter(([path]) => path !== "" && !/\.lora_/.test(path));
   const chosen = modules.filter(([path]) => matches(path));

@@ -32,10 +32,12 @@ export {
   encodeSafetensors,
   parseSafetensorsHeader,
   readSafetensors,
+  readSafetensorsHeader,
+  SafetensorsFile,
   writeSafetensors,
 } from "./io/safetensors.ts";
 export type { ReadTensorsOptions, SafetensorsEntry, SafetensorsHeader } from "./io/safetensors.ts";
-export { decodeTorchCheckpoint, readTorchCheckpoint } from "./io/torch_bin.ts";
+export { decodeTorchCheckpoint, readTorchCheckpoint, TorchCheckpointFile } from "./io/torch_bin.ts";
 export type { ReadTorchOptions } from "./io/torch_bin.ts";
 export { UnsafePickleError } from "./io/pickle.ts";
 export {
@@ -43,8 +45,17 @@ export {
   findCheckpointFile,
   loadConfig,
   loadStateDict,
+  openCheckpoint,
   saveCheckpoint,
 } from "./io/checkpoint.ts";
+export {
+  type CheckpointReader,
+  readAll,
+  stateDictReader,
+  type TensorEntry,
+  type TensorSink,
+} from "./io/tensor_stream.ts";
+export { RandomAccessFile } from "./io/read_file.ts";
 export type { CheckpointContents, LoadStateDictOptions } from "./io/checkpoint.ts";
 export {
   diffKeys,
@@ -67,6 +78,8 @@ export { createTokenizer, loadTokenizer, Tokenizer } from "./tokenizer.ts";
 export type {
   BatchEncodeOptions,
   BatchEncoding,
+  ChatMessage,
+  ChatTemplateOptions,
   DecodeOptions,
   EncodeOptions,
   LoadTokenizerOptions,
@@ -74,14 +87,77 @@ export type {
 
 export * as bert from "./bert/mod.ts";
 export * from "./sequence_classifier.ts";
+export {
+  applyClassificationFunction,
+  type ClassificationFunction,
+  type ClassifierTokenizer,
+  type ClassifyOptions,
+  configLabels,
+  defaultClassificationFunction,
+  type LabelScore,
+  loadTextClassifier,
+  type LoadTextClassifierOptions,
+  TextClassifier,
+  type TextClassifierOptions,
+} from "./text_classification.ts";
 
 export * from "./gpt2/mod.ts";
+export * from "./llama/mod.ts";
+export * from "./opt/mod.ts";
+export type {
+  CausalLM,
+  CausalLMInput,
+  CausalLMOutput,
+  LanguageModelInfo,
+  Seq2SeqCache,
+  Seq2SeqEncoderOutput,
+  Seq2SeqLM,
+  Seq2SeqLMInput,
+  Seq2SeqLMOutput,
+} from "./contract.ts";
+export { architectureFor, type ArchitectureRow, type BuildOptions } from "./architecture.ts";
 export {
+  CAUSAL_LM_ARCHITECTURES,
+  type CausalArchitecture,
+  causalArchitecture,
+  causalLoraTargets,
+  type LoadCausalClassifierOptions,
   loadCausalLM,
+  loadCausalLMForSequenceClassification,
   type LoadCausalLMOptions,
   type LoadGpt2ClassifierOptions,
   loadGpt2ForSequenceClassification,
+  loadGpt2LMHeadModel,
 } from "./causal_lm.ts";
+export {
+  CausalLMBase,
+  type HasConfigJson,
+  hostWeights,
+  saveModel,
+  withDefaults,
+} from "./causal_base.ts";
+export { adoptChildren, CausalLMWithValueHead, configJsonOf } from "./with_value_head.ts";
+export {
+  CausalLMForSequenceClassification,
+  type ClassifierInput,
+  type ClassifierOutput,
+  type SequenceClassificationOptions,
+} from "./for_sequence_classification.ts";
+export {
+  HEAD_PREFIXES,
+  isLoraName,
+  loadWeights,
+  type LoadWeightsOptions,
+  type LoadWeightsResult,
+  planWeights,
+  type WeightPlan,
+} from "./load_weights.ts";
+export { causalInputs, type CausalTensors, keepLast, positionsFromMask } from "./inputs.ts";
+export {
+  type GenerationDefaults,
+  generationDefaults,
+  loadGenerationDefaults,
+} from "./generation_config.ts";
 export {
   type CachedLayer,
   generate,
@@ -114,6 +190,21 @@ export {
   loraConfigFromPeft,
   saveLora,
 } from "./lora.ts";
+
+// Encoder-decoder models: T5, the seq2seq model_type table, generation and value head.
+export * from "./t5/mod.ts";
+export {
+  loadSeq2SeqLM,
+  type LoadSeq2SeqLMOptions,
+  SEQ2SEQ_LM_ARCHITECTURES,
+} from "./seq2seq_lm.ts";
+export { EncoderBoundDecoder, generateSeq2Seq } from "./seq2seq_generation.ts";
+export { Seq2SeqLMWithValueHead } from "./seq2seq_value_head.ts";
+export {
+  loadStateDictWeights,
+  type StateDictWeightsOptions,
+  type StateDictWeightsResult,
+} from "./state_dict_weights.ts";
 
 // Types of the core that model signatures mention (tensors, modules, generators).
 export type * from "../core/mod.ts";

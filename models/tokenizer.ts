@@ -57,6 +57,24 @@ export interface DecodeOptions {
   cleanUpTokenizationSpaces?: boolean;
 }
 
+/** One turn of a conversation, as chat templates read it. */
+export interface ChatMessage {
+  /** `system`, `user`, `assistant` (or whatever roles the template knows). */
+  role: string;
+  /** The turn's text. */
+  content: string;
+}
+
+/** Options for {@link Tokenizer.applyChatTemplate}. */
+export interface ChatTemplateOptions {
+  /** End with the opening of an assistant turn, for generation (default false). */
+  addGenerationPrompt?: boolean;
+  /** A Jinja template to use instead of the tokenizer's `chat_template` (or its name). */
+  chatTemplate?: string;
+  /** Extra variables the template reads (e.g. `enable_thinking`). */
+  variables?: Record<string, unknown>;
+}
+
 /** Options for {@link loadTokenizer}. */
 export interface LoadTokenizerOptions extends HubOptions {
   /** Override the padding side from the tokenizer config. */
@@ -304,6 +322,72 @@ export class Tokenizer {
     return batch.map((ids) => this.decode(ids, options));
   }
 
+  /** Whether the tokenizer carries a chat template (`chat_template` in its config). */
+  get hasChatTemplate(): boolean {
+    return Boolean((this.#inner as unknown as { chat_template: unknown }).chat_template);
+  }
+
+  /**
+   * Renders a conversation with the tokenizer's Jinja chat template (`chat_template` of
+   * `tokenizer_config.json`, or `chat_template.jinja`), as transformers'
+   * `apply_chat_template(..., tokenize=False)` does; the special tokens (`bos_token`,
+   * `eos_token`, ...) are available to the template. Tokenize the text with `encode(text,
+   * { addSpecialTokens: false })`, or call {@link applyChatTemplateIds}.
+   *
+   * @example
+   * ```ts
+   * const tokenizer = await loadTokenizer("HuggingFaceTB/SmolLM2-135M-Instruct");
+   * const prompt = tokenizer.applyChatTemplate(
+   *   [{ role: "user", content: "Name a colour." }],
+   *   { addGenerationPrompt: true },
+   * );
+   * ```
+   *
+   * @param messages The conversation.
+   * @param options Generation prompt, template override, extra variables.
+   */
+  applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {
+    if (!options.chatTemplate && !this.hasChatTemplate) {
+      throw new Error(
+        "Tokenizer.applyChatTemplate: this tokenizer has no chat template (no chat_template in " +
+          "tokenizer_config.json and no chat_template.jinja); pass options.chatTemplate",
+      );
+    }
+    for (const [i, m] of messages.entries()) {
+      if (typeof m?.role !== "string" || typeof m?.content !== "string") {
+        throw new Error(
+          `Tokenizer.applyChatTemplate: message ${i} must be { role: string, content: string }`,
+        );
+      }
+    }
+    const inner = this.#inner as unknown as {
+      apply_chat_template(
+        conversation: readonly ChatMessage[],
+        options: Record<string, unknown>,
+      ): string;
+    };
+    return inner.apply_chat_template(messages, {
+      ...options.variables,
+      chat_template: options.chatTemplate ?? null,
+      add_generation_prompt: options.addGenerationPrompt ?? false,
+      tokenize: false,
+    });
+  }
+
+  /**
+   * The token ids of a conversation rendered by {@link applyChatTemplate} (the template writes
+   * the special tokens itself, so none are added).
+   *
+   * @param messages The conversation.
+   * @param options Generation prompt, template override, extra variables.
+   */
+  applyChatTemplateIds(
+    messages: readonly ChatMessage[],
+    options: ChatTemplateOptions = {},
+  ): number[] {
+    return this.encode(this.applyChatTemplate(messages, options), { addSpecialTokens: false });
+  }
+
   /**
    * The id of a token, or undefined when it is not in the vocabulary.
    *
@@ -456,6 +540,11 @@ export async function loadTokenizer(
   const files = typeof ref === "string" ? await openModel(ref, options) : ref;
   const configPath = await files.file("tokenizer_config.json", { optional: true });
   const tokenizerConfig = configPath ? await readJsonFile(configPath) : {};
+  if (tokenizerConfig.chat_template === undefined) {
+    // Newer transformers saves the template beside the config.
+    const templatePath = await files.file("chat_template.jinja", { optional: true });
+    if (templatePath) tokenizerConfig.chat_template = await Deno.readTextFile(templatePath);
+  }
   const mapPath = await files.file("special_tokens_map.json", { optional: true });
   if (mapPath) {
     for (const [key, value] of Object.entries(await readJsonFile(mapPath))) {

@@ -21,7 +21,7 @@ import type { HubOptions } from "../models/hub/env.ts";
 import { HubError } from "../models/hub/errors.ts";
 import { openModel } from "../models/hub/repo.ts";
 import { loadTokenizer, type Tokenizer } from "../models/tokenizer.ts";
-import type { RewardFunction } from "./functions.ts";
+import type { RewardFunction } from "../algorithms/common/reward_functions.ts";
 import { importTransformers, type Transformers } from "../models/transformers_js.ts";
 
 /** Weight formats of transformers.js ONNX exports; each names a file suffix. */
@@ -207,8 +207,11 @@ function labelScore(
 /**
  * Load a frozen text classifier and wrap it as a reward function scoring one label.
  *
+ * The example downloads an ONNX export from the Hub, so the doc tests leave it out (`ignore`);
+ * the classifier tests build and score a tiny local one.
+ *
  * @example
- * ```ts
+ * ```ts ignore
  * import { classifierReward } from "@tether/rlhf/reward";
  * // Raw POSITIVE logit, as TRL's IMDB sentiment recipe uses for PPO.
  * const reward = await classifierReward("Xenova/distilbert-base-uncased-finetuned-sst-2-english", {

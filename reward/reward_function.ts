@@ -7,7 +7,7 @@
 
 import { noGrad, reshape, tensor, tidy } from "../core/mod.ts";
 import { padRight } from "../algorithms/common/batching.ts";
-import type { RewardFunction } from "./functions.ts";
+import type { RewardFunction } from "../algorithms/common/reward_functions.ts";
 import type { ScalarRewardModel } from "./trainer.ts";
 
 /** Options of {@link rewardModelFunction}. */
@@ -28,9 +28,15 @@ export interface RewardModelFunctionOptions {
  *
  * @example
  * ```ts
+ * import { loadSequenceClassifier, loadTokenizer } from "@tether/rlhf/models";
  * import { rewardModelFunction } from "@tether/rlhf/reward";
- * const reward = rewardModelFunction(trainedModel, tokenizer, { batchSize: 32 });
- * const scores = await reward(["a wonderful film.", "a dull film."]);
+ *
+ * // The examples' tiny offline reward model (SYNTHETIC reviews); any trained one works.
+ * const path = "examples/assets/tiny-imdb/reward";
+ * const model = await loadSequenceClassifier(path);
+ * const reward = rewardModelFunction(model, await loadTokenizer(path), { batchSize: 32 });
+ * const [good, bad] = await reward(["a wonderful film.", "a dull film."]);
+ * console.log(good > bad, good.toFixed(2), bad.toFixed(2));
  * ```
  *
  * @param model A model whose forward returns `logits` [B, 1].
@@ -55,7 +61,8 @@ export function rewardModelFunction(
     throw new Error("rewardModelFunction: appendEos needs a tokenizer with an eosTokenId");
   }
   const pad = options.padTokenId ?? tokenizer.padTokenId ?? eos ?? 0;
-  return async (texts) => {
+  // Named, so online trainers log it as `rewards/reward_model/mean`.
+  const reward_model: RewardFunction = async (texts) => {
     const rows = texts.map((text, i) => {
       let ids = tokenizer.encode(text);
       if (options.appendEos && ids[ids.length - 1] !== eos) ids = [...ids, eos!];
@@ -94,4 +101,5 @@ export function rewardModelFunction(
     }
     return scores;
   };
+  return reward_model;
 }

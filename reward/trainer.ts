@@ -18,8 +18,15 @@ import {
   tensor,
   tidy,
 } from "../core/mod.ts";
-import type { TrainingArgs } from "../algorithms/common/args.ts";
-import { allRows, checkTokenRow, padRight, type Rows } from "../algorithms/common/batching.ts";
+import { z } from "zod";
+import {
+  type TrainerConfigInput,
+  TRAINING_ARGS_CONFIG,
+  type TrainingArgs,
+} from "../algorithms/common/args.ts";
+import type { ConfigParser } from "../algorithms/common/config_schema.ts";
+import { allRows, padRight, type Rows } from "../algorithms/common/batching.ts";
+import { requireRows, type TextTokenizer } from "../algorithms/common/text_rows.ts";
 import {
   type MicroBatchResult,
   type TrainableModel,
@@ -27,6 +34,7 @@ import {
   type TrainerParts,
 } from "../algorithms/common/trainer.ts";
 import { bradleyTerryLoss } from "./loss.ts";
+import { type RewardPair, rewardPairs, type RewardRow } from "./data.ts";
 
 /**
  * A sequence classifier with one output: the reward of each row, read (as transformers'
@@ -37,36 +45,70 @@ export interface ScalarRewardModel extends TrainableModel {
   forward(inputs: { inputIds: Tensor; attentionMask: Tensor }): { logits: Tensor };
 }
 
-/** One tokenized preference pair (TRL's `input_ids_chosen` / `input_ids_rejected` / `margin`). */
-export interface RewardPair {
-  /** Token ids of the preferred text. */
-  chosen: number[];
-  /** Token ids of the other text. */
-  rejected: number[];
-  /** How much r_chosen should exceed r_rejected by; when one pair has it, all must. */
-  margin?: number;
-}
-
-/** Settings of {@link RewardTrainer}: the shared training args plus the reward-specific ones. */
+/**
+ * Settings of {@link RewardTrainer}: the shared training args plus the reward-specific ones
+ * (TRL's `RewardConfig`, camelCased). Every field is also accepted under its snake_case spelling
+ * (`max_length`, `center_rewards_coefficient`).
+ */
 export interface RewardConfig extends Partial<TrainingArgs> {
-  /** Longest allowed pair member in tokens; longer ones are an error (default: no limit). */
+  /**
+   * Longest pair member in tokens; a pair with a longer side is dropped and counted, as TRL
+   * filters them (default 1024, TRL's; null: no limit).
+   */
   maxLength?: number | null;
   /** Weight of mean (r_c + r_r)², which keeps rewards centred (default off). */
   centerRewardsCoefficient?: number | null;
 }
 
+/** What {@link RewardTrainer} accepts: {@link RewardConfig} under any accepted spelling. */
+export type RewardConfigInput = TrainerConfigInput<RewardConfig>;
+
+/** Validates {@link RewardConfig}s (the shared training args plus the reward fields). */
+export const REWARD_CONFIG: ConfigParser<RewardConfig> = TRAINING_ARGS_CONFIG.extend<RewardConfig>(
+  "RewardTrainer",
+  {
+    maxLength: z.number().int().min(1).nullable().describe("an integer >= 1, or null for no limit")
+      .optional(),
+    centerRewardsCoefficient: z.number().min(0).nullable().describe("a number >= 0, or null")
+      .optional(),
+  },
+  {
+    unsupported: {
+      disable_dropout: {
+        reason: "dropout follows the model's train()/eval() mode; load the model with dropout 0 " +
+          "to train without it",
+        accepts: [false],
+      },
+      eos_token: { reason: "the tokenizer's EOS ends each text", accepts: [null] },
+      pad_token: {
+        reason: "pass parts.padTokenId or a tokenizer with a pad token",
+        accepts: [null],
+      },
+      chat_template_path: { reason: "the tokenizer's own chat template renders conversations" },
+      pad_to_multiple_of: { reason: "batches pad to their longest row", accepts: [null] },
+      activation_offloading: { reason: "activations stay in memory", accepts: [false] },
+    },
+  },
+);
+
 /** Model, data and helpers of a {@link RewardTrainer}. */
 export interface RewardTrainerParts extends TrainerParts {
   /** The reward model. */
   model: ScalarRewardModel;
-  /** Training pairs. */
-  trainDataset: Rows<RewardPair>;
+  /**
+   * Training pairs: token ids, or text rows (`chosen` / `rejected` strings or conversations,
+   * optionally after a `prompt`) tokenized with `tokenizer`.
+   */
+  trainDataset: Rows<RewardRow>;
   /** Pairs for `evalSteps` and `evaluate()`. */
-  evalDataset?: Rows<RewardPair>;
+  evalDataset?: Rows<RewardRow>;
   /** Pad token id (default: the tokenizer's, else its EOS, else 0; padding is masked anyway). */
   padTokenId?: number;
-  /** Supplies the pad token id. */
-  tokenizer?: { padTokenId?: number | null; eosTokenId?: number | null };
+  /**
+   * Supplies the pad token id, and tokenizes text rows (`encode`, `eosTokenId`, and
+   * `applyChatTemplate` for conversations).
+   */
+  tokenizer?: { padTokenId?: number | null; eosTokenId?: number | null } | TextTokenizer;
 }
 
 /** What {@link RewardTrainer.evaluate} measures, averaged over pairs. */
@@ -87,19 +129,31 @@ export interface RewardEvalMetrics extends Record<string, number> {
  *
  * @example
  * ```ts
+ * import { loadSequenceClassifier, loadTokenizer } from "@tether/rlhf/models";
  * import { RewardTrainer } from "@tether/rlhf/reward";
- * const trainer = new RewardTrainer({ learningRate: 1e-3, batchSize: 16, maxSteps: 200 }, {
- *   model, // forward({ inputIds, attentionMask }) → { logits: [B, 1] }
- *   trainDataset: pairs, // { chosen: number[], rejected: number[] }[]
- * });
+ *
+ * // The examples' tiny offline DistilBERT reward model (SYNTHETIC reviews); any one-label
+ * // sequence classifier or Hub id works.
+ * const path = "examples/assets/tiny-imdb/reward";
+ * const model = await loadSequenceClassifier(path);
+ * const tokenizer = await loadTokenizer(path);
+ * const pairs = [
+ *   { prompt: "the plot was", chosen: " great fun.", rejected: " a mess." },
+ *   { chosen: "the acting was superb.", rejected: "the acting was dull." },
+ * ];
+ * const trainer = new RewardTrainer(
+ *   { learning_rate: 1e-3, per_device_train_batch_size: 2, max_steps: 2, max_length: 128 },
+ *   { model, trainDataset: pairs, tokenizer },
+ * );
  * await trainer.train();
- * console.log(await trainer.evaluate(heldOut)); // { accuracy, margin, loss }
+ * console.log(await trainer.evaluate(pairs)); // { accuracy, margin, loss }
  * ```
  */
 export class RewardTrainer extends TrainerBase<RewardPair, ScalarRewardModel> {
   /** Reward-specific settings, resolved. */
   readonly rewardConfig: { maxLength: number | null; centerRewardsCoefficient: number | null };
   readonly #padTokenId: number;
+  readonly #tokenizer: RewardTrainerParts["tokenizer"];
 
   /**
    * Validate settings and every pair (errors name the pair index and field).
@@ -107,52 +161,27 @@ export class RewardTrainer extends TrainerBase<RewardPair, ScalarRewardModel> {
    * @param config Training args and reward settings.
    * @param parts Model, datasets and optional optimizer, scheduler, tokenizer.
    */
-  constructor(config: RewardConfig, parts: RewardTrainerParts) {
-    const { maxLength = null, centerRewardsCoefficient = null, ...args } = config;
-    super("RewardTrainer", parts.model, args, parts.trainDataset, parts.evalDataset, parts, {
+  constructor(config: RewardConfigInput, parts: RewardTrainerParts) {
+    const { maxLength = 1024, centerRewardsCoefficient = null, ...args } = REWARD_CONFIG.parse(
+      config,
+    );
+    const prepare = (name: string, rows: Rows<RewardRow>) => {
+      const out = rewardPairs("RewardTrainer", name, rows, maxLength, parts.tokenizer);
+      return {
+        pairs: requireRows(`RewardTrainer: ${name}`, out.pairs, out.report),
+        report: out.report,
+      };
+    };
+    const train = prepare("trainDataset", parts.trainDataset);
+    const evalSet = parts.evalDataset ? prepare("evalDataset", parts.evalDataset) : undefined;
+    super("RewardTrainer", parts.model, args, train.pairs, evalSet?.pairs, parts, {
       learningRate: 1e-4,
     });
-    if (maxLength !== null && !(Number.isInteger(maxLength) && maxLength >= 1)) {
-      throw new Error(`RewardTrainer: maxLength must be an integer >= 1 or null, got ${maxLength}`);
-    }
-    if (centerRewardsCoefficient !== null && !(centerRewardsCoefficient >= 0)) {
-      throw new Error(
-        `RewardTrainer: centerRewardsCoefficient must be >= 0 or null, got ${centerRewardsCoefficient}`,
-      );
-    }
+    this.recordData([train.report, ...(evalSet ? [evalSet.report] : [])]);
     this.rewardConfig = { maxLength, centerRewardsCoefficient };
+    this.#tokenizer = parts.tokenizer;
     this.#padTokenId = parts.padTokenId ?? parts.tokenizer?.padTokenId ??
       parts.tokenizer?.eosTokenId ?? 0;
-    this.#checkPairs("trainDataset", parts.trainDataset);
-    if (parts.evalDataset) this.#checkPairs("evalDataset", parts.evalDataset);
-  }
-
-  #checkPairs(name: string, rows: Rows<RewardPair>): void {
-    let withMargin = -1, withoutMargin = -1;
-    allRows(rows).forEach((pair, i) => {
-      for (const side of ["chosen", "rejected"] as const) {
-        const where = `RewardTrainer: ${name} pair ${i} ${side}`;
-        checkTokenRow(where, pair?.[side]);
-        if (pair[side].length === 0) throw new Error(`${where} is empty`);
-        const max = this.rewardConfig.maxLength;
-        if (max !== null && pair[side].length > max) {
-          throw new Error(
-            `${where} has ${pair[side].length} tokens, more than maxLength ${max}; truncate or ` +
-              `filter long pairs first, or raise maxLength`,
-          );
-        }
-      }
-      if (pair.margin === undefined) withoutMargin = i;
-      else if (!Number.isFinite(pair.margin)) {
-        throw new Error(`RewardTrainer: ${name} pair ${i} margin is ${pair.margin}`);
-      } else withMargin = i;
-    });
-    if (withMargin >= 0 && withoutMargin >= 0) {
-      throw new Error(
-        `RewardTrainer: ${name} pair ${withMargin} has a margin but pair ${withoutMargin} does ` +
-          `not; give every pair a margin or none`,
-      );
-    }
   }
 
   /** Rewards of chosen and rejected rows, [B] each, from one concatenated forward. */
@@ -204,14 +233,22 @@ export class RewardTrainer extends TrainerBase<RewardPair, ScalarRewardModel> {
   /**
    * Accuracy (strict >), mean margin and loss over `pairs`, in eval mode without gradients.
    *
-   * @param pairs Pairs to score (default: the eval dataset).
+   * @param pairs Pairs as `trainDataset` takes them (default: the eval dataset); pairs longer
+   *   than `maxLength` are left out.
    */
-  async evaluate(pairs: Rows<RewardPair> | undefined = this.evalRows): Promise<RewardEvalMetrics> {
-    if (!pairs || pairs.length === 0) {
+  async evaluate(pairs: Rows<RewardRow> | undefined = this.evalRows): Promise<RewardEvalMetrics> {
+    const rows: RewardPair[] = pairs === this.evalRows || pairs === undefined
+      ? allRows((pairs ?? []) as Rows<RewardPair>)
+      : rewardPairs(
+        "RewardTrainer.evaluate",
+        "pairs",
+        pairs,
+        this.rewardConfig.maxLength,
+        this.#tokenizer,
+      ).pairs;
+    if (rows.length === 0) {
       throw new Error("RewardTrainer.evaluate: no pairs (pass some, or an evalDataset)");
     }
-    if (pairs !== this.evalRows) this.#checkPairs("evaluate", pairs);
-    const rows = allRows(pairs);
     const size = this.args.evalBatchSize;
     this.model.eval?.();
     let correct = 0, marginSum = 0, lossSum = 0;

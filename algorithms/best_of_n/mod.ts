@@ -5,14 +5,25 @@
  * @example
  * ```ts
  * import { bestOfN } from "@tether/rlhf/best-of-n";
- * const [r] = await bestOfN([promptIds], {
- *   generate: (rows, n) => model.generate(rows, { maxNewTokens: n }),
- *   decode: (ids) => tokenizer.decode(ids),
- *   reward: sentimentReward,
+ * import { generate, loadCausalLM, loadTokenizer } from "@tether/rlhf/models";
+ * import { keywordReward } from "@tether/rlhf/reward";
+ *
+ * // The examples' tiny offline GPT-2 (SYNTHETIC reviews); any causal LM or Hub id works.
+ * const model = await loadCausalLM("examples/assets/tiny-imdb/policy");
+ * const tokenizer = await loadTokenizer("examples/assets/tiny-imdb/policy");
+ * const [result] = await bestOfN([tokenizer.encode("the acting was")], {
+ *   // Sampled (not greedy) continuations; bestOfN wants prompt + new tokens per row.
+ *   generate: async (rows, maxNewTokens) => {
+ *     const { tokens } = await generate(model, rows, { maxNewTokens, doSample: true, seed: 0 });
+ *     return rows.map((row, i) => [...row, ...tokens[i]]);
+ *   },
+ *   decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }),
+ *   reward: keywordReward({ great: 1, superb: 1, stunning: 1, dull: -1, awful: -1 }),
  *   sampleSize: 16,
- *   maxNewTokens: 20,
+ *   maxNewTokens: 16,
  * });
- * console.log(r.best[0], r.ranked.map((c) => c.score));
+ * console.log(result.best[0]); // the highest-scoring of the 16 samples
+ * console.log(result.ranked.map((c) => c.score)); // every sample, best first
  * ```
  * @module
  */
@@ -24,4 +35,4 @@ export {
   type Candidate,
   type GenerateFn,
 } from "./sampler.ts";
-export type { RewardFunction } from "../../reward/functions.ts";
+export type { RewardFunction } from "../common/reward_functions.ts";

@@ -3,9 +3,15 @@
  * query is repeated `sampleSize` times, one max-new-tokens draw per query is shared by its samples,
  * the decoded texts (prompt included, as for decoder-only models) are scored, and candidates come
  * back in descending score order.
+ *
+ * Ties: TRL picks with `torch.topk`, which does not specify the order of equal scores. Here equal
+ * scores keep their sampling order (the sort is stable), so when a tie straddles the
+ * `nCandidates`-th place the earlier sample is kept. Compared with TRL, tied candidates agree
+ * as a set, not necessarily in order.
  */
 
-import { type RewardFunction, scoreTexts } from "../../reward/functions.ts";
+import { type RewardFunction, scoreTexts } from "../common/reward_functions.ts";
+import { isSampleStep, resolveSampleLog, type SampleRow } from "../../report/samples.ts";
 
 /** Generates continuations: rows of prompt tokens in, prompt + new tokens out. */
 export type GenerateFn = (
@@ -29,7 +35,7 @@ export interface BestOfNResult {
   query: number[];
   /** The `nCandidates` best texts, best first (TRL's return value). */
   best: string[];
-  /** All samples, ranked by descending score (ties keep sampling order). */
+  /** All samples, ranked by descending score (equal scores keep their sampling order). */
   ranked: Candidate[];
 }
 
@@ -49,6 +55,16 @@ export interface BestOfNOptions {
   lengthSampler?: () => number;
   /** Max new tokens when there is no length sampler. */
   maxNewTokens?: number;
+  /**
+   * Receives a sample table (e.g. a `RunWriter`'s `writeSamples`) every `logSamplesEvery`
+   * queries, and at the first and the last: that query's candidates from best to worst, spread
+   * over the ranking. Step = 1-based query number.
+   */
+  logSamples?: (step: number, rows: SampleRow[]) => void | Promise<void>;
+  /** Queries between sample tables (default 1: every query; 0: none). */
+  logSamplesEvery?: number;
+  /** Rows per table (default 4). */
+  logSamplesCount?: number;
 }
 
 /** Best-of-n over a list of queries; each query's samples are generated as one batch. */
@@ -69,6 +85,7 @@ export async function bestOfN(
   if (!opts.lengthSampler && opts.maxNewTokens === undefined) {
     throw new Error("bestOfN: pass lengthSampler or maxNewTokens");
   }
+  const sampleLog = resolveSampleLog("bestOfN", opts.logSamplesEvery, opts.logSamplesCount, 1);
   const results: BestOfNResult[] = [];
   for (const [qi, query] of queries.entries()) {
     if (query.length === 0) throw new Error(`bestOfN: query ${qi} is empty`);
@@ -86,6 +103,22 @@ export async function bestOfN(
       best: ranked.slice(0, nCandidates).map((c) => c.text),
       ranked,
     });
+    if (opts.logSamples && isSampleStep(qi + 1, queries.length, sampleLog)) {
+      const n = Math.min(sampleLog.count, ranked.length);
+      const picks = Array.from(
+        { length: n },
+        (_, j) => ranked[n === 1 ? 0 : Math.round((j * (ranked.length - 1)) / (n - 1))],
+      );
+      const prompt = opts.decode([...query]);
+      await opts.logSamples(
+        qi + 1,
+        picks.map((c) => ({
+          prompt,
+          completion: opts.decode(c.tokens.slice(query.length)),
+          reward: c.score,
+        })),
+      );
+    }
   }
   return results;
 }

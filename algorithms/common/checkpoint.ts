@@ -4,7 +4,8 @@
  *
  * A checkpoint folder is built under a temporary sibling and renamed into place only once every
  * file is written, the manifest last; the previous checkpoint is removed only after that. If the
- * process dies mid-write, `loadCheckpoint` still finds the last complete one. Values that are not
+ * process dies mid-write, `loadCheckpoint` still finds the last complete one; if a write fails
+ * (a full disk), the partial one is removed and the error names the file. Values that are not
  * finite are refused, so a diverged run never replaces a good checkpoint.
  *
  * @module
@@ -14,6 +15,7 @@ import { basename, dirname, join } from "node:path";
 import type { Tensor } from "../../core/mod.ts";
 import { assign } from "../../core/nn/assign.ts";
 import type { OptimizerStateDict, ParamState, SchedulerState } from "../../core/optim/mod.ts";
+import { withPath, writeFileNamed, writeTextFileNamed } from "../../common/fs_errors.ts";
 import { pathExists } from "../../models/io/atomic.ts";
 import {
   decodeTensorFile,
@@ -141,28 +143,34 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents):
   };
   const manifestText = JSON.stringify(manifest, null, 1);
 
-  await Deno.mkdir(dirname(dir), { recursive: true });
+  await withPath("create", dirname(dir), () => Deno.mkdir(dirname(dir), { recursive: true }));
   await removeIncompleteTemps(dir);
   const temp = `${dir}.tmp-${randomTag()}`;
   try {
-    await Deno.mkdir(temp);
-    await Deno.writeFile(join(temp, MODEL_FILE), encodeTensorFile(modelTensors));
+    await withPath("create", temp, () => Deno.mkdir(temp));
+    await writeFileNamed(join(temp, MODEL_FILE), encodeTensorFile(modelTensors));
     if (optimizer) {
-      await Deno.writeFile(join(temp, OPTIMIZER_FILE), encodeTensorFile(optimizer.tensors));
+      await writeFileNamed(join(temp, OPTIMIZER_FILE), encodeTensorFile(optimizer.tensors));
     }
     // The manifest goes last: a folder with a manifest is a complete checkpoint.
-    await Deno.writeTextFile(join(temp, CHECKPOINT_MANIFEST), manifestText);
-    if (await pathExists(dir)) {
-      const old = `${dir}.old-${randomTag()}`;
-      await Deno.rename(dir, old);
-      await Deno.rename(temp, dir);
-      await Deno.remove(old, { recursive: true });
-    } else {
-      await Deno.rename(temp, dir);
-    }
+    await writeTextFileNamed(join(temp, CHECKPOINT_MANIFEST), manifestText);
   } catch (error) {
+    // The previous checkpoint is untouched; free what the failed one took (a full disk).
     await Deno.remove(temp, { recursive: true }).catch(() => {});
     throw error;
+  }
+  // The new checkpoint is complete: only now does the previous one step aside.
+  if (await pathExists(dir)) {
+    const old = `${dir}.old-${randomTag()}`;
+    await withPath("rename", dir, () => Deno.rename(dir, old));
+    try {
+      await withPath("rename", temp, () => Deno.rename(temp, dir));
+    } catch (error) {
+      await Deno.rename(old, dir).catch(() => {});
+      throw error;
+    }
+  } else {
+    await withPath("rename", temp, () => Deno.rename(temp, dir));
   }
   // `dir` is complete now: whatever earlier interrupted saves left behind is obsolete.
   for (const path of await siblings(dir, [".tmp-", ".old-"])) {

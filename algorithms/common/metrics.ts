@@ -1,12 +1,14 @@
 /**
  * `metrics.jsonl`: one JSON object per line, each with the optimizer `step` and metrics under
  * TRL's names. Lines are appended and handed to the OS at once, so a crash loses at most the line
- * being written and `tail -f` shows progress live.
+ * being written and `tail -f` shows progress live. A write that fails (a full disk) is cut back
+ * to the last whole line before the error, which names the file, is thrown.
  *
  * @module
  */
 
 import { dirname, join } from "node:path";
+import { PathError, withPath } from "../../common/fs_errors.ts";
 
 /** One logged line: the step and its metrics. */
 export interface MetricsRecord {
@@ -46,10 +48,20 @@ export class MetricsWriter {
    */
   static async open(dir: string, options: MetricsWriterOptions = {}): Promise<MetricsWriter> {
     const path = dir.endsWith(".jsonl") ? dir : join(dir, "metrics.jsonl");
-    await Deno.mkdir(dirname(path), { recursive: true });
+    await withPath("create", dirname(path), () => Deno.mkdir(dirname(path), { recursive: true }));
     if (options.resumeStep !== undefined) await dropLinesAfter(path, options.resumeStep);
-    const file = await Deno.open(path, { append: true, create: true });
-    return new MetricsWriter(path, file);
+    const file = await withPath(
+      "open",
+      path,
+      () => Deno.open(path, { append: true, create: true }),
+    );
+    try {
+      await cutTornLine(path, file);
+      return new MetricsWriter(path, file);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
   }
 
   /**
@@ -65,8 +77,15 @@ export class MetricsWriter {
       record[name] = Number.isFinite(value) ? value : String(value);
     }
     const bytes = encoder.encode(JSON.stringify(record) + "\n");
-    let written = 0;
-    while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
+    const start = (await withPath("write", this.path, () => this.#file.stat())).size;
+    try {
+      let written = 0;
+      while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
+    } catch (error) {
+      // Part of the line may be on disk: cut it off, so the file stays whole lines.
+      await this.#file.truncate(start).catch(() => {});
+      throw new PathError("write", this.path, error);
+    }
   }
 
   /** Close the file. */
@@ -97,23 +116,57 @@ export async function readMetrics(path: string): Promise<MetricsRecord[]> {
   return out;
 }
 
+/** A torn last line (a crash mid-write) is cut off, so the next line starts on its own. */
+async function cutTornLine(path: string, file: Deno.FsFile): Promise<void> {
+  if ((await file.stat()).size === 0) return;
+  const bytes = await withPath("read", path, () => Deno.readFile(path));
+  const end = bytes.lastIndexOf(0x0a) + 1;
+  if (end < bytes.length) await withPath("truncate", path, () => file.truncate(end));
+}
+
 async function dropLinesAfter(path: string, step: number): Promise<void> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return;
-    throw error;
+    throw new PathError("read", path, error);
   }
-  const lines = text.split("\n").filter((line) => line.trim() !== "");
   // A torn last line (the process died mid-write) is dropped along with later steps.
-  const kept = lines.filter((line) => {
+  const keep = (line: string) => {
     try {
       return (JSON.parse(line) as MetricsRecord).step <= step;
     } catch {
       return false;
     }
-  });
-  if (kept.length === lines.length) return;
-  await Deno.writeTextFile(path, kept.map((line) => line + "\n").join(""));
+  };
+  const lines = text.split("\n");
+  let cutAt = -1, offset = 0, keptAfterCut = false;
+  for (const line of lines) {
+    if (line.trim() !== "") {
+      if (!keep(line)) cutAt = cutAt < 0 ? offset : cutAt;
+      else if (cutAt >= 0) keptAfterCut = true;
+    }
+    offset += encoder.encode(line).length + 1;
+  }
+  if (cutAt < 0) return;
+  if (!keptAfterCut) {
+    // The usual case, the dropped lines end the file: cut it there (needs no free space).
+    await withPath("truncate", path, () => Deno.truncate(path, cutAt));
+    return;
+  }
+  // Lines out of step order: rewrite through a temporary file, so a failure loses nothing.
+  const kept = lines.filter((line) => line.trim() !== "" && keep(line));
+  const temp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    await withPath(
+      "write",
+      temp,
+      () => Deno.writeTextFile(temp, kept.map((l) => l + "\n").join("")),
+    );
+    await withPath("rename", path, () => Deno.rename(temp, path));
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
 }

@@ -20,7 +20,12 @@ import {
   tidy,
 } from "../../core/mod.ts";
 import type { Hyperparams, Optimizer } from "../../core/optim/mod.ts";
-import { type LrSchedulerType, resolveTrainingArgs, type TrainingArgs } from "./args.ts";
+import {
+  type LrSchedulerType,
+  resolveTrainingArgs,
+  type TrainingArgs,
+  type TrainingArgsInput,
+} from "./args.ts";
 import { MicroBatchOrder, rowAt, type Rows } from "./batching.ts";
 import {
   type CheckpointModel,
@@ -28,9 +33,11 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from "./checkpoint.ts";
-import { MetricsWriter } from "./metrics.ts";
+import { RunWriter } from "../../report/run_files.ts";
+import { acquireRunLock } from "./run_dir.ts";
 import { assertFiniteLoss } from "./nonfinite.ts";
-import { Progress, type ProgressSink } from "../../common/progress.ts";
+import { Progress, type ProgressSink, progressSink } from "../../common/progress.ts";
+import { dataMetrics, type DataReport, logDataReports } from "./text_rows.ts";
 
 /** A model a trainer can train: parameters, optional train/eval modes, optional state dict. */
 export interface TrainableModel extends CheckpointModel {
@@ -101,8 +108,16 @@ export interface MicroBatchResult {
   stats: Record<string, Tensor>;
 }
 
-/** Base of the supervised trainers; see the module notes. */
-export abstract class TrainerBase<Example, Model extends TrainableModel = TrainableModel> {
+/**
+ * Base of the supervised trainers; see the module notes. `Batch` is what `computeLoss` takes:
+ * the micro-batch's rows as they are (the default), or what the async `prepareBatch` hook made
+ * of them before the loss (samples generated, scored or looked up inside the step).
+ */
+export abstract class TrainerBase<
+  Example,
+  Model extends TrainableModel = TrainableModel,
+  Batch = Example[],
+> {
   /** Validated settings. */
   readonly args: TrainingArgs;
   /** The model being trained. */
@@ -121,6 +136,7 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
   readonly #order: MicroBatchOrder;
   readonly #progressSink: ProgressSink | undefined;
   #lastStats: Record<string, number> = {};
+  #dataReports: readonly DataReport[] = [];
 
   /**
    * Validate the settings and set up the optimizer and schedule.
@@ -136,7 +152,7 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
   protected constructor(
     name: string,
     model: Model,
-    args: Partial<TrainingArgs>,
+    args: TrainingArgsInput,
     trainRows: Rows<Example>,
     evalRows: Rows<Example> | undefined,
     parts: TrainerParts,
@@ -160,6 +176,25 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
     this.#progressSink = parts.progressSink;
   }
 
+  /**
+   * What became of each dataset's rows (kept, truncated, dropped, and why); the counts are
+   * logged as `data/train_rows`, `data/train_truncated`, `data/train_dropped` (and `data/eval_...`)
+   * with the first metrics line of a fresh run.
+   */
+  get dataReports(): readonly DataReport[] {
+    return this.#dataReports;
+  }
+
+  /**
+   * Keeps the datasets' counts, and writes a line for each that truncated or dropped rows.
+   *
+   * @param reports One per dataset.
+   */
+  protected recordData(reports: readonly DataReport[]): void {
+    this.#dataReports = reports;
+    logDataReports(this.#name, reports, this.#progressSink ?? progressSink());
+  }
+
   /** Optimizer steps a full `train()` runs: `maxSteps`, else epochs × steps per epoch. */
   get totalSteps(): number {
     if (this.args.maxSteps !== null) return this.args.maxSteps;
@@ -170,14 +205,42 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
     return Math.ceil(this.args.numTrainEpochs * perEpoch);
   }
 
+  /**
+   * Runs before each micro-batch's loss, outside the loss's scope and with awaits allowed: a
+   * trainer can generate, score or fetch here what its loss needs (the default hands the rows
+   * on as they are). The step's optimizer update waits for it; a resumed run calls it with the
+   * same rows and `step`, so seeding from `step` keeps resume exact.
+   *
+   * @param batch The micro-batch's rows.
+   * @param indices Their indices in the training set.
+   * @param step The optimizer step being taken (1-based).
+   */
+  protected prepareBatch(batch: Example[], indices: number[], step: number): Promise<Batch> {
+    void indices, step;
+    return Promise.resolve(batch as unknown as Batch);
+  }
+
   /** The loss and metrics of one micro-batch (called inside a scope, with grads on). */
-  protected abstract computeLoss(batch: Example[], indices: number[]): MicroBatchResult;
+  protected abstract computeLoss(batch: Batch, indices: number[]): MicroBatchResult;
 
   /**
    * Metrics of the model on the eval set under TRL names (logged as `eval/<name>`). Trainers
    * take an optional set of their own examples as well.
    */
   abstract evaluate(): Promise<Record<string, number>>;
+
+  /** Whether `evalSteps` evaluates: there is an eval set (trainers may have other evaluations). */
+  protected hasEvaluation(): boolean {
+    return this.evalRows !== undefined;
+  }
+
+  /**
+   * The metrics.jsonl names of `evaluate()`'s result: `eval/<name>` (trainers may keep names
+   * that already carry the Hugging Face Trainer's `eval_` prefix).
+   */
+  protected evalLogRecord(metrics: Record<string, number>): Record<string, number> {
+    return prefixed("eval/", metrics);
+  }
 
   /** Runs once before the first step of `train()` (after a resume has been applied). */
   protected beforeTrain(): Promise<void> {
@@ -202,16 +265,28 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
   async train(options: TrainCallOptions = {}): Promise<TrainOutput> {
     const started = performance.now();
     const a = this.args;
+    // One writer per output folder: a second process training into it is refused at once.
+    await using _lock = a.outputDir ? await acquireRunLock(a.outputDir, this.#name) : null;
     if (options.resumeFrom) await this.loadCheckpoint(options.resumeFrom);
     await this.beforeTrain();
     const total = this.totalSteps;
     const writer = a.outputDir
-      ? await MetricsWriter.open(a.outputDir, {
+      ? await RunWriter.open(a.outputDir, {
         resumeStep: options.resumeFrom ? this.globalStep : undefined,
+        reportTo: a.reportTo,
+        config: { [this.#name]: a },
       })
       : null;
+    // A fresh run's first metrics line also carries the datasets' counts.
+    let pending = this.globalStep === 0 ? dataMetrics(this.#dataReports) : {};
     const progress = a.progress || this.#progressSink
-      ? new Progress({ label: this.#name, total, every: a.loggingSteps, sink: this.#progressSink })
+      ? new Progress({
+        label: this.#name,
+        total,
+        start: this.globalStep,
+        every: a.loggingSteps,
+        sink: this.#progressSink,
+      })
       : null;
     const window = new Map<string, number>();
     let windowSteps = 0, lossSum = 0, stepsRun = 0, stoppedEarly = false, savedAt = -1;
@@ -221,7 +296,8 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
       // Point-in-time values, not averages.
       averaged["train/learning_rate"] = last["train/learning_rate"];
       averaged["train/epoch"] = last["train/epoch"];
-      await writer?.write(step, averaged);
+      await writer?.write(step, { ...averaged, ...pending });
+      pending = {};
       window.clear();
       windowSteps = 0;
     };
@@ -240,15 +316,15 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
         windowSteps++;
         const step = this.globalStep;
         if (step % a.loggingSteps === 0 || step === total) await logWindow(step, stats);
-        if (a.evalSteps !== null && step % a.evalSteps === 0 && this.evalRows) {
-          const evalStats = prefixed("eval/", await this.evaluate());
+        if (a.evalSteps !== null && step % a.evalSteps === 0 && this.hasEvaluation()) {
+          const evalStats = this.evalLogRecord(await this.evaluate());
           await writer?.write(step, evalStats);
         }
         if (a.saveSteps !== null && step % a.saveSteps === 0) {
           await this.saveCheckpoint();
           savedAt = step;
         }
-        progress?.update(step, { loss: stats["train/loss"] });
+        progress?.update(step, { "train/loss": stats["train/loss"] });
       }
       // Stopped between logging steps: the steps since the last line are logged at this one.
       if (windowSteps > 0) await logWindow(this.globalStep, this.#lastStats);
@@ -344,7 +420,13 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
     try {
       for (let k = 0; k < accum; k++) {
         const indices = this.#order.indices(this.globalStep * accum + k);
-        const batch = indices.map((i) => rowAt(this.trainRows, i));
+        const batch = await this.prepareBatch(
+          indices.map((i) => rowAt(this.trainRows, i)),
+          indices,
+          step,
+        );
+        // The hook may have sampled in eval mode.
+        this.model.train?.();
         rows.push(keep(tidy(() => {
           const { loss, stats } = this.computeLoss(batch, indices);
           // CPU backends read the loss here; others are checked after the step's readback.
@@ -402,7 +484,17 @@ export function prefixed(prefix: string, metrics: Record<string, number>): Recor
   return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [prefix + k, v]));
 }
 
-function defaultOptimizer(model: TrainableModel, a: TrainingArgs): Optimizer<Hyperparams> {
+/**
+ * transformers' default optimizer: AdamW over the trainable parameters with the args' lr,
+ * betas, eps and decay, no decay on biases and normalisation weights.
+ *
+ * @param model The model (its `requiresGrad` parameters are optimized).
+ * @param a Learning rate, betas, eps, weight decay.
+ */
+export function defaultOptimizer(
+  model: { parameters(): Tensor[] },
+  a: Pick<TrainingArgs, "learningRate" | "adamBetas" | "adamEpsilon" | "weightDecay">,
+): Optimizer<Hyperparams> {
   const params = model.parameters().filter((p) => p.requiresGrad);
   const opts = {
     lr: a.learningRate,

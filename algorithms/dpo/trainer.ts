@@ -1,23 +1,39 @@
 /**
- * `DPOTrainer`: Direct Preference Optimization on tokenized (prompt, chosen, rejected) triples,
- * with any loss of `dpoLoss`. Completion log-probs are summed with `sequenceLogps` (chosen and
+ * `DPOTrainer`: Direct Preference Optimization on (prompt, chosen, rejected) rows, as text,
+ * conversations or token ids (see `data.ts`), with any loss of `dpoLoss`. Completion log-probs are summed with `sequenceLogps` (chosen and
  * rejected rows run in one forward). The reference is a separate model, the policy with its
  * adapters switched off, or log-probs precomputed once before training.
  *
  * @module
  */
 
+import { z } from "zod";
 import { concat, mean, noGrad, reshape, slice, type Tensor, tensor, tidy } from "../../core/mod.ts";
-import type { TrainingArgs } from "../common/args.ts";
-import { allRows, checkTokenRow, padRight, type Rows } from "../common/batching.ts";
+import {
+  type TrainerConfigInput,
+  TRAINING_ARGS_CONFIG,
+  type TrainingArgs,
+} from "../common/args.ts";
+import type { ConfigParser } from "../common/config_schema.ts";
+import { padRight, type Rows } from "../common/batching.ts";
+import { requireRows, type TextTokenizer } from "../common/text_rows.ts";
 import {
   type CausalLM,
   type MicroBatchResult,
   TrainerBase,
   type TrainerParts,
 } from "../common/trainer.ts";
+import { type AdapterSwitch, Reference } from "../common/reference.ts";
 import { LABEL_PAD_TOKEN_ID, sequenceLogps } from "./logps.ts";
 import { DPO_LOSS_TYPES, dpoLoss, type DpoLossType, dpoMetrics, type PairLogps } from "./loss.ts";
+import {
+  DPO_LENGTH_DEFAULTS,
+  type DpoLengthLimits,
+  type DpoPairRows,
+  preferencePairs,
+  type PreferenceRow,
+  type TruncationMode,
+} from "./data.ts";
 
 /** The policy: a causal LM, optionally with adapters that can be switched off. */
 export interface DpoPolicy extends CausalLM {
@@ -25,33 +41,33 @@ export interface DpoPolicy extends CausalLM {
   withAdaptersDisabled?<T>(fn: () => T): T;
 }
 
-/** One tokenized preference triple; completions exclude the prompt. */
-export interface PreferenceTriple {
-  /** Prompt token ids (start with BOS so the first completion token is scored). */
-  prompt: number[];
-  /** Preferred completion token ids. */
-  chosen: number[];
-  /** Dispreferred completion token ids. */
-  rejected: number[];
-}
-
-/** Settings of {@link DPOTrainer}: the shared training args plus DPO's. */
+/**
+ * Settings of {@link DPOTrainer}: the shared training args plus DPO's (TRL 0.28's `DPOConfig`,
+ * camelCased). Every field is also accepted under its snake_case spelling (`loss_type`,
+ * `max_prompt_length`) and TRL's name where that differs (`precompute_ref_log_probs`).
+ */
 export interface DPOConfig extends Partial<TrainingArgs> {
   /** β, the strength of the implicit KL constraint (default 0.1). */
   beta?: number;
-  /** The loss (default `sigmoid`; see `DPO_LOSS_TYPES`). */
+  /** The loss (default `sigmoid`; see `DPO_LOSS_TYPES`); TRL's one-element list is accepted. */
   lossType?: DpoLossType;
-  /** ε for cDPO / robust / exo_pair (default 0). */
+  /** ε for cDPO / robust / exo_pair, in [0, 0.5) (default 0). */
   labelSmoothing?: number;
   /** Ignore the reference (its log-probs count as 0). */
   referenceFree?: boolean;
   /** τ of `discopop` (default 0.05). */
   discopopTau?: number;
   /**
-   * The model's context in tokens: completions are cut to fit after their prompt, and a prompt
-   * that leaves no room is an error (default: no limit).
+   * Tokens of prompt + completion per row, cut by `truncationMode` (default 1024, TRL's; null:
+   * no limit). A pair left without a completion token is dropped and counted.
    */
   maxLength?: number | null;
+  /** Tokens of the prompt, its last ones kept (default 512, TRL 0.28's; null: no limit). */
+  maxPromptLength?: number | null;
+  /** Tokens of each completion, its first ones kept (default: no limit). */
+  maxCompletionLength?: number | null;
+  /** `keep_end` (default, TRL's) cuts a long row's start; `keep_start` its end. */
+  truncationMode?: TruncationMode;
   /**
    * Compute the reference log-probs of every pair once before training (from `refModel`, the
    * adapters-off policy, or the untrained policy itself) and keep them, with the checkpoint.
@@ -59,11 +75,77 @@ export interface DPOConfig extends Partial<TrainingArgs> {
   precomputeRefLogps?: boolean;
 }
 
-/** Something that can switch a model's adapters off for a call (a LoRA handle). */
-export interface AdapterSwitch {
-  /** Runs `fn` with the adapters off. */
-  withAdaptersDisabled<T>(fn: () => T): T;
-}
+export type { AdapterSwitch };
+
+const nullableInt = (min: number) =>
+  z.number().int().min(min).nullable().describe(`an integer >= ${min}, or null for no limit`)
+    .optional();
+
+/** TRL's names of DPO settings that are not a field's snake_case spelling. */
+export const DPO_TRL_NAMES = { precompute_ref_log_probs: "precomputeRefLogps" } as const;
+
+/** What {@link DPOTrainer} accepts: {@link DPOConfig} under Tether's, snake_case or TRL's names. */
+export type DPOConfigInput = TrainerConfigInput<DPOConfig, typeof DPO_TRL_NAMES>;
+
+/** Validates {@link DPOConfig}s (the shared training args plus DPO's fields). */
+export const DPO_CONFIG: ConfigParser<DPOConfig> = TRAINING_ARGS_CONFIG.extend<DPOConfig>(
+  "DPOTrainer",
+  {
+    beta: z.number().gt(0).describe("a finite number > 0").optional(),
+    lossType: z.union([
+      z.enum(DPO_LOSS_TYPES),
+      z.tuple([z.enum(DPO_LOSS_TYPES)]).transform(([t]) => t),
+    ]).describe(
+      `one of ${DPO_LOSS_TYPES.join(", ")} (one loss; combining several is not supported)`,
+    )
+      .optional(),
+    labelSmoothing: z.number().min(0).lt(0.5).describe("a number in [0, 0.5)").optional(),
+    referenceFree: z.boolean().describe("true or false").optional(),
+    discopopTau: z.number().gt(0).describe("a number > 0").optional(),
+    maxLength: nullableInt(2),
+    maxPromptLength: nullableInt(1),
+    maxCompletionLength: nullableInt(1),
+    truncationMode: z.enum(["keep_end", "keep_start"]).describe(`"keep_end" or "keep_start"`)
+      .optional(),
+    precomputeRefLogps: z.boolean().describe("true or false").optional(),
+  },
+  {
+    trlNames: DPO_TRL_NAMES,
+    unsupported: {
+      loss_weights: { reason: "one loss type per run", accepts: [null] },
+      sync_ref_model: { reason: "the reference stays fixed (no TR-DPO sync)", accepts: [false] },
+      rpo_alpha: { reason: "no RPO NLL term", accepts: [null] },
+      use_weighting: { reason: "no WPO weighting", accepts: [false] },
+      ld_alpha: { reason: "no LD-DPO length weighting", accepts: [null] },
+      f_divergence_type: { reason: "the reverse KL of DPO only", accepts: ["reverse_kl"] },
+      precompute_ref_batch_size: {
+        reason: "precomputing uses evalBatchSize (per_device_eval_batch_size)",
+        accepts: [null],
+      },
+      label_pad_token_id: { reason: "prompt and padding labels are -100", accepts: [-100] },
+      padding_value: { reason: "pass parts.padTokenId", accepts: [null] },
+      pad_token: {
+        reason: "pass parts.padTokenId or a tokenizer with a pad token",
+        accepts: [null],
+      },
+      generate_during_eval: { reason: "evaluation logs DPO's metrics only", accepts: [false] },
+      disable_dropout: {
+        reason: "dropout follows the model's train()/eval() mode; load the model with dropout 0 " +
+          "to train without it",
+        accepts: [false],
+      },
+      force_use_ref_model: { reason: "pass parts.refModel and it is used" },
+      model_adapter_name: { reason: "pass the adapters as parts.adapters" },
+      ref_adapter_name: { reason: "the reference is the adapters-off policy or parts.refModel" },
+      ref_model_init_kwargs: {
+        reason: "load the reference yourself and pass it as parts.refModel",
+      },
+      tools: { reason: "conversations are rendered without tools", accepts: [null] },
+      use_logits_to_keep: { reason: "logits cover every position", accepts: [false] },
+      pad_to_multiple_of: { reason: "batches pad to their longest row", accepts: [null] },
+    },
+  },
+);
 
 /** Models, data and helpers of a {@link DPOTrainer}. */
 export interface DPOTrainerParts extends TrainerParts {
@@ -76,14 +158,21 @@ export interface DPOTrainerParts extends TrainerParts {
    * adapters-off policy is then the reference. Default: the policy's own `withAdaptersDisabled`.
    */
   adapters?: AdapterSwitch;
-  /** Training triples. */
-  trainDataset: Rows<PreferenceTriple>;
-  /** Triples for `evalSteps` and `evaluate()`. */
-  evalDataset?: Rows<PreferenceTriple>;
+  /**
+   * Training rows: token triples, or text rows (`prompt` / `chosen` / `rejected` strings or
+   * conversations; without `prompt`, the shared start is the prompt) tokenized with
+   * `tokenizer`.
+   */
+  trainDataset: Rows<PreferenceRow>;
+  /** Rows for `evalSteps` and `evaluate()`. */
+  evalDataset?: Rows<PreferenceRow>;
   /** Pad token id (default: the tokenizer's pad, else EOS, else 0; padding is masked). */
   padTokenId?: number;
-  /** Supplies the pad token id. */
-  tokenizer?: { padTokenId?: number | null; eosTokenId?: number | null };
+  /**
+   * Supplies the pad token id, and tokenizes text rows (`encode`, `eosTokenId`, and
+   * `applyChatTemplate` for conversations).
+   */
+  tokenizer?: { padTokenId?: number | null; eosTokenId?: number | null } | TextTokenizer;
 }
 
 /** What {@link DPOTrainer.evaluate} reports, averaged over pairs (TRL's names). */
@@ -102,14 +191,6 @@ export interface DpoEvalMetrics extends Record<string, number> {
   "logps/chosen": number;
   /** Mean policy log-prob of rejected completions. */
   "logps/rejected": number;
-}
-
-/** A pair as one forward sees it: prompt+completion rows with labels −100 on the prompt. */
-export interface DpoPairRows {
-  /** Prompt + chosen completion ids, and their labels. */
-  chosen: { ids: number[]; labels: number[] };
-  /** Prompt + rejected completion ids, and their labels. */
-  rejected: { ids: number[]; labels: number[] };
 }
 
 interface RefLogps {
@@ -135,28 +216,45 @@ const METRIC_KEYS = [
  * @example
  * ```ts
  * import { DPOTrainer } from "@tether/rlhf/dpo";
- * const trainer = new DPOTrainer({ beta: 0.1, learningRate: 5e-7, batchSize: 8, maxSteps: 500 }, {
- *   model: policy,
- *   refModel: reference, // or LoRA `adapters`, or precomputeRefLogps: true
- *   trainDataset: triples, // { prompt, chosen, rejected } token ids
- * });
+ * import { loadCausalLM, loadTokenizer } from "@tether/rlhf/models";
+ *
+ * // The examples' tiny offline GPT-2 (SYNTHETIC reviews); any causal LM or Hub id works.
+ * const path = "examples/assets/tiny-imdb/policy";
+ * const model = await loadCausalLM(path);
+ * const refModel = await loadCausalLM(path); // or LoRA adapters, or precompute_ref_log_probs
+ * const tokenizer = await loadTokenizer(path);
+ * const pairs = [
+ *   { prompt: "the plot was", chosen: " great fun.", rejected: " a mess." },
+ *   { prompt: "the acting was", chosen: " superb.", rejected: " dull." },
+ * ];
+ * // TRL's names work as they are (TrainingArguments' and DPOConfig's).
+ * const trainer = new DPOTrainer({
+ *   beta: 0.1,
+ *   loss_type: "sigmoid",
+ *   learning_rate: 1e-4,
+ *   per_device_train_batch_size: 2,
+ *   max_steps: 3,
+ * }, { model, refModel, trainDataset: pairs, tokenizer });
  * await trainer.train();
- * console.log((await trainer.evaluate(heldOut))["rewards/accuracies"]);
+ * const metrics = await trainer.evaluate(pairs);
+ * console.log(metrics["rewards/accuracies"], metrics["rewards/margins"]);
  * ```
  */
 export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
   /** DPO settings, resolved. */
-  readonly dpoConfig: Readonly<{
-    beta: number;
-    lossType: DpoLossType;
-    labelSmoothing: number;
-    referenceFree: boolean;
-    discopopTau: number;
-    maxLength: number | null;
-    precomputeRefLogps: boolean;
-  }>;
-  readonly #refModel: CausalLM | undefined;
-  readonly #adapters: AdapterSwitch | undefined;
+  readonly dpoConfig: Readonly<
+    {
+      beta: number;
+      lossType: DpoLossType;
+      labelSmoothing: number;
+      referenceFree: boolean;
+      discopopTau: number;
+      precomputeRefLogps: boolean;
+    } & DpoLengthLimits
+  >;
+  readonly #tokenizer: DPOTrainerParts["tokenizer"];
+  /** π_ref: the reference model, the adapters-off policy, or (to precompute) the untrained policy. */
+  readonly #reference: Reference<CausalLM> | null;
   readonly #padTokenId: number;
   readonly #precomputed = new WeakMap<object, RefLogps>();
 
@@ -166,28 +264,20 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
    * @param config Training args and DPO settings.
    * @param parts Policy, reference, datasets and optional optimizer, scheduler, tokenizer.
    */
-  constructor(config: DPOConfig, parts: DPOTrainerParts) {
+  constructor(config: DPOConfigInput, parts: DPOTrainerParts) {
     const {
       beta = 0.1,
       lossType = "sigmoid",
       labelSmoothing = 0,
       referenceFree = false,
       discopopTau = 0.05,
-      maxLength = null,
+      maxLength = DPO_LENGTH_DEFAULTS.maxLength,
+      maxPromptLength = DPO_LENGTH_DEFAULTS.maxPromptLength,
+      maxCompletionLength = DPO_LENGTH_DEFAULTS.maxCompletionLength,
+      truncationMode = DPO_LENGTH_DEFAULTS.truncationMode,
       precomputeRefLogps = false,
       ...args
-    } = config;
-    if (!(beta > 0 && Number.isFinite(beta))) {
-      throw new Error(`DPOTrainer: beta must be a finite number > 0, got ${beta}`);
-    }
-    if (!DPO_LOSS_TYPES.includes(lossType)) {
-      throw new Error(
-        `DPOTrainer: unknown lossType '${lossType}'; use one of ${DPO_LOSS_TYPES.join(", ")}`,
-      );
-    }
-    if (maxLength !== null && !(Number.isInteger(maxLength) && maxLength >= 2)) {
-      throw new Error(`DPOTrainer: maxLength must be an integer >= 2 or null, got ${maxLength}`);
-    }
+    } = DPO_CONFIG.parse(config);
     if (
       !referenceFree && !precomputeRefLogps && !parts.refModel && !parts.adapters &&
       !parts.model.withAdaptersDisabled
@@ -198,26 +288,39 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
           "scores every pair once before training)",
       );
     }
-    const build = (name: string, rows: Rows<PreferenceTriple>) =>
-      allRows(rows).map((t, i) => pairRows(`DPOTrainer: ${name} pair ${i}`, t, maxLength));
+    const limits = { maxLength, maxPromptLength, maxCompletionLength, truncationMode };
+    const build = (name: string, rows: Rows<PreferenceRow>) => {
+      const { pairs, report } = preferencePairs("DPOTrainer", name, rows, limits, parts.tokenizer);
+      return { pairs: requireRows(`DPOTrainer: ${name}`, pairs, report), report };
+    };
     const train = build("trainDataset", parts.trainDataset);
-    const evalRows = parts.evalDataset ? build("evalDataset", parts.evalDataset) : undefined;
-    super("DPOTrainer", parts.model, args, train, evalRows, parts, { learningRate: 1e-6 });
+    const evalSet = parts.evalDataset ? build("evalDataset", parts.evalDataset) : undefined;
+    super("DPOTrainer", parts.model, args, train.pairs, evalSet?.pairs, parts, {
+      learningRate: 1e-6,
+    });
+    this.recordData([train.report, ...(evalSet ? [evalSet.report] : [])]);
     this.dpoConfig = Object.freeze({
       beta,
       lossType,
       labelSmoothing,
       referenceFree,
       discopopTau,
-      maxLength,
+      ...limits,
       precomputeRefLogps,
     });
-    this.#refModel = parts.refModel;
+    this.#tokenizer = parts.tokenizer;
     const model = parts.model;
-    this.#adapters = parts.adapters ??
+    const adapters = parts.adapters ??
       (model.withAdaptersDisabled
-        ? { withAdaptersDisabled: (fn) => model.withAdaptersDisabled!(fn) }
+        ? { withAdaptersDisabled: <T>(fn: () => T) => model.withAdaptersDisabled!(fn) }
         : undefined);
+    this.#reference = parts.refModel
+      ? Reference.model(parts.refModel)
+      : adapters
+      ? Reference.adaptersOff<CausalLM>(model, adapters)
+      : precomputeRefLogps
+      ? Reference.initial<CausalLM>(model)
+      : null;
     this.#padTokenId = parts.padTokenId ?? parts.tokenizer?.padTokenId ??
       parts.tokenizer?.eosTokenId ?? 0;
   }
@@ -251,26 +354,16 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
     return { chosen: slice(all, [0], [B]), rejected: slice(all, [B], [B]) };
   }
 
-  /** Reference log-probs of a batch from the reference model or the adapters-off policy. */
+  /** Reference log-probs of a batch (the untrained policy only while precomputing). */
   #refLogps(batch: readonly DpoPairRows[]): { chosen: Tensor; rejected: Tensor } {
-    return noGrad(() => {
-      if (this.#refModel) {
-        this.#refModel.eval?.();
-        return this.#logps(this.#refModel, batch);
-      }
-      if (this.#adapters) {
-        return this.#adapters.withAdaptersDisabled(() => this.#logps(this.model, batch));
-      }
-      // Only reached while precomputing, before the first update: the policy is the reference.
-      return this.#logps(this.model, batch);
-    });
+    return noGrad(() => this.#reference!.run((m) => this.#logps(m, batch)));
   }
 
   /** Reference log-probs of every pair of `rows`, computed once and kept under `key`. */
   async #precompute(key: object, rows: readonly DpoPairRows[]): Promise<RefLogps> {
     const cached = this.#precomputed.get(key);
     if (cached) return cached;
-    if (!this.#refModel && !this.#adapters && this.globalStep > 0) {
+    if (this.#reference?.kind === "initial" && this.globalStep > 0) {
       throw new Error(
         "DPOTrainer: reference log-probs for these pairs were not precomputed, and the policy has " +
           `been trained for ${this.globalStep} steps, so it no longer is the reference; pass them ` +
@@ -380,13 +473,13 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
   /**
    * TRL's DPO metrics and loss over `triples`, averaged over pairs, without gradients.
    *
-   * @param triples Tokenized triples (default: the eval dataset).
+   * @param triples Rows as `trainDataset` takes them (default: the eval dataset); pairs the
+   *   length limits drop are left out.
    */
-  async evaluate(triples?: Rows<PreferenceTriple>): Promise<DpoEvalMetrics> {
+  async evaluate(triples?: Rows<PreferenceRow>): Promise<DpoEvalMetrics> {
     const rows = triples
-      ? allRows(triples).map((t, i) =>
-        pairRows(`DPOTrainer.evaluate pair ${i}`, t, this.dpoConfig.maxLength)
-      )
+      ? preferencePairs("DPOTrainer.evaluate", "pairs", triples, this.dpoConfig, this.#tokenizer)
+        .pairs
       : (this.evalRows as DpoPairRows[] | undefined);
     if (!rows || rows.length === 0) {
       throw new Error("DPOTrainer.evaluate: no pairs (pass some, or an evalDataset)");
@@ -421,45 +514,4 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
     for (const [k, v] of sums) out[k] = v / rows.length;
     return out as DpoEvalMetrics;
   }
-}
-
-/** Checks one triple and builds its two rows (completions cut to fit `maxLength`). */
-function pairRows(where: string, t: PreferenceTriple, maxLength: number | null): DpoPairRows {
-  if (!t || typeof t !== "object") {
-    throw new Error(`${where}: expected { prompt, chosen, rejected }`);
-  }
-  for (const field of ["prompt", "chosen", "rejected"] as const) {
-    checkTokenRow(`${where} ${field}`, t[field]);
-  }
-  if (t.prompt.length === 0) {
-    throw new Error(
-      `${where}: the prompt is empty, so the first completion token would have no context to be ` +
-        `scored from; start prompts with the BOS token`,
-    );
-  }
-  for (const side of ["chosen", "rejected"] as const) {
-    if (t[side].length === 0) throw new Error(`${where}: the ${side} completion is empty`);
-  }
-  if (maxLength !== null && t.prompt.length >= maxLength) {
-    throw new Error(
-      `${where}: the prompt has ${t.prompt.length} tokens but the model's context (maxLength) is ` +
-        `${maxLength}, leaving no room for a completion; shorten or filter long prompts`,
-    );
-  }
-  const room = maxLength === null ? Infinity : maxLength - t.prompt.length;
-  const chosen = t.chosen.slice(0, room), rejected = t.rejected.slice(0, room);
-  if (chosen.length === rejected.length && chosen.every((v, k) => v === rejected[k])) {
-    const cut = chosen.length < t.chosen.length || rejected.length < t.rejected.length;
-    throw new Error(
-      `${where}: the chosen and rejected completions are identical (${chosen.length} tokens` +
-        `${
-          cut ? ` after cutting them to fit maxLength ${maxLength}` : ""
-        }); DPO needs them to differ`,
-    );
-  }
-  const row = (completion: number[]) => ({
-    ids: [...t.prompt, ...completion],
-    labels: [...t.prompt.map(() => LABEL_PAD_TOKEN_ID), ...completion],
-  });
-  return { chosen: row(chosen), rejected: row(rejected) };
 }

@@ -1,11 +1,20 @@
 /**
  * ReST settings with their defaults and validation; errors name the field, the bad value and
- * the fix.
+ * the fix. The config follows the rule of every trainer's: each field (nested `generation` and
+ * `sft` ones too) is also accepted under its snake_case spelling, trlX's `RFTConfig` names are
+ * aliases (`n_generations_per_prompt` → `samplesPerPrompt`, `n_improve_steps` →
+ * `improveSteps`, `gen_kwargs` → `generation`), and unknown keys are refused with the closest
+ * valid name.
  *
  * @module
  */
 
-import type { SFTConfig } from "../sft/trainer.ts";
+import { z } from "zod";
+import { type ReportTarget, resolveReportTo } from "../../report/run_files.ts";
+import { resolveSampleLog, type SampleLogSettings } from "../../report/samples.ts";
+import type { ConfigInput, ConfigParser } from "../common/config_schema.ts";
+import { strictConfig } from "../common/config_schema.ts";
+import { SFT_CONFIG, type SFTConfig, type SFTConfigInput } from "../sft/trainer.ts";
 import {
   checkFixedThresholds,
   checkPercentileSchedule,
@@ -51,24 +60,26 @@ export interface ReSTConfig {
   /**
    * Fixed thresholds τ_1 < … < τ_I, kept when reward > τ_i (the paper), or a percentile
    * schedule, kept when reward ≥ the per-prompt quantile (trlX). Default
-   * `{ startPercentile: 0.7, endPercentile: 0.95 }` (trlX's).
+   * `{ startPercentile: 0.7, endPercentile: 0.95 }` (trlX's); trlX's `start_percentile` /
+   * `end_percentile` spellings are accepted.
    */
-  thresholds?: ThresholdSchedule;
+  thresholds?: ThresholdSchedule | { start_percentile: number; end_percentile: number };
   /** Add the dataset's own completions to every Grow set (the paper's `∪ D`; default true). */
   includeDataset?: boolean;
   /** Score prompt + completion text (default, as best-of-n) or the completion alone. */
   rewardInput?: RewardInput;
-  /** Sampling settings for Grow and evaluation. */
-  generation?: ReSTGenerationSettings;
+  /** Sampling settings for Grow and evaluation (snake_case names accepted: `max_new_tokens`). */
+  generation?: ConfigInput<ReSTGenerationSettings>;
   /** Rows per generation call (default 64). */
   generationBatchSize?: number;
   /** Samples per held-out prompt when evaluating (default 4). */
   evalSamplesPerPrompt?: number;
   /**
    * Training settings of each Improve step's SFT run (learning rate, batch size, epochs,
-   * `completionOnlyLoss` (default true), ...). `outputDir`, `seed` and `progress` are set by ReST.
+   * `completionOnlyLoss` (default true), ...), under any name `SFTTrainer` accepts. `outputDir`
+   * and `seed` are set by ReST.
    */
-  sft?: Omit<SFTConfig, "outputDir" | "seed">;
+  sft?: Omit<SFTConfigInput, "outputDir" | "seed" | "output_dir">;
   /** Folder for `grow_<g>.jsonl`, `metrics.jsonl`, the checkpoint and SFT logs (null: none). */
   outputDir?: string | null;
   /** Save `<outputDir>/checkpoint` after each Improve step (default true with an outputDir). */
@@ -77,6 +88,16 @@ export interface ReSTConfig {
   seed?: number;
   /** Progress lines on standard error (default false). */
   progress?: boolean;
+  /** Also write TensorBoard event files (`"tensorboard"`), here and in each SFT run's folder. */
+  reportTo?: ReportTarget | readonly ReportTarget[] | "none";
+  /**
+   * Log a table of samples with their rewards every this many Grow steps (and at the first and
+   * the last), and the held-out samples after each evaluation: to `samples.jsonl` and
+   * TensorBoard. Default 1; 0 turns it off.
+   */
+  logSamplesEvery?: number;
+  /** Rows per sample table: the first sample of that many prompts (default 4). */
+  logSamplesCount?: number;
 }
 
 /** {@link ReSTConfig} with every default filled in. */
@@ -109,7 +130,75 @@ export interface ResolvedReSTConfig {
   seed: number;
   /** Progress lines. */
   progress: boolean;
+  /** TensorBoard or not. */
+  reportTo: readonly ReportTarget[];
+  /** Sample tables: cadence (Grow steps) and rows. */
+  logSamples: SampleLogSettings;
 }
+
+/** trlX's `RFTConfig` names that are not a field's snake_case spelling. */
+export const REST_TRLX_NAMES = {
+  n_generations_per_prompt: "samplesPerPrompt",
+  n_improve_steps: "improveSteps",
+  gen_kwargs: "generation",
+} as const;
+
+/** What {@link ReST} accepts: {@link ReSTConfig} under Tether's, snake_case or trlX's names. */
+export type ReSTConfigInput = ConfigInput<ReSTConfig, typeof REST_TRLX_NAMES>;
+
+const intAtLeast = (min: number) =>
+  z.number().int().min(min).describe(`an integer >= ${min}`).optional();
+
+const GENERATION = strictConfig<ReSTGenerationSettings>(
+  "ReST generation",
+  z.object({
+    maxNewTokens: intAtLeast(1),
+    minNewTokens: intAtLeast(0),
+    doSample: z.boolean().describe("true or false").optional(),
+    temperature: z.number().gt(0).describe("a number > 0").optional(),
+    topK: intAtLeast(0),
+    topP: z.number().gt(0).max(1).describe("a number in (0, 1]").optional(),
+    eosTokenId: z.number().int().min(0).nullable().describe("a token id, or null").optional(),
+    padTokenId: z.number().int().min(0).describe("a token id").optional(),
+  }),
+);
+
+const SFT_IN_REST = SFT_CONFIG.omit(
+  "ReST sft",
+  ["outputDir", "seed"],
+  (field) => `is set by ReST (one SFT run per Improve step); set config.${field}`,
+);
+
+/** Validates {@link ReSTConfig}s (values are checked further by {@link resolveReSTConfig}). */
+export const REST_CONFIG: ConfigParser<ReSTConfig> = strictConfig<ReSTConfig>(
+  "ReST",
+  z.object({
+    growSteps: intAtLeast(1),
+    improveSteps: intAtLeast(1),
+    samplesPerPrompt: intAtLeast(1),
+    // The values are checked by checkFixedThresholds / checkPercentileSchedule, which name the
+    // index and say what is wrong.
+    thresholds: z.union([
+      z.array(z.unknown()),
+      z.object({ startPercentile: z.unknown(), endPercentile: z.unknown() }),
+    ]).describe("a list τ_1 < … < τ_I, or { startPercentile, endPercentile }").optional(),
+    includeDataset: z.boolean().describe("true or false").optional(),
+    rewardInput: z.enum(["prompt_completion", "completion"])
+      .describe(`"prompt_completion" or "completion"`).optional(),
+    generation: (GENERATION.schema as z.ZodObject).optional(),
+    generationBatchSize: intAtLeast(1),
+    evalSamplesPerPrompt: intAtLeast(1),
+    sft: (SFT_IN_REST.schema as z.ZodObject).optional(),
+    outputDir: z.string().min(1).nullable().describe("a folder path, or null").optional(),
+    saveCheckpoints: z.boolean().describe("true or false").optional(),
+    seed: z.number().int().describe("an integer").optional(),
+    progress: z.boolean().describe("true or false").optional(),
+    reportTo: z.unknown().optional(),
+    logSamplesEvery: z.unknown().optional(),
+    logSamplesCount: z.unknown().optional(),
+  }),
+  { trlNames: REST_TRLX_NAMES },
+);
 
 /** trlX's `RFTConfig` percentiles. */
 export const DEFAULT_PERCENTILE_SCHEDULE: Readonly<PercentileSchedule> = Object.freeze({
@@ -120,17 +209,18 @@ export const DEFAULT_PERCENTILE_SCHEDULE: Readonly<PercentileSchedule> = Object.
 /**
  * Fill in defaults and validate.
  *
- * @param config User settings.
+ * @param input User settings (any accepted spelling).
  */
-export function resolveReSTConfig(config: ReSTConfig = {}): ResolvedReSTConfig {
+export function resolveReSTConfig(input: ReSTConfigInput = {}): ResolvedReSTConfig {
   const where = "ReST";
+  const config = REST_CONFIG.parse(input) as ReSTConfig & {
+    generation?: ReSTGenerationSettings;
+    sft?: Omit<SFTConfig, "outputDir" | "seed">;
+  };
   const fail = (field: string, value: unknown, rule: string): never => {
     throw new Error(`${where}: ${field} must be ${rule}, got ${JSON.stringify(value) ?? value}`);
   };
-  const intAtLeast1 = (field: string, v: unknown) => {
-    if (!(Number.isInteger(v) && (v as number) >= 1)) fail(field, v, "an integer >= 1");
-  };
-  const thresholds = config.thresholds ?? DEFAULT_PERCENTILE_SCHEDULE;
+  const thresholds = (config.thresholds ?? DEFAULT_PERCENTILE_SCHEDULE) as ThresholdSchedule;
   if (isFixed(thresholds)) {
     if (thresholds.length === 0) {
       fail("thresholds", thresholds, "a non-empty list τ_1 < … < τ_I or a percentile schedule");
@@ -142,7 +232,6 @@ export function resolveReSTConfig(config: ReSTConfig = {}): ResolvedReSTConfig {
     fail("thresholds", thresholds, "a list τ_1 < … < τ_I or { startPercentile, endPercentile }");
   }
   const improveSteps = config.improveSteps ?? (isFixed(thresholds) ? thresholds.length : 4);
-  intAtLeast1("improveSteps", improveSteps);
   if (isFixed(thresholds) && thresholds.length !== improveSteps) {
     throw new Error(
       `${where}: thresholds has ${thresholds.length} values but improveSteps is ${improveSteps}; ` +
@@ -168,25 +257,11 @@ export function resolveReSTConfig(config: ReSTConfig = {}): ResolvedReSTConfig {
     saveCheckpoints: config.saveCheckpoints ?? (config.outputDir != null),
     seed: config.seed ?? 42,
     progress: config.progress ?? false,
+    reportTo: resolveReportTo(where, config.reportTo),
+    logSamples: resolveSampleLog(where, config.logSamplesEvery, config.logSamplesCount, 1),
   };
-  intAtLeast1("growSteps", resolved.growSteps);
-  intAtLeast1("samplesPerPrompt", resolved.samplesPerPrompt);
-  intAtLeast1("generationBatchSize", resolved.generationBatchSize);
-  intAtLeast1("evalSamplesPerPrompt", resolved.evalSamplesPerPrompt);
-  intAtLeast1("generation.maxNewTokens", resolved.generation.maxNewTokens);
-  if (!["prompt_completion", "completion"].includes(resolved.rewardInput)) {
-    fail("rewardInput", resolved.rewardInput, `"prompt_completion" or "completion"`);
-  }
-  if (!Number.isInteger(resolved.seed)) fail("seed", resolved.seed, "an integer");
   if (resolved.saveCheckpoints && resolved.outputDir === null) {
     fail("outputDir", null, "a folder when saveCheckpoints is true (checkpoints go there)");
-  }
-  for (const key of ["outputDir", "seed"]) {
-    if (key in resolved.sft) {
-      throw new Error(
-        `${where}: sft.${key} is set by ReST (one SFT run per Improve step); set config.${key}`,
-      );
-    }
   }
   return resolved;
 }

@@ -5,24 +5,35 @@
  * (τ_1 < … < τ_I, kept when reward > τ_i, as the paper) or trlX's rising per-prompt percentiles
  * (kept when reward ≥ the threshold).
  *
+ * The config follows every trainer's rule: snake_case spellings and trlX's `RFTConfig` names
+ * (`n_generations_per_prompt`, `n_improve_steps`, `start_percentile`) are accepted, unknown keys
+ * refused.
+ *
  * @example
  * ```ts
  * import { ReST } from "@tether/rlhf/rest";
  * import { keywordReward } from "@tether/rlhf/reward";
+ * import { loadCausalLM, loadTokenizer } from "@tether/rlhf/models";
+ *
+ * // The examples' tiny offline GPT-2 (SYNTHETIC reviews); any causal LM or Hub id works.
+ * const model = await loadCausalLM("examples/assets/tiny-imdb/policy");
+ * const tokenizer = await loadTokenizer("examples/assets/tiny-imdb/policy");
  * const rest = new ReST({
- *   thresholds: [0.5, 1.5], // two Improve steps
- *   samplesPerPrompt: 16,
- *   generation: { maxNewTokens: 16 },
- *   sft: { learningRate: 1e-5, batchSize: 8 },
- *   outputDir: "runs/rest",
+ *   thresholds: [0, 1], // two Improve steps: keep samples with reward > 0, then > 1
+ *   samplesPerPrompt: 8,
+ *   generation: { maxNewTokens: 12 },
+ *   sft: { learningRate: 1e-3, batchSize: 8 },
+ *   seed: 0,
+ *   // outputDir: "runs/rest" also writes the Grow sets, metrics.jsonl and checkpoints
  * }, {
- *   model, // e.g. GPT-2 from loadCausalLM
+ *   model,
  *   tokenizer,
- *   reward: keywordReward({ great: 1, awful: -1 }),
- *   prompts: ["the movie was"],
+ *   reward: keywordReward({ great: 1, superb: 1, fun: 1, dull: -1, mess: -1 }),
+ *   prompts: ["the movie was", "the acting was"],
  *   evalPrompts: ["the plot was"],
  * });
  * const { initialEvalRewardMean, improveSteps } = await rest.run();
+ * console.log(initialEvalRewardMean, improveSteps.map((s) => [s.kept, s.evalRewardMean]));
  * ```
  * @module
  */
@@ -40,7 +51,10 @@ export {
   DEFAULT_PERCENTILE_SCHEDULE,
   type ResolvedReSTConfig,
   resolveReSTConfig,
+  REST_CONFIG,
+  REST_TRLX_NAMES,
   type ReSTConfig,
+  type ReSTConfigInput,
   type ReSTGenerationSettings,
   type RewardInput,
 } from "./config.ts";
@@ -70,9 +84,5 @@ export {
   type ThresholdSchedule,
   thresholdsForStep,
 } from "./thresholds.ts";
-export type { RewardFunction } from "../../reward/functions.ts";
-export type { SFTConfig } from "../sft/trainer.ts";
+export type { RewardFunction } from "../common/reward_functions.ts";
 export type { CausalLM } from "../common/trainer.ts";
-// Types the API mentions, so the docs resolve them.
-export type * from "../../core/mod.ts";
-export type * from "../common/mod.ts";

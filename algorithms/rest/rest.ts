@@ -9,14 +9,16 @@
 import { join } from "node:path";
 import { Generator } from "../../core/mod.ts";
 import { generate as generateTokens, type GenerativeModel } from "../../models/generation.ts";
-import type { RewardFunction } from "../../reward/functions.ts";
+import type { RewardFunction } from "../common/reward_functions.ts";
 import { Progress, type ProgressSink } from "../../common/progress.ts";
 import { loadCheckpoint, saveCheckpoint } from "../common/checkpoint.ts";
-import { MetricsWriter } from "../common/metrics.ts";
+import { RunWriter, writeRunConfig } from "../../report/run_files.ts";
+import { isSampleStep, type SampleRow } from "../../report/samples.ts";
+import { acquireRunLock } from "../common/run_dir.ts";
 import type { CausalLM } from "../common/trainer.ts";
 import { type PromptCompletionExample, tokenizeSftExamples } from "../sft/data.ts";
 import { SFTTrainer } from "../sft/trainer.ts";
-import { type ResolvedReSTConfig, resolveReSTConfig, type ReSTConfig } from "./config.ts";
+import { type ResolvedReSTConfig, resolveReSTConfig, type ReSTConfigInput } from "./config.ts";
 import {
   growFileName,
   type GrowPrompt,
@@ -140,23 +142,22 @@ const STATE_KEY = "rest";
  * @example
  * ```ts
  * import { ReST } from "@tether/rlhf/rest";
- * import { keywordReward } from "@tether/rlhf/reward";
+ * import { lengthReward } from "@tether/rlhf/reward";
+ * import { loadCausalLM, loadTokenizer } from "@tether/rlhf/models";
+ *
+ * // One Grow step and one Improve step by hand, on the examples' tiny offline GPT-2.
+ * const model = await loadCausalLM("examples/assets/tiny-imdb/policy");
+ * const tokenizer = await loadTokenizer("examples/assets/tiny-imdb/policy");
  * const rest = new ReST({
- *   growSteps: 1,
- *   thresholds: [0.5, 1, 1.5], // three Improve steps, reward > τ_i
- *   samplesPerPrompt: 16,
- *   generation: { maxNewTokens: 24, topK: 0, topP: 1 },
- *   sft: { learningRate: 1e-5, batchSize: 8, numTrainEpochs: 1 },
- *   outputDir: "runs/rest",
- * }, {
- *   model, // e.g. GPT-2 from loadCausalLM
- *   tokenizer,
- *   reward: keywordReward({ great: 1, awful: -1 }),
- *   prompts: ["the movie was", "the acting was"],
- *   evalPrompts: ["the plot was"],
- * });
- * const { improveSteps } = await rest.run();
- * console.log(improveSteps.map((s) => s.evalRewardMean));
+ *   n_generations_per_prompt: 4, // trlX's name for samplesPerPrompt
+ *   thresholds: { start_percentile: 0.5, end_percentile: 0.9 },
+ *   n_improve_steps: 1,
+ *   gen_kwargs: { max_new_tokens: 8 },
+ *   seed: 0,
+ * }, { model, tokenizer, reward: lengthReward({ unit: "words" }), prompts: ["the plot was"] });
+ * const grown = await rest.grow();
+ * const improved = await rest.improve();
+ * console.log(grown.rewardMean, improved.kept, improved.trainLoss);
  * ```
  */
 export class ReST {
@@ -178,7 +179,7 @@ export class ReST {
    * @param config ReST settings (see {@link ReSTConfig}).
    * @param parts Model, tokenizer, reward, prompts and/or dataset, held-out prompts.
    */
-  constructor(config: ReSTConfig, parts: ReSTParts) {
+  constructor(config: ReSTConfigInput, parts: ReSTParts) {
     this.config = resolveReSTConfig(config);
     this.model = parts.model;
     this.#parts = parts;
@@ -262,7 +263,8 @@ export class ReST {
         reward: this.#parts.reward,
         rewardInput: c.rewardInput,
         tokenizer: this.#parts.tokenizer,
-        onProgress: (done, _total, mean) => progress?.update(done, { reward_mean: mean }),
+        onProgress: (done, _total, mean) =>
+          progress?.update(done, { "rest/grow_reward_mean": mean }),
       });
     } finally {
       progress?.finish();
@@ -278,6 +280,21 @@ export class ReST {
       "rest/grow_reward_mean": rewardMean,
       "rest/grow_reward_max": Math.max(...rewards),
     });
+    await this.#write((w) =>
+      w.writeDistribution(this.#state.sftSteps, "rest/grow_rewards", rewards)
+    );
+    if (isSampleStep(growStep, c.growSteps, c.logSamples)) {
+      // The first policy sample of each of the first prompts: a spread, not K of one prompt.
+      const firsts = samples.filter((s, i) =>
+        s.source === "policy" && (i === 0 || samples[i - 1].promptIndex !== s.promptIndex)
+      );
+      const rows = firsts.slice(0, c.logSamples.count).map((s) => ({
+        prompt: s.prompt,
+        completion: s.completion,
+        reward: s.reward,
+      }));
+      await this.#write((w) => w.writeSamples(this.#state.sftSteps, rows));
+    }
     return { growStep, samples, rewardMean, file };
   }
 
@@ -307,6 +324,7 @@ export class ReST {
     );
     const trainer = new SFTTrainer({
       progress: c.progress,
+      reportTo: c.reportTo,
       ...c.sft,
       outputDir: c.outputDir
         ? join(c.outputDir, "sft", `grow_${growStep}_improve_${improveStep}`)
@@ -331,7 +349,9 @@ export class ReST {
       trainer.optimizer.dispose();
     }
     this.#state = { ...this.#state, improveStep, sftSteps: this.#state.sftSteps + steps };
-    const evalRewardMean = this.#evalPrompts.length > 0 ? (await this.evaluate()).rewardMean : null;
+    const evalRewardMean = this.#evalPrompts.length > 0
+      ? (await this.#evaluateAndLog()).rewardMean
+      : null;
     const result: ImproveResult = {
       growStep,
       improveStep,
@@ -394,11 +414,14 @@ export class ReST {
    */
   async run(options: ReSTRunOptions = {}): Promise<ReSTRunResult> {
     const c = this.config;
+    // One writer per output folder: a second process training into it is refused at once.
+    await using _lock = c.outputDir ? await acquireRunLock(c.outputDir, "ReST") : null;
     let initialEvalRewardMean: number | null = null;
+    if (c.outputDir) await writeRunConfig(c.outputDir, { rest: c });
     if (options.resumeFrom) {
       await this.loadCheckpoint(options.resumeFrom);
     } else if (this.#evalPrompts.length > 0 && this.#state.sftSteps === 0) {
-      initialEvalRewardMean = (await this.evaluate()).rewardMean;
+      initialEvalRewardMean = (await this.#evaluateAndLog()).rewardMean;
       await this.#log({ "rest/improve_step": 0, "rest/eval_reward_mean": initialEvalRewardMean });
     }
     const improveSteps: ImproveResult[] = [];
@@ -472,7 +495,10 @@ export class ReST {
       : null;
     if (this.config.outputDir) {
       // Lines logged after the checkpoint belong to steps about to be redone.
-      (await MetricsWriter.open(this.config.outputDir, { resumeStep: saved.sftSteps })).close();
+      (await RunWriter.open(this.config.outputDir, {
+        resumeStep: saved.sftSteps,
+        reportTo: this.config.reportTo,
+      })).close();
     }
   }
 
@@ -482,13 +508,37 @@ export class ReST {
   }
 
   async #log(metrics: Record<string, number>): Promise<void> {
+    await this.#write((w) => w.write(this.#state.sftSteps, metrics));
+  }
+
+  /** Run `what` on the run folder's writer (nothing without an output folder). */
+  async #write(what: (writer: RunWriter) => Promise<void>): Promise<void> {
     if (!this.config.outputDir) return;
-    const writer = await MetricsWriter.open(this.config.outputDir);
+    const writer = await RunWriter.open(this.config.outputDir, { reportTo: this.config.reportTo });
     try {
-      await writer.write(this.#state.sftSteps, metrics);
+      await what(writer);
     } finally {
       writer.close();
     }
+  }
+
+  /** `evaluate()`, with its samples logged as the `eval/completions` table. */
+  async #evaluateAndLog(): Promise<EvalResult> {
+    const result = await this.evaluate();
+    const step = this.#state.sftSteps;
+    await this.#write((w) => w.writeDistribution(step, "rest/eval_rewards", result.rewards));
+    if (this.config.logSamples.every > 0) {
+      const k = this.config.evalSamplesPerPrompt;
+      const rows: SampleRow[] = this.#evalPrompts.slice(0, this.config.logSamples.count).map(
+        (p, i) => ({
+          prompt: p.text,
+          completion: result.completions[i * k],
+          reward: result.rewards[i * k],
+        }),
+      );
+      await this.#write((w) => w.writeSamples(step, rows, "eval/completions"));
+    }
+    return result;
   }
 
   #progress(label: string, total: number): Progress | null {

@@ -40,10 +40,17 @@ function envChoice(): string | undefined {
  * Makes the chosen backend current and returns what was chosen. `choice` defaults to
  * `TETHER_BACKEND`, then `auto`. `webgpu` accepts a software adapter and throws (naming the
  * reason) when there is none at all; `auto` falls back to the CPU with a one-line notice.
+ *
  * @example
- * const { values } = parseArgs({ args: Deno.args, options: { backend: { type: "string" } } });
+ * ```ts
+ * import { parseArgs } from "node:util";
+ * import { selectBackend } from "@tether/rlhf/core";
+ * // `--backend cpu`, as the example scripts take it.
+ * const args = ["--backend", "cpu"];
+ * const { values } = parseArgs({ args, options: { backend: { type: "string" } } });
  * const chosen = await selectBackend(values.backend);
  * console.log(`backend: ${chosen.name} (${chosen.reason})`);
+ * ```
  */
 export async function selectBackend(
   choice?: string,

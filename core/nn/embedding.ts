@@ -1,6 +1,6 @@
 /** `Embedding`: a lookup table of vectors indexed by token ids. */
 
-import { randn } from "../ops/create.ts";
+import { randn, zeros } from "../ops/create.ts";
 import { embedding } from "../ops/gather.ts";
 import type { Tensor } from "../tensor.ts";
 import type { InitOptions } from "./linear.ts";
@@ -25,7 +25,9 @@ export class Embedding extends Module {
     }
     this.weight = this.registerParameter(
       "weight",
-      randn([numEmbeddings, embeddingDim], { generator: opts.generator, backend: opts.backend }),
+      opts.init ?? true
+        ? randn([numEmbeddings, embeddingDim], { generator: opts.generator, backend: opts.backend })
+        : zeros([numEmbeddings, embeddingDim], { backend: opts.backend }),
     );
   }
 

@@ -33,7 +33,12 @@ function finish(t: Tensor, opts: CreateOptions): Tensor {
 
 /**
  * A tensor from values: nested arrays (shape inferred) or a flat typed array with `shape`.
- * @example tensor([[1, 2], [3, 4]])
+ * @example
+ * ```ts
+ * import { tensor } from "@tether/rlhf/core";
+ * const t = tensor([[1, 2], [3, 4]]);
+ * console.log(t.shape, await t.toArray()); // [2, 2] [1, 2, 3, 4]
+ * ```
  */
 export function tensor(
   values: NestedNumbers | ArrayLike<number>,

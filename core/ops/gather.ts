@@ -9,7 +9,12 @@ import { checkIndices } from "./index_check.ts";
  * torch.gather: out[..., i, ...] = x[..., index[..., i, ...], ...] along `axis`. `index` has the
  * rank of `x`, no larger than `x` on the other axes, and gives the output shape. Indices are
  * numbers in [0, x.shape[axis]); on CPU backends a bad one raises an error naming it.
- * @example gather(tensor([[1, 2], [3, 4]]), tensor([[1], [0]]), 1) // [[2], [3]]
+ * @example
+ * ```ts
+ * import { gather, tensor } from "@tether/rlhf/core";
+ * const picked = gather(tensor([[1, 2], [3, 4]]), tensor([[1], [0]]), 1);
+ * console.log(await picked.toArray()); // [2, 3]: row 0 takes column 1, row 1 column 0
+ * ```
  */
 export function gather(x: Tensor, index: Tensor, axis: number): Tensor {
   x.assertLive("gather");

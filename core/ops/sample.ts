@@ -32,8 +32,14 @@ export interface SampleOptions {
  * temperature, top-k and top-p filtering (see core/backends/cpu/kernels/sample.ts for the exact
  * rules). The same generator state gives the same tokens on every backend, up to float rounding
  * at a cumulative-probability boundary. No gradient.
+ *
  * @example
- * const next = sampleTokens(logits, { temperature: 0.7, topK: 50, topP: 0.9, seed: 1 });
+ * ```ts
+ * import { sampleTokens, tensor } from "@tether/rlhf/core";
+ * const logits = tensor([[2, 1, 0.5, -1], [0, 0, 3, 0]]); // [rows, vocab]
+ * const next = sampleTokens(logits, { temperature: 0.7, topK: 2, topP: 0.9, seed: 1 });
+ * console.log(await next.toArray()); // one token id per row
+ * ```
  */
 export function sampleTokens(logits: Tensor, opts: SampleOptions = {}): Tensor {
   logits.assertLive("sampleTokens");

@@ -101,7 +101,13 @@ export function transpose(x: Tensor, a = -2, b = -1): Tensor {
 
 /**
  * A sub-block: `begin` and `size` per axis (size -1 means to the end). A view.
- * @example slice(x, [0, 2], [-1, 3]) // all rows, columns 2..4
+ * @example
+ * ```ts
+ * import { arange, reshape, slice } from "@tether/rlhf/core";
+ * const x = reshape(arange(12), [2, 6]);
+ * const cols = slice(x, [0, 2], [-1, 3]); // all rows, columns 2..4
+ * console.log(cols.shape, await cols.toArray()); // [2, 3] [2, 3, 4, 8, 9, 10]
+ * ```
  */
 export function slice(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
   x.assertLive("slice");

@@ -13,7 +13,12 @@ function run(op: string, x: Tensor, axis: number): Tensor {
 
 /**
  * exp(x) / Σ exp(x) along `axis` (default: the last), computed stably.
- * @example softmax(tensor([[1, 2, 3]])) // rows sum to 1
+ * @example
+ * ```ts
+ * import { softmax, tensor } from "@tether/rlhf/core";
+ * const p = softmax(tensor([[1, 2, 3]]));
+ * console.log(await p.toArray()); // [0.090, 0.245, 0.665]: the row sums to 1
+ * ```
  */
 export function softmax(x: Tensor, axis = -1): Tensor {
   return run("softmax", x, axis);

@@ -62,9 +62,16 @@ abstract class AdamBase extends Optimizer<AdamHyperparams> {
  * AdamW (torch.optim.AdamW): `p ← p·(1 − lr·wd)`, then the bias-corrected Adam step
  * `p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + eps)`. Defaults: lr 1e-3, betas [0.9, 0.999],
  * eps 1e-8, weightDecay 1e-2. State buffers: `expAvg`, `expAvgSq`.
+ *
  * @example
- * const opt = new AdamW(model.parameters(), { lr: 3e-4 });
- * tidy(() => lossFn().backward()); opt.step(); opt.zeroGrad();
+ * ```ts
+ * import { mean, optim, randn, square, tidy } from "@tether/rlhf/core";
+ * const w = randn([3], { requiresGrad: true });
+ * const opt = new optim.AdamW([w], { lr: 3e-4 });
+ * tidy(() => mean(square(w)).backward());
+ * opt.step();
+ * opt.zeroGrad();
+ * ```
  */
 export class AdamW extends AdamBase {
   protected readonly decoupled = true;

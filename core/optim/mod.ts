@@ -27,4 +27,10 @@ export {
   lrLambdas,
   type SchedulerState,
 } from "./schedule.ts";
+export {
+  CosineAnnealingLR,
+  type CosineAnnealingOptions,
+  LinearLR,
+  type LinearLROptions,
+} from "./torch_schedulers.ts";
 export { runInPlace } from "./update_op.ts";

@@ -400,9 +400,21 @@ export async function resolveHubSplit(
  * @example
  * ```ts
  * import { streamHubDataset } from "@tether/rlhf/data";
- * for await (const row of streamHubDataset("stanfordnlp/imdb", { split: "test" }).take(3)) {
- *   console.log(row);
- * }
+ * import { join } from "node:path";
+ *
+ * // Offline, a split already in the Hugging Face cache streams with no network. Here a cache
+ * // holding one small file is laid out as `huggingface-cli download` leaves it.
+ * const cacheDir = await Deno.makeTempDir();
+ * const repo = join(cacheDir, "datasets--stanfordnlp--imdb"), commit = "0".repeat(40);
+ * await Deno.mkdir(join(repo, "snapshots", commit, "data"), { recursive: true });
+ * await Deno.mkdir(join(repo, "refs"));
+ * await Deno.writeTextFile(join(repo, "refs", "main"), commit);
+ * const lines = ['{"text": "a fine film.", "label": 1}', '{"text": "a dull one.", "label": 0}'];
+ * await Deno.writeTextFile(join(repo, "snapshots", commit, "data", "test.jsonl"), lines.join("\n"));
+ *
+ * const rows = streamHubDataset("stanfordnlp/imdb", { split: "test", cacheDir, offline: true });
+ * for await (const row of rows.take(3)) console.log(row);
+ * await Deno.remove(cacheDir, { recursive: true });
  * ```
  *
  * @param id Dataset id, `ORG/NAME`.
@@ -424,8 +436,21 @@ export function streamHubDataset<T = Record<string, unknown>>(
  * @example
  * ```ts
  * import { loadHubDataset } from "@tether/rlhf/data";
- * const imdb = await loadHubDataset("stanfordnlp/imdb", { split: "train" });
- * console.log(imdb.length, imdb.get(0));
+ * import { join } from "node:path";
+ *
+ * // Offline, a split already in the Hugging Face cache loads with no network. Here a cache
+ * // holding one small file is laid out as `huggingface-cli download` leaves it.
+ * const cacheDir = await Deno.makeTempDir();
+ * const repo = join(cacheDir, "datasets--stanfordnlp--imdb"), commit = "0".repeat(40);
+ * await Deno.mkdir(join(repo, "snapshots", commit, "data"), { recursive: true });
+ * await Deno.mkdir(join(repo, "refs"));
+ * await Deno.writeTextFile(join(repo, "refs", "main"), commit);
+ * const lines = ['{"text": "a fine film.", "label": 1}', '{"text": "a dull one.", "label": 0}'];
+ * await Deno.writeTextFile(join(repo, "snapshots", commit, "data", "train.jsonl"), lines.join("\n"));
+ *
+ * const imdb = await loadHubDataset("stanfordnlp/imdb", { split: "train", cacheDir, offline: true });
+ * console.log(imdb.length, imdb.get(0)); // 2 { text: "a fine film.", label: 1 }
+ * await Deno.remove(cacheDir, { recursive: true });
  * ```
  *
  * @param id Dataset id, `ORG/NAME`.

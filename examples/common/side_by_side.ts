@@ -6,6 +6,7 @@
  */
 
 import { join } from "node:path";
+import { RUN_FILES } from "../../report/run_files.ts";
 
 /** One row: a prompt and the two samples with their rewards. */
 export interface SideBySideRow {
@@ -87,7 +88,8 @@ export function formatSideBySide(
 }
 
 /**
- * Print the table and save it as `side_by_side.md` in `outDir`.
+ * Print the table and save it as `side_by_side.md` (and the rows as `side_by_side.json`, which
+ * the report reads) in `outDir`.
  *
  * @param outDir Run folder (created if missing).
  * @param rows Compared samples.
@@ -106,5 +108,11 @@ export async function writeSideBySide(
   await Deno.mkdir(outDir, { recursive: true });
   const path = join(outDir, "side_by_side.md");
   await Deno.writeTextFile(path, table + "\n");
+  // The same rows as data, for the run's report.
+  await Deno.writeTextFile(
+    join(outDir, RUN_FILES.sideBySide),
+    JSON.stringify({ labels: labels ?? { before: "original", after: "tuned" }, rows }, null, 2) +
+      "\n",
+  );
   return { ...summarizeSideBySide(rows), path };
 }

@@ -8,9 +8,9 @@
  */
 
 import { Generator } from "../../core/mod.ts";
-import { sequenceKl as ppoSequenceKl } from "../../algorithms/ppo/mod.ts";
-import type { GPT2LMHeadModel } from "../../models/mod.ts";
-import { scoreTexts } from "../../reward/functions.ts";
+import { Reference, sequenceKl as ppoSequenceKl } from "../../algorithms/ppo/mod.ts";
+import type { CausalLM } from "../../models/mod.ts";
+import { scoreTexts } from "../../reward/mod.ts";
 import type { TinyTask } from "./task.ts";
 
 /** How samples are drawn (the same for training rollouts and evaluation). */
@@ -29,7 +29,7 @@ export interface SamplingSettings {
  * @param generator Source of the draws.
  */
 export async function sampleResponses(
-  model: GPT2LMHeadModel,
+  model: CausalLM,
   queries: readonly (readonly number[])[],
   settings: SamplingSettings,
   generator: Generator,
@@ -54,15 +54,15 @@ export async function sampleResponses(
  * @param chunk Rows per forward.
  */
 export function sequenceKl(
-  policy: GPT2LMHeadModel,
-  reference: GPT2LMHeadModel,
+  policy: CausalLM,
+  reference: CausalLM,
   queries: readonly (readonly number[])[],
   responses: readonly (readonly number[])[],
   chunk = 64,
 ): Promise<number[]> {
   policy.eval();
   reference.eval();
-  return ppoSequenceKl(policy, (fn) => fn(reference), queries, responses, {
+  return ppoSequenceKl(policy, Reference.model(reference), queries, responses, {
     padTokenId: reference.padTokenId ?? 0,
     chunk,
     backend: reference.backend,
@@ -97,7 +97,7 @@ export function heldOutQueries(task: TinyTask, samplesPerPrompt: number): number
  * @param seed Evaluation seed (the same for every model).
  */
 export async function sampleHeldOut(
-  model: GPT2LMHeadModel,
+  model: CausalLM,
   task: TinyTask,
   settings: SamplingSettings,
   samplesPerPrompt: number,

@@ -12,7 +12,7 @@ import { Generator } from "../../core/mod.ts";
 import { generateSyntheticPreferences } from "../../data/mod.ts";
 import type { PreferenceTriple } from "../../algorithms/dpo/mod.ts";
 import {
-  type GPT2LMHeadModel,
+  type CausalLM,
   loadCausalLM,
   loadSequenceClassifier,
   loadTokenizer,
@@ -44,7 +44,7 @@ export interface TinyTask {
   /** The policy's tokenizer. */
   tokenizer: Tokenizer;
   /** The untouched policy: the reference of every KL and the starting point of every run. */
-  reference: GPT2LMHeadModel;
+  reference: CausalLM;
   /** The reward model's score of a text (prompt + completion). */
   reward: RewardFunction;
   /** Training prompts (texts). */
@@ -58,7 +58,7 @@ export interface TinyTask {
   /** The text the reward model scores: query and response decoded together. */
   text(query: readonly number[], response: readonly number[]): string;
   /** A fresh copy of the policy (in eval mode; call `train()` to train it). */
-  loadPolicy(options?: { valueHead?: boolean; seed?: number }): Promise<GPT2LMHeadModel>;
+  loadPolicy(options?: { valueHead?: boolean; seed?: number }): Promise<CausalLM>;
   /** Frees the reference and the reward model. */
   dispose(): void;
 }

@@ -5,12 +5,12 @@
  * @module
  */
 
-import type { GPT2LMHeadModel } from "../../models/mod.ts";
+import type { CausalLM } from "../../models/mod.ts";
 
 /** A finished training run. */
 export interface TrainedPolicy {
   /** The tuned policy (the caller evaluates, then disposes it). */
-  model: GPT2LMHeadModel;
+  model: CausalLM;
   /** Units of work completed. */
   steps: number;
   /** What one unit is, e.g. `PPO step (16 rollouts × 4 epochs)`. */

@@ -1,121 +1,121 @@
 /**
- * The flags the three hh examples share, on top of examples/common/cli.ts: sizes of the data,
- * of the side-by-side table, the reward model and LoRA's rank. Each one overrides a preset
- * field; a bad value fails naming the flag and the value.
+ * The flags the hh examples share, as flag tables for `defineCli`: the preset, the run folder
+ * flags, sizes of the data and of the side-by-side table, the reward model and LoRA's rank
+ * ({@link hhFlags}), and a trainer's steps, learning rate and batch size ({@link trainerFlags}).
+ * Defaults come from the preset, so `--help` shows each preset's value.
  *
  * @module
  */
 
-import {
-  type CommonArgs,
-  type ExtraFlag,
-  intFlag,
-  numberFlag,
-  parseExampleArgs,
-} from "../common/cli.ts";
+import { flag, perPreset, type Preset, presetFlag, runFlags } from "../common/cli.ts";
 import { type HhPreset, hhPreset } from "./presets.ts";
 
-const SHARED_FLAGS = {
-  "train-examples": { type: "string" },
-  "test-examples": { type: "string" },
-  "samples": { type: "string" },
-  "reward-model": { type: "string" },
-  "lora-r": { type: "string" },
-} as const satisfies Record<string, ExtraFlag>;
+/** The hh examples' presets, for `--help`. */
+export const HH_PRESET_HELP: Record<Preset, string> = {
+  full: "gpt2 on Anthropic/hh-rlhf from the Hub (or the Hugging Face cache)",
+  tiny: "offline: the tiny GPT-2 in examples/assets/tiny-imdb on a SYNTHETIC preference set, " +
+    "a minute or less on two cores",
+};
 
-type SharedFlag = keyof typeof SHARED_FLAGS;
+const preset = (p: string) => hhPreset(p as Preset);
 
-/** Parsed hh flags: the common ones, the preset with overrides, and the example's own. */
-export interface HhArgs<Extra extends string> extends Omit<CommonArgs, "preset"> {
-  /** The preset with the shared flags applied. */
-  preset: HhPreset;
-  /** `--reward-model`, else the preset's reward model (null: the plain-code stand-in). */
-  rewardModel: string | null;
-  /** Raw values of the example's own flags. */
-  extra: Record<Extra, string | boolean | undefined>;
+/**
+ * The flags every hh example takes.
+ *
+ * @param name The script's name (its default run folder).
+ */
+export function hhFlags(name: string) {
+  return {
+    preset: presetFlag(HH_PRESET_HELP),
+    ...runFlags(name),
+    "train-examples": flag.int({
+      help: "training pairs (or SFT examples) read",
+      min: 1,
+      default: perPreset((p) => preset(p).trainExamples),
+    }),
+    "test-examples": flag.int({
+      help: "held-out pairs read (evaluation and the side-by-side table)",
+      min: 1,
+      default: perPreset((p) => preset(p).testExamples),
+    }),
+    samples: flag.int({
+      help: "held-out prompts in the side-by-side table of samples before and after",
+      min: 1,
+      default: perPreset((p) => preset(p).sideBySidePrompts),
+    }),
+    "reward-model": flag.string({
+      help: "folder or Hub id of a 1-label classifier that scores samples",
+      valueName: "ID",
+      defaultText: "the tiny reward model (tiny); what hh_reward_model.ts saves (full)",
+    }),
+    "lora-r": flag.int({
+      help: "LoRA rank on the policy; 0 fine-tunes every weight",
+      min: 0,
+      default: perPreset((p) => preset(p).lora?.r ?? 0),
+    }),
+  };
 }
 
 /**
- * Parse an hh example's command line.
+ * `--max-steps`, `--learning-rate` and `--batch-size`, defaulting to a trainer's preset settings.
  *
- * @param name Example name (messages, default output folder).
- * @param argv Arguments.
- * @param own The example's own flags.
+ * @param settings The trainer's settings in a preset.
  */
-export function parseHhArgs<Extra extends string>(
-  name: string,
-  argv: readonly string[],
-  own: Record<Extra, ExtraFlag>,
-): HhArgs<Extra> {
-  const parsed = parseExampleArgs<Extra | SharedFlag>(name, argv, { ...SHARED_FLAGS, ...own });
-  const preset = hhPreset(parsed.preset);
-  const x = parsed.extra;
-  preset.trainExamples = intFlag(
-    name,
-    "train-examples",
-    x["train-examples"],
-    1,
-    preset.trainExamples,
-  );
-  preset.testExamples = intFlag(name, "test-examples", x["test-examples"], 1, preset.testExamples);
-  preset.sideBySidePrompts = intFlag(name, "samples", x.samples, 1, preset.sideBySidePrompts);
-  const loraR = intFlag(name, "lora-r", x["lora-r"], 0, preset.lora?.r ?? 0);
-  if (loraR === 0) preset.lora = null;
+export function trainerFlags(
+  settings: (p: HhPreset) => { maxSteps: number; learningRate: number; batchSize: number },
+) {
+  return {
+    "max-steps": flag.int({
+      help: "optimizer steps",
+      min: 1,
+      default: perPreset((p) => settings(preset(p)).maxSteps),
+    }),
+    "learning-rate": flag.number({
+      help: "peak learning rate",
+      above: 0,
+      default: perPreset((p) => settings(preset(p)).learningRate),
+    }),
+    "batch-size": flag.int({
+      help: "examples per optimizer step",
+      min: 1,
+      default: perPreset((p) => settings(preset(p)).batchSize),
+    }),
+  };
+}
+
+/** The parsed values of {@link hhFlags}. */
+export interface HhFlagValues {
+  /** `--preset`. */
+  preset: Preset;
+  /** `--train-examples`. */
+  trainExamples: number;
+  /** `--test-examples`. */
+  testExamples: number;
+  /** `--samples`. */
+  samples: number;
+  /** `--reward-model`. */
+  rewardModel: string | undefined;
+  /** `--lora-r`. */
+  loraR: number;
+}
+
+/**
+ * The preset with the shared flags applied.
+ *
+ * @param a Parsed flags.
+ */
+export function hhPresetFromFlags(a: HhFlagValues): HhPreset {
+  const p = hhPreset(a.preset);
+  p.trainExamples = a.trainExamples;
+  p.testExamples = a.testExamples;
+  p.sideBySidePrompts = a.samples;
+  if (a.loraR === 0) p.lora = null;
   else {
-    preset.lora = {
-      ...(preset.lora ?? { dropout: 0, targetModules: ["c_attn"] }),
-      r: loraR,
-      alpha: 2 * loraR,
+    p.lora = {
+      ...(p.lora ?? { dropout: 0, targetModules: ["c_attn"] }),
+      r: a.loraR,
+      alpha: 2 * a.loraR,
     };
   }
-  const rewardFlag = x["reward-model"];
-  if (rewardFlag !== undefined && (typeof rewardFlag !== "string" || rewardFlag.trim() === "")) {
-    throw new Error(`${name}: --reward-model must be a folder or Hub id, got '${rewardFlag}'`);
-  }
-  const extra = {} as Record<Extra, string | boolean | undefined>;
-  for (const key of Object.keys(own) as Extra[]) extra[key] = x[key];
-  return {
-    preset,
-    backend: parsed.backend,
-    out: parsed.out,
-    resume: parsed.resume,
-    seed: parsed.seed,
-    rewardModel: (rewardFlag as string | undefined) ?? preset.rewardModel,
-    extra,
-  };
-}
-
-/** Flags that override a trainer's settings, shared by SFT and DPO. */
-export const TRAINER_FLAGS = {
-  "max-steps": { type: "string" },
-  "learning-rate": { type: "string" },
-  "batch-size": { type: "string" },
-} as const satisfies Record<string, ExtraFlag>;
-
-/**
- * Apply `--max-steps`, `--learning-rate` and `--batch-size` to trainer settings.
- *
- * @param name Example name.
- * @param extra Raw flag values.
- * @param settings Settings to override (a copy is returned).
- */
-export function trainerOverrides<
-  S extends { maxSteps: number; learningRate: number; batchSize: number },
->(
-  name: string,
-  extra: Record<keyof typeof TRAINER_FLAGS, string | boolean | undefined>,
-  settings: S,
-): S {
-  return {
-    ...settings,
-    maxSteps: intFlag(name, "max-steps", extra["max-steps"], 1, settings.maxSteps),
-    learningRate: numberFlag(
-      name,
-      "learning-rate",
-      extra["learning-rate"],
-      0,
-      settings.learningRate,
-    ),
-    batchSize: intFlag(name, "batch-size", extra["batch-size"], 1, settings.batchSize),
-  };
+  return p;
 }

@@ -11,13 +11,9 @@ import { join } from "node:path";
 import { Generator } from "../../core/mod.ts";
 import { bestOfN, type BestOfNResult } from "../../algorithms/best_of_n/mod.ts";
 import type { RewardFunction } from "../../reward/mod.ts";
-import {
-  type GPT2LMHeadModel,
-  loadCausalLM,
-  loadTokenizer,
-  type Tokenizer,
-} from "../../models/mod.ts";
-import { MetricsWriter } from "../../algorithms/common/mod.ts";
+import { type CausalLM, loadCausalLM, loadTokenizer, type Tokenizer } from "../../models/mod.ts";
+import { type ReportTarget, RUN_FILES, RunWriter } from "../../report/run_files.ts";
+import type { SampleRow } from "../../report/samples.ts";
 import { type ImdbReward, loadImdbReward } from "./models.ts";
 import type { ImdbPreset, SamplingSettings } from "./presets.ts";
 import { encodePrompt } from "./queries.ts";
@@ -51,7 +47,7 @@ export interface BestOfNSummary {
 /** Options of {@link runBestOfN}. */
 export interface RunBestOfNOptions {
   /** The original policy. */
-  model: GPT2LMHeadModel;
+  model: CausalLM;
   /** Its tokenizer. */
   tokenizer: Tokenizer;
   /** Scores texts (query and continuation together). */
@@ -66,6 +62,8 @@ export interface RunBestOfNOptions {
   seed: number;
   /** Put BOS before each prompt (the tiny policy's training texts start with it). */
   promptStartsWithBos?: boolean;
+  /** Receives each prompt's ranked candidates as a sample table (step = prompt number). */
+  logSamples?: (step: number, rows: SampleRow[]) => void | Promise<void>;
 }
 
 /**
@@ -86,6 +84,7 @@ export async function runBestOfN(o: RunBestOfNOptions): Promise<BestOfNSummary> 
     reward: o.reward,
     sampleSize: o.n,
     lengthSampler: () => drawLength(o.sampling.responseLength, generator),
+    logSamples: o.logSamples,
   });
   const prompts = results.map((r, i) => {
     const ranked = r.ranked.map((c) => ({ text: c.text, score: c.score }));
@@ -151,6 +150,8 @@ export interface RunImdbBestOfNOptions {
   backend?: string;
   /** Where lines go (default console.log). */
   log?: (line: string) => void;
+  /** Also write TensorBoard event files (`--report-to tensorboard`). */
+  reportTo?: readonly ReportTarget[];
 }
 
 /** What the stage found, with the reward model's accuracy it printed first. */
@@ -171,11 +172,18 @@ export async function runImdbBestOfN(o: RunImdbBestOfNOptions): Promise<ImdbBest
   const log = o.log ?? ((line: string) => console.log(line));
   const model = await loadCausalLM(preset.policy, { backend: o.backend });
   let reward: ImdbReward | null = null;
+  let run: RunWriter | null = null;
   try {
     const tokenizer = await loadTokenizer(preset.policy);
     reward = await loadImdbReward(preset, { backend: o.backend });
     const rewardAccuracy = await rewardModelAccuracy(preset, reward);
     log(rewardAccuracyLine(preset, rewardAccuracy));
+    // One run per folder: a rerun replaces the files rather than appending to them.
+    for (const file of [RUN_FILES.metrics, RUN_FILES.samples, RUN_FILES.distributions]) {
+      await Deno.remove(join(o.out, file)).catch(() => {});
+    }
+    run = await RunWriter.open(o.out, { reportTo: o.reportTo, config: { preset } });
+    const writer = run;
     const summary = await runBestOfN({
       model,
       tokenizer,
@@ -185,13 +193,16 @@ export async function runImdbBestOfN(o: RunImdbBestOfNOptions): Promise<ImdbBest
       sampling: preset.sampling,
       seed: o.seed ?? 0,
       promptStartsWithBos: preset.promptStartsWithBos,
+      logSamples: (step, rows) => writer.writeSamples(step, rows),
     });
     log(formatBestOfN(summary));
     await writeBestOfN(o.out, summary);
-    // One line per run: a rerun replaces the file rather than appending to it.
-    await Deno.remove(join(o.out, "metrics.jsonl")).catch(() => {});
-    const metrics = await MetricsWriter.open(o.out);
-    await metrics.write(0, {
+    await writer.writeDistribution(
+      0,
+      "best_of_n/rewards",
+      summary.prompts.flatMap((p) => p.ranked.map((c) => c.score)),
+    );
+    await writer.write(0, {
       "best_of_n/reward_best_mean": summary.meanBest,
       "best_of_n/reward_plain_mean": summary.meanPlain,
       "best_of_n/n": summary.n,
@@ -199,9 +210,9 @@ export async function runImdbBestOfN(o: RunImdbBestOfNOptions): Promise<ImdbBest
       "reward_model/accuracy_train": rewardAccuracy.train,
       "reward_model/accuracy_test": rewardAccuracy.test,
     });
-    metrics.close();
     return { ...summary, rewardAccuracy };
   } finally {
+    run?.close();
     model.dispose();
     reward?.model.dispose();
   }

@@ -9,7 +9,8 @@
 import { join } from "node:path";
 import { PPOTrainer, trainPPO } from "../../algorithms/ppo/mod.ts";
 import { saveLora } from "../../models/mod.ts";
-import { scoreTexts } from "../../reward/functions.ts";
+import { type ReportTarget, writeRunConfig } from "../../report/run_files.ts";
+import { scoreTexts } from "../../reward/mod.ts";
 import { type SideBySideSummary, writeSideBySide } from "../common/side_by_side.ts";
 import { compareOnHeldOut, type HeldOutComparison } from "./compare.ts";
 import { type ImdbPolicy, type ImdbReward, loadImdbPolicy, loadImdbReward } from "./models.ts";
@@ -17,6 +18,11 @@ import type { ImdbPreset } from "./presets.ts";
 import { imdbQueries } from "./queries.ts";
 import { rewardAccuracyLine, rewardModelAccuracy } from "./reward_check.ts";
 import { drawLength, sampleResponses, sampleText } from "./sampling.ts";
+
+/** Weights the optimizer updates (the adapters and the value head, or everything). */
+function trainableWeights(model: { parameters(): { requiresGrad: boolean; size: number }[] }) {
+  return model.parameters().filter((p) => p.requiresGrad).reduce((s, p) => s + p.size, 0);
+}
 
 /** Options of {@link runImdbPpo}. */
 export interface RunImdbPpoOptions {
@@ -36,6 +42,8 @@ export interface RunImdbPpoOptions {
   stepLog?: ((line: string) => void) | false;
   /** A progress bar (default: on a terminal). */
   progress?: boolean;
+  /** Also write TensorBoard event files (`--report-to tensorboard`). */
+  reportTo?: readonly ReportTarget[];
   /**
    * The reward model's accuracy when a caller already measured it (the demo's first stage);
    * omitted, it is measured and printed here.
@@ -90,16 +98,17 @@ export async function runImdbPpo(o: RunImdbPpoOptions): Promise<ImdbPpoResult> {
             preset.lora!.alpha
           } on ${policy.lora.targets.length} modules`
           : "full fine-tune"
-      }, ${policy.ppoModel.parameters().reduce((s, p) => s + p.size, 0)} trainable weights; ` +
+      }, ${trainableWeights(policy.model)} trainable weights; ` +
         `${queries.train.length} training queries, ${queries.heldOut.length} held-out prompts`,
     );
 
     const trainer = new PPOTrainer({ ...preset.ppo, seed }, {
-      model: policy.ppoModel,
-      refModel: policy.refModel,
+      model: policy.model,
+      adapters: policy.lora ?? undefined,
       padTokenId: policy.model.padTokenId ?? undefined,
     });
     const p = policy, r = reward;
+    await writeRunConfig(o.out, { preset });
     const loop = await trainPPO({
       trainer,
       queries: queries.train,
@@ -111,6 +120,8 @@ export async function runImdbPpo(o: RunImdbPpoOptions): Promise<ImdbPpoResult> {
       generators: { lora: p.loraGenerator },
       log: o.stepLog,
       progress: o.progress,
+      reportTo: o.reportTo,
+      decode: (ids) => p.tokenizer.decode(ids, { skipSpecialTokens: true }),
       generate: (qs, ctx) => {
         const maxNew = drawLength(preset.sampling.responseLength, ctx.generator);
         return sampleResponses(p.model, qs, preset.sampling, maxNew, ctx.generator);
@@ -121,6 +132,7 @@ export async function runImdbPpo(o: RunImdbPpoOptions): Promise<ImdbPpoResult> {
 
     const heldOut = await compareOnHeldOut(
       policy,
+      trainer.reference,
       reward.score,
       queries.heldOut.map((q) => q.inputIds),
       preset.sampling,

@@ -39,6 +39,7 @@ import {
 } from "../../reward/mod.ts";
 import type { ProgressSink } from "../../common/progress.ts";
 import { rewardTokenizerFiles, TINY_MAX_LENGTH } from "./synthetic_tokenizers.ts";
+import type { ReportTarget } from "../../report/run_files.ts";
 
 /** The presets of the IMDB examples. */
 export const PRESETS = ["full", "tiny"] as const;
@@ -353,6 +354,8 @@ export interface TrainRewardOptions {
   resume?: boolean;
   /** Where the progress bar goes (default standard error; null: no progress bar). */
   progressSink?: ProgressSink | null;
+  /** Also write TensorBoard event files into `outputDir` (`--report-to tensorboard`). */
+  reportTo?: readonly ReportTarget[];
 }
 
 /** What {@link trainRewardModel} reached. */
@@ -400,6 +403,7 @@ export async function trainRewardModel(
     outputDir: options.outputDir ?? null,
     seed: options.seed ?? 0,
     progress: options.progressSink !== null,
+    reportTo: options.reportTo ?? "none",
   }, {
     model: bundle.model,
     trainDataset,

@@ -7,7 +7,7 @@
  */
 
 import type { Generator } from "../../core/mod.ts";
-import type { GPT2LMHeadModel, Tokenizer } from "../../models/mod.ts";
+import type { CausalLM, Tokenizer } from "../../models/mod.ts";
 import type { LengthRange, SamplingSettings } from "./presets.ts";
 
 /**
@@ -31,7 +31,7 @@ export function drawLength(range: LengthRange, generator: Generator): number {
  * @param generator Source of the sampling draws.
  */
 export async function sampleResponses(
-  model: GPT2LMHeadModel,
+  model: CausalLM,
   queries: readonly (readonly number[])[],
   settings: SamplingSettings,
   maxNewTokens: number,

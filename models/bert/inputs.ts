@@ -37,7 +37,11 @@ export interface EncoderTensors {
   length: number;
 }
 
-function asTensor(
+/**
+ * A [B, T] matrix of token ids (or of 0/1 with `binary`) as a tensor on `backend`: arrays are
+ * checked and copied; a tensor must already be there. `field` names the input in errors.
+ */
+export function asTensor(
   x: TokenMatrix,
   field: string,
   backend: string,

@@ -3,23 +3,10 @@
  * causal attention over the cached and new keys with a key-padding mask, and `c_proj` back.
  */
 
-import {
-  attention,
-  concat,
-  dropout,
-  MASKED_LOGIT,
-  matmul,
-  mul,
-  permute,
-  reshape,
-  softmax,
-  type Tensor,
-  tensor,
-  unbind,
-  where,
-} from "../../core/mod.ts";
+import { attention, concat, permute, reshape, type Tensor, unbind } from "../../core/mod.ts";
 import { Conv1D, Dropout, Module } from "../../core/nn/mod.ts";
 import type { Generator } from "../../core/random.ts";
+import { attentionWithDropout } from "../layers.ts";
 import type { GPT2Config } from "./config.ts";
 
 /** One block's cached keys and values, each [B, H, T_past, head_dim]. */
@@ -36,6 +23,8 @@ export interface BlockOptions {
   backend?: string;
   /** Generator for initial weights and dropout masks. */
   generator?: Generator;
+  /** Draw initial weights (default true); false allocates zeros for a checkpoint to fill. */
+  init?: boolean;
 }
 
 /** GPT-2 attention (`GPT2Attention`): names `c_attn`, `c_proj` as in Hugging Face checkpoints. */
@@ -87,28 +76,12 @@ export class GPT2Attention extends Module {
       v = concat([past.value, v], 2);
     }
     const attended = this.training && this.#attnPdrop > 0
-      ? this.#attentionWithDropout(q, k, v, mask)
+      ? attentionWithDropout(q, k, v, mask, this.#scale, this.#attnPdrop, this.#generator)
       : attention(q, k, v, { causal: true, mask, scale: this.#scale });
     const merged = reshape(permute(attended, [0, 2, 1, 3]), [b, t, d]);
     return {
       out: this.resid_dropout.forward(this.c_proj.forward(merged)),
       present: { key: k, value: v },
     };
-  }
-
-  /** Dropout on the attention probabilities needs them materialized, so this path is composed. */
-  #attentionWithDropout(q: Tensor, k: Tensor, v: Tensor, mask: Tensor): Tensor {
-    const [b, , tq] = q.shape, tk = k.shape[2];
-    const causal = new Float32Array(tq * tk);
-    for (let i = 0; i < tq; i++) {
-      for (let j = 0; j <= Math.min(tk - 1, i + tk - tq); j++) causal[i * tk + j] = 1;
-    }
-    const keep = mul(
-      tensor(causal, [tq, tk], { backend: q.backend.name }),
-      reshape(mask, [b, 1, 1, tk]),
-    );
-    const scores = where(keep, mul(matmul(q, k, { transB: true }), this.#scale), MASKED_LOGIT);
-    const probs = dropout(softmax(scores, -1), this.#attnPdrop, { generator: this.#generator });
-    return matmul(probs, v);
   }
 }

@@ -29,7 +29,10 @@ export {
   type GPT2ClassifierOutput,
   GPT2ForSequenceClassification,
 } from "./sequence_classification.ts";
+export { GPT2_ARCHITECTURE } from "./architecture.ts";
 export {
+  describeGpt2,
+  gpt2CheckpointKey,
   gpt2HostWeights,
   type Gpt2Like,
   isLoraName,
@@ -37,4 +40,5 @@ export {
   type LoadGpt2WeightsOptions,
   type LoadGpt2WeightsResult,
   saveGpt2,
+  skipGpt2InitDraws,
 } from "./weights.ts";

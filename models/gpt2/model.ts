@@ -1,28 +1,24 @@
 /**
  * GPT-2 on the core: `GPT2Model` (the `transformer` trunk) and `GPT2LMHeadModel` with Hugging
- * Face's parameter names, positions that follow the attention mask, a KV cache, and an optional
- * TRL value head (`v_head`).
+ * Face's parameter names, positions that follow the attention mask and a KV cache; a
+ * `CausalLM` (TRL's value head and the score head wrap it: `CausalLMWithValueHead`,
+ * `CausalLMForSequenceClassification`).
  *
  * @module
  */
 
 import {
   add,
-  clamp,
   currentBackend,
   gelu,
   geluTanh,
-  matmul,
   noGrad,
-  ones,
   randn,
   relu,
-  slice,
-  sub,
   tanh,
   type Tensor,
   tensor,
-  toBackend,
+  zeros,
 } from "../../core/mod.ts";
 import {
   assign,
@@ -34,15 +30,18 @@ import {
   runBlock,
 } from "../../core/nn/mod.ts";
 import { defaultGenerator, type Generator } from "../../core/random.ts";
-import { fmtShape } from "../../core/shape.ts";
-import { ValueHead, type ValueHeadOptions } from "../heads.ts";
-import { generate, type GenerateOptions, type GenerateResult } from "../generation.ts";
+import { CausalLMBase } from "../causal_base.ts";
+import type { CausalLMOutput } from "../contract.ts";
+import { causalInputs, keepLast } from "../inputs.ts";
+import { LMHead, ModuleList } from "../layers.ts";
 import { type BlockOptions, GPT2Attention, type LayerPast } from "./attention.ts";
-import { type GPT2Config, gpt2Config, innerSize } from "./config.ts";
-import { saveGpt2 } from "./weights.ts";
+import { type GPT2Config, gpt2Config, gpt2ConfigJson, innerSize } from "./config.ts";
 import type { TokenMatrix } from "../bert/inputs.ts";
 
 export type { LayerPast } from "./attention.ts";
+export type { CausalLMOutput } from "../contract.ts";
+export { onBackend } from "../inputs.ts";
+export { LMHead } from "../layers.ts";
 
 /** The cache of every block, in block order (Hugging Face's `past_key_values`). */
 export type PastKeyValues = LayerPast[];
@@ -71,29 +70,15 @@ export interface GPT2Input {
   outputHiddenStates?: boolean;
 }
 
-/** What a causal LM forward returns. */
-export interface CausalLMOutput {
-  /** [B, T, V] (or [B, logitsToKeep, V]) next-token scores. */
-  logits: Tensor;
-  /** [B, T] value-head estimates, when the model has a value head. */
-  values?: Tensor;
-  /** The cache including this call's positions, when `useCache`. */
-  pastKeyValues?: PastKeyValues;
-  /** [B, T, D] final hidden states, when asked for. */
-  hiddenStates?: Tensor;
-}
-
 /** Options of a fresh GPT-2 (weights drawn from `generator`, as Hugging Face initialises). */
-export interface GPT2Options extends GPT2ModelOptions {
-  /** Attach a TRL value head (`v_head`). */
-  valueHead?: boolean | ValueHeadOptions;
-}
+export type GPT2Options = GPT2ModelOptions;
 
 /** Options of `GPT2Model`. */
 export interface GPT2ModelOptions extends BlockOptions {
   /**
-   * Draw Hugging Face's initial weights (default true). False skips that pass when a
-   * checkpoint will overwrite every weight anyway (it halves the build time of GPT-2 124M).
+   * Draw Hugging Face's initial weights (default true). False allocates zeros without drawing
+   * anything, for weights a checkpoint overwrites anyway (GPT-2 124M builds in milliseconds
+   * instead of seconds, and without a transient copy of its embedding).
    */
   initWeights?: boolean;
 }
@@ -161,26 +146,6 @@ export class GPT2Block extends Module {
   }
 }
 
-/** The blocks, registered as children "0", "1", ... (`h.0.…`). */
-class BlockList extends Module {
-  readonly blocks: GPT2Block[];
-  constructor(blocks: GPT2Block[]) {
-    super();
-    this.blocks = blocks;
-    blocks.forEach((b, i) => this.registerModule(String(i), b));
-  }
-}
-
-/** Position ids [B, T] = cumsum(mask) − 1 over the last T columns, clamped at 0 for padding. */
-function positionsFromMask(mask: Tensor, t: number): Tensor {
-  const tk = mask.shape[1], past = tk - t;
-  // cumsum as a matmul with a triangular 0/1 matrix: runs on any backend without a readback.
-  const upper = new Float32Array(tk * t);
-  for (let j = 0; j < tk; j++) for (let i = Math.max(0, j - past); i < t; i++) upper[j * t + i] = 1;
-  const counts = matmul(mask, tensor(upper, [tk, t], { backend: mask.backend.name }));
-  return clamp(sub(counts, 1), 0);
-}
-
 /** GPT-2's trunk (`transformer`): embeddings, blocks, final norm. */
 export class GPT2Model extends Module {
   /** Token embeddings [V, D]. */
@@ -201,11 +166,12 @@ export class GPT2Model extends Module {
     super();
     this.config = config;
     const d = config.n_embd;
+    if (opts.initWeights === false) opts = { ...opts, init: false };
     this.wte = this.registerModule("wte", new Embedding(config.vocab_size, d, opts));
     this.wpe = this.registerModule("wpe", new Embedding(config.n_positions, d, opts));
     this.drop = this.registerModule("drop", new Dropout(config.embd_pdrop, opts.generator));
     this.h = Array.from({ length: config.n_layer }, (_, i) => new GPT2Block(config, i, opts));
-    this.registerModule("h", new BlockList(this.h));
+    this.registerModule("h", new ModuleList(this.h));
     this.ln_f = this.registerModule(
       "ln_f",
       new LayerNorm(d, { eps: config.layer_norm_epsilon, backend: opts.backend }),
@@ -221,11 +187,6 @@ export class GPT2Model extends Module {
    */
   forward(input: GPT2Input): { hidden: Tensor; presents: PastKeyValues } {
     const backend = this.wte.weight.backend.name;
-    const ids = onBackend(input.inputIds, backend);
-    if (ids.rank !== 2) {
-      throw new Error(`GPT2Model: inputIds must be [B, T], got ${fmtShape(ids.shape)}`);
-    }
-    const [b, t] = ids.shape;
     const past = input.pastKeyValues;
     if (past && past.length !== this.h.length) {
       throw new Error(
@@ -233,25 +194,14 @@ export class GPT2Model extends Module {
       );
     }
     const tPast = past?.[0]?.key.shape[2] ?? 0;
-    const tk = tPast + t;
+    const { ids, mask, positions } = causalInputs(input, backend, tPast, "GPT2Model");
+    const tk = tPast + ids.shape[1];
     if (tk > this.config.n_positions) {
       throw new Error(
-        `GPT2Model: ${tk} positions (${tPast} cached + ${t} new) exceed n_positions ` +
+        `GPT2Model: ${tk} positions (${tPast} cached + ${ids.shape[1]} new) exceed n_positions ` +
           `${this.config.n_positions}; shorten the input or the generation`,
       );
     }
-    const mask = input.attentionMask
-      ? onBackend(input.attentionMask, backend, "attentionMask")
-      : ones([b, tk], { backend });
-    if (mask.rank !== 2 || mask.shape[0] !== b || mask.shape[1] !== tk) {
-      throw new Error(
-        `GPT2Model: attentionMask must be [B, T_past + T] = [${b}, ${tk}], got ` +
-          `${fmtShape(mask.shape)}` + (tPast ? " (it covers the cached positions too)" : ""),
-      );
-    }
-    const positions = input.positionIds
-      ? onBackend(input.positionIds, backend, "positionIds")
-      : positionsFromMask(mask, t);
     let x = this.drop.forward(add(this.wte.forward(ids), this.wpe.forward(positions)));
     const presents: PastKeyValues = [];
     // Without a cache to return, a block's keys and values (views of its qkv) are not kept.
@@ -291,50 +241,8 @@ function initGpt2Weights(model: GPT2Model, config: GPT2Config, g: Generator): vo
   });
 }
 
-/** `x` as a tensor on `backend` (nested arrays are checked to be a rectangular matrix). */
-export function onBackend(x: TokenMatrix, backend: string, field = "inputIds"): Tensor {
-  if (!Array.isArray(x)) {
-    const t = x as Tensor;
-    return t.backend.name === backend ? t : toBackend(t, backend);
-  }
-  const rows = x as readonly (readonly number[])[];
-  const width = rows[0]?.length ?? 0;
-  if (rows.length === 0 || width === 0) {
-    throw new Error(
-      `GPT2Model: ${field} must be a non-empty [B, T] matrix, got ${rows.length} rows`,
-    );
-  }
-  const flat = new Float32Array(rows.length * width);
-  rows.forEach((row, r) => {
-    if (!Array.isArray(row) || row.length !== width) {
-      throw new Error(
-        `GPT2Model: ${field} row ${r} has ${row?.length} entries, row 0 has ${width}; pad the ` +
-          `rows to one length and pass an attention mask`,
-      );
-    }
-    flat.set(row, r * width);
-  });
-  return tensor(flat, [rows.length, width], { backend });
-}
-
-/** The output projection (`lm_head`, no bias); its weight is `wte.weight` when tied. */
-export class LMHead extends Module {
-  /** [vocab_size, n_embd]. */
-  readonly weight: Tensor;
-  /** Wraps `weight` (registered as this module's parameter, shared when tied). */
-  constructor(weight: Tensor) {
-    super();
-    this.weight = this.registerParameter("weight", weight);
-  }
-  /** hidden [..., D] → logits [..., V]. */
-  forward(hidden: Tensor): Tensor {
-    return matmul(hidden, this.weight, { transB: true });
-  }
-}
-
 /**
- * GPT-2 with its language-model head (Hugging Face's `GPT2LMHeadModel`), optionally with TRL's
- * value head (`AutoModelForCausalLMWithValueHead`'s `v_head`).
+ * GPT-2 with its language-model head (Hugging Face's `GPT2LMHeadModel`).
  *
  * @example
  * ```ts
@@ -343,13 +251,13 @@ export class LMHead extends Module {
  * const { logits } = model.forward({ inputIds: tensor([[1, 2, 3]]) });
  * ```
  */
-export class GPT2LMHeadModel extends Module {
+export class GPT2LMHeadModel extends CausalLMBase {
+  /** Always `gpt2`. */
+  readonly modelType = "gpt2";
   /** The trunk. */
   readonly transformer: GPT2Model;
   /** The output projection (tied to `transformer.wte` unless the config unties it). */
   readonly lm_head: LMHead;
-  /** TRL's value head, when attached. */
-  v_head: ValueHead | null = null;
   /** The checked config. */
   readonly config: GPT2Config;
   /** Backend of the weights. */
@@ -369,27 +277,25 @@ export class GPT2LMHeadModel extends Module {
       new GPT2Model(this.config, { ...blockOpts, initWeights: opts.initWeights }),
     );
     const c = this.config;
-    const headWeight = c.tie_word_embeddings ? this.transformer.wte.weight : randn(
-      [c.vocab_size, c.n_embd],
-      { std: c.initializer_range, generator: opts.generator, backend: this.backend },
-    );
+    const headWeight = c.tie_word_embeddings
+      ? this.transformer.wte.weight
+      : opts.initWeights === false
+      ? zeros([c.vocab_size, c.n_embd], { backend: this.backend })
+      : randn(
+        [c.vocab_size, c.n_embd],
+        { std: c.initializer_range, generator: opts.generator, backend: this.backend },
+      );
     this.lm_head = this.registerModule("lm_head", new LMHead(headWeight));
-    if (opts.valueHead) {
-      this.attachValueHead(opts.valueHead === true ? {} : opts.valueHead, opts.generator);
-    }
   }
 
-  /** Attaches a fresh TRL value head as `v_head` (replacing none; throws if one exists). */
-  attachValueHead(opts: ValueHeadOptions = {}, generator?: Generator): ValueHead {
-    if (this.v_head) throw new Error("GPT2LMHeadModel: a value head (v_head) is already attached");
-    const head = new ValueHead(this.config.n_embd, {
-      dropout: this.config.summary_dropout_prob ?? undefined,
-      backend: this.backend,
-      generator,
-      ...opts,
-    });
-    this.v_head = this.registerModule("v_head", head);
-    return head;
+  /** `n_embd`. */
+  get hiddenSize(): number {
+    return this.config.n_embd;
+  }
+
+  /** `vocab_size`. */
+  get vocabSize(): number {
+    return this.config.vocab_size;
   }
 
   /** `lm_head.weight` [V, D]: the logits are hidden·Wᵀ (see `nextTokenLogProbs`). */
@@ -407,38 +313,18 @@ export class GPT2LMHeadModel extends Module {
     return this.config.pad_token_id ?? this.config.eos_token_id;
   }
 
-  /** Logits (and values with a value head) for a batch; see `GPT2Input`. */
+  /** Logits (and hidden states, cache) for a batch; see `GPT2Input`. */
   forward(input: GPT2Input): CausalLMOutput {
     const { hidden, presents } = this.transformer.forward(input);
-    const keepN = input.logitsToKeep ?? 0;
-    const t = hidden.shape[1];
-    if (!Number.isInteger(keepN) || keepN < 0) {
-      throw new Error(`GPT2LMHeadModel: logitsToKeep must be an integer >= 0, got ${keepN}`);
-    }
-    const last = keepN > 0 && keepN < t
-      ? slice(hidden, [0, t - keepN, 0], [hidden.shape[0], keepN, hidden.shape[2]])
-      : hidden;
+    const last = keepLast(hidden, input.logitsToKeep, "GPT2LMHeadModel");
     const out: CausalLMOutput = { logits: this.lm_head.forward(last) };
-    if (this.v_head) out.values = this.v_head.forward(hidden);
     if (input.useCache ?? input.pastKeyValues !== undefined) out.pastKeyValues = presents;
     if (input.outputHiddenStates) out.hiddenStates = hidden;
     return out;
   }
 
-  /**
-   * Batched generation from prompts of token ids (left-padded inside); see `GenerateOptions`.
-   * Runs without gradients, in whatever train/eval mode the model is in.
-   */
-  generate(inputIds: number[][], opts: GenerateOptions = {}): Promise<GenerateResult> {
-    return generate(this, inputIds, opts);
-  }
-
-  /**
-   * Writes `config.json` + `model.safetensors` into `dir` (atomically) so that Python's
-   * `GPT2LMHeadModel.from_pretrained(dir)` loads it; a value head is saved as TRL names it.
-   * LoRA adapters are not included: `merge()` them first, or save them with `saveLora`.
-   */
-  save(dir: string): Promise<void> {
-    return saveGpt2(this, dir);
+  /** `config.json` contents transformers loads as `GPT2LMHeadModel`. */
+  configJson(): Record<string, unknown> {
+    return gpt2ConfigJson(this.config);
   }
 }

@@ -1,90 +1,54 @@
 /**
  * `GPT2ForSequenceClassification`: the GPT-2 trunk with transformers' bias-free `score` head,
- * pooled at each sequence's last real token: the usual shape of a GPT-2 reward model.
+ * pooled at each sequence's last real token: the usual shape of a GPT-2 reward model. It is
+ * the generic `CausalLMForSequenceClassification` over a `GPT2LMHeadModel`.
  *
  * @module
  */
 
-import { currentBackend, equal, ones, sub, type Tensor } from "../../core/mod.ts";
-import { Module } from "../../core/nn/mod.ts";
-import { lastTokenScores, ScoreHead } from "../heads.ts";
-import { type GPT2Config, gpt2Config } from "./config.ts";
-import { GPT2Model, type GPT2ModelOptions, onBackend, type TokenMatrix } from "./model.ts";
-import { saveGpt2 } from "./weights.ts";
+import { currentBackend } from "../../core/mod.ts";
+import {
+  CausalLMForSequenceClassification,
+  type ClassifierInput,
+  type ClassifierOutput,
+} from "../for_sequence_classification.ts";
+import type { GPT2Config } from "./config.ts";
+import { GPT2LMHeadModel, type GPT2ModelOptions } from "./model.ts";
 
 /** Inputs of a sequence-classification forward pass. */
-export interface GPT2ClassifierInput {
-  /** Token ids [B, T]. */
-  inputIds: TokenMatrix;
-  /**
-   * [B, T], 1 for real tokens. Scores are read at each row's last 1 (left or right padding
-   * both work). Without it, the last token that is not `pad_token_id` is used (transformers'
-   * rule), or the final position when the config has no pad token.
-   */
-  attentionMask?: TokenMatrix;
-}
+export type GPT2ClassifierInput = ClassifierInput;
 
 /** What a sequence classifier returns. */
-export interface GPT2ClassifierOutput {
-  /** [B, numLabels] scores at each row's last real token (the reward when numLabels = 1). */
-  logits: Tensor;
-}
+export type GPT2ClassifierOutput = ClassifierOutput;
 
 /** GPT-2 with a sequence-classification `score` head (transformers' names and pooling). */
-export class GPT2ForSequenceClassification extends Module {
+export class GPT2ForSequenceClassification extends CausalLMForSequenceClassification {
   /** The trunk. */
-  readonly transformer: GPT2Model;
-  /** [num_labels, n_embd] bias-free projection. */
-  readonly score: ScoreHead;
-  /** The checked config (`num_labels` outputs). */
-  readonly config: GPT2Config;
-  /** Backend of the weights. */
-  readonly backend: string;
+  readonly transformer: GPT2LMHeadModel["transformer"];
 
-  /** A freshly initialised classifier (load weights with `loadGpt2ForSequenceClassification`). */
+  /**
+   * A freshly initialised classifier (load weights with `loadGpt2ForSequenceClassification`),
+   * or one over an existing GPT-2 (sharing its trunk; its `num_labels` sets the outputs).
+   * @param config A `GPT2Config` or partial `config.json` contents, or a `GPT2LMHeadModel`.
+   */
   constructor(
-    config: Partial<GPT2Config> | Record<string, unknown>,
+    config: Partial<GPT2Config> | Record<string, unknown> | GPT2LMHeadModel,
     opts: GPT2ModelOptions = {},
   ) {
-    super();
-    this.config = gpt2Config(config as Record<string, unknown>);
-    this.backend = opts.backend ?? currentBackend();
-    const o = { backend: this.backend, generator: opts.generator };
-    this.transformer = this.registerModule(
-      "transformer",
-      new GPT2Model(this.config, { ...o, initWeights: opts.initWeights }),
-    );
-    this.score = this.registerModule(
-      "score",
-      new ScoreHead(this.config.n_embd, this.config.num_labels, {
-        std: this.config.initializer_range,
-        ...o,
-      }),
-    );
+    const base = config instanceof GPT2LMHeadModel ? config : new GPT2LMHeadModel(config, {
+      ...opts,
+      backend: opts.backend ?? currentBackend(),
+    });
+    super(base, {
+      numLabels: base.config.num_labels,
+      generator: opts.generator,
+      className: "GPT2ForSequenceClassification",
+    });
+    this.transformer = base.transformer;
   }
 
-  /** Number of outputs of the head. */
-  get numLabels(): number {
-    return this.config.num_labels;
-  }
-
-  /** Scores [B, numLabels] read at each row's last real token. */
-  forward(input: GPT2ClassifierInput): GPT2ClassifierOutput {
-    const ids = onBackend(input.inputIds, this.backend);
-    const mask = input.attentionMask === undefined
-      ? undefined
-      : onBackend(input.attentionMask, this.backend, "attentionMask");
-    const { hidden } = this.transformer.forward({ inputIds: ids, attentionMask: mask });
-    const scores = this.score.forward(hidden);
-    const pad = this.config.pad_token_id;
-    const [b, t] = ids.shape;
-    const poolMask = mask ??
-      (pad === null ? ones([b, t], { backend: this.backend }) : sub(1, equal(ids, pad)));
-    return { logits: lastTokenScores(scores, poolMask) };
-  }
-
-  /** Writes `config.json` + `model.safetensors` that transformers loads as this class. */
-  save(dir: string): Promise<void> {
-    return saveGpt2(this, dir, "GPT2ForSequenceClassification");
+  /** The checked config (`num_labels` outputs). */
+  get config(): GPT2Config {
+    return (this.base as GPT2LMHeadModel).config;
   }
 }

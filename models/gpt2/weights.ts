@@ -6,21 +6,15 @@
  * @module
  */
 
-import { tensor } from "../../core/mod.ts";
-import { assign, type Module } from "../../core/nn/mod.ts";
-import { fmtShape } from "../../core/shape.ts";
-import { saveCheckpoint } from "../io/checkpoint.ts";
+import type { Module } from "../../core/nn/mod.ts";
+import { hostWeights, saveModel } from "../causal_base.ts";
 import type { HostArray, StateDict } from "../io/host.ts";
-import { gpt2KeysForSave, normalizeGpt2Keys } from "../io/keys.ts";
-import { type GPT2Config, gpt2ConfigJson } from "./config.ts";
+import { isGpt2MaskBuffer } from "../io/keys.ts";
+import { HEAD_PREFIXES, planWeights } from "../load_weights.ts";
+import type { Generator } from "../../core/random.ts";
+import { type GPT2Config, gpt2ConfigJson, innerSize } from "./config.ts";
 
-/** Heads that sit beside `transformer` and keep their own names in checkpoints. */
-const HEAD_PREFIXES = ["lm_head.", "v_head.", "score."];
-
-/** Whether a parameter name belongs to a LoRA adapter rather than the base model. */
-export function isLoraName(name: string): boolean {
-  return /\.lora_[AB]\./.test(name);
-}
+export { isLoraName } from "../load_weights.ts";
 
 /** A model that holds a GPT-2 trunk under `transformer` and heads beside it. */
 export interface Gpt2Like extends Module {
@@ -45,8 +39,45 @@ export interface LoadGpt2WeightsResult {
   unused: string[];
 }
 
-function modelName(bare: string): string {
+/**
+ * The model parameter name of a GPT-2 checkpoint tensor: bare and `transformer.`-prefixed
+ * names both map under `transformer.`; heads keep their names; mask buffers map to null.
+ *
+ * @param name A checkpoint tensor name.
+ */
+export function gpt2CheckpointKey(name: string): string | null {
+  const bare = name.startsWith("transformer.") ? name.slice("transformer.".length) : name;
+  if (isGpt2MaskBuffer(bare)) return null;
   return HEAD_PREFIXES.some((p) => bare.startsWith(p)) ? bare : `transformer.${bare}`;
+}
+
+/**
+ * Advances `generator` past the normal draws a GPT-2 trunk (and an untied head, with
+ * `withHead`) made when its layers drew their initial weights at construction, without
+ * keeping them. Heads loaded on top of a checkpoint (TRL's value head, a score head) were
+ * drawn after those, so seeded runs keep their heads, and their results, from before loading
+ * stopped drawing the trunk.
+ *
+ * @param generator The loader's generator, before the head is drawn.
+ * @param config The model's config.
+ * @param withHead Also the untied `lm_head`'s draws.
+ */
+export function skipGpt2InitDraws(
+  generator: Generator,
+  config: GPT2Config,
+  withHead: boolean,
+): void {
+  const d = config.n_embd, inner = innerSize(config);
+  let count = (config.vocab_size + config.n_positions) * d;
+  count += config.n_layer * (3 * d * d + d * d + 2 * d * inner);
+  if (withHead && !config.tie_word_embeddings) count += config.vocab_size * d;
+  for (let left = count; left > 0; left -= 1 << 20) generator.normal(Math.min(left, 1 << 20));
+}
+
+/** How GPT-2 names itself in load errors. */
+export function describeGpt2(config: GPT2Config): string {
+  return `GPT-2 (n_layer ${config.n_layer}, n_embd ${config.n_embd}, vocab_size ` +
+    `${config.vocab_size})`;
 }
 
 /**
@@ -60,58 +91,15 @@ export function loadGpt2Weights(
   state: StateDict,
   opts: LoadGpt2WeightsOptions = {},
 ): LoadGpt2WeightsResult {
-  const byModelName = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [bare, t] of normalizeGpt2Keys(state)) byModelName.set(modelName(bare), t);
-  const params = model.stateDict();
-  const tied = model.config.tie_word_embeddings;
-  const optional = opts.optional ?? [];
-  const initialized: string[] = [], missing: string[] = [], mismatched: string[] = [];
-  for (const [name, p] of params) {
-    if (isLoraName(name) || (tied && name === "lm_head.weight")) continue;
-    const src = byModelName.get(name);
-    if (!src) {
-      if (optional.some((o) => name.startsWith(o))) initialized.push(name);
-      else missing.push(name);
-    } else if (src.shape.length !== p.rank || src.shape.some((d, i) => d !== p.shape[i])) {
-      mismatched.push(`'${name}': checkpoint ${fmtShape(src.shape)}, model ${fmtShape(p.shape)}`);
-    }
+  const plan = planWeights(model, state, {
+    mapKey: gpt2CheckpointKey,
+    optional: opts.optional,
+    describe: `loadGpt2Weights: ${describeGpt2(model.config)}`,
+  });
+  for (const [param, source] of plan.copies) {
+    param.backend.write(param.storage.handle, state.get(source)!.data, param.offset);
   }
-  const unused: string[] = [], unknown: string[] = [];
-  for (const name of byModelName.keys()) {
-    if (params.has(name)) continue;
-    if (HEAD_PREFIXES.some((p) => name.startsWith(p)) && name !== "lm_head.weight") {
-      unused.push(name);
-    } else if (name !== "lm_head.weight") unknown.push(name);
-  }
-  const problems: string[] = [];
-  if (missing.length) problems.push(`missing tensors: ${list(missing)}`);
-  if (unknown.length) problems.push(`tensors the model does not have: ${list(unknown)}`);
-  if (mismatched.length) problems.push(`shape mismatches: ${mismatched.join("; ")}`);
-  if (problems.length) {
-    throw new Error(
-      `loadGpt2Weights: the checkpoint does not fit this GPT-2 (n_layer ${model.config.n_layer}, ` +
-        `n_embd ${model.config.n_embd}, vocab_size ${model.config.vocab_size}): ${
-          problems.join(". ")
-        }`,
-    );
-  }
-  for (const [name, p] of params) {
-    if (isLoraName(name) || (tied && name === "lm_head.weight")) continue;
-    const src = byModelName.get(name);
-    if (!src) continue;
-    const host = tensor(src.data, src.shape, { backend: "cpu" });
-    try {
-      assign(p, host, `loadGpt2Weights '${name}'`);
-    } finally {
-      host.dispose();
-    }
-  }
-  return { initialized, unused };
-}
-
-function list(names: string[]): string {
-  const shown = names.slice(0, 12).map((n) => `'${n}'`).join(", ");
-  return names.length > 12 ? `${shown}, ... (${names.length} in all)` : shown;
+  return { initialized: plan.initialized, unused: plan.unused };
 }
 
 /**
@@ -119,18 +107,8 @@ function list(names: string[]): string {
  * `transformer.…`, heads as they are, `lm_head.weight` left out when tied. LoRA adapter
  * weights are not part of it (merge them first to save a merged model).
  */
-export async function gpt2HostWeights(model: Gpt2Like): Promise<Map<string, HostArray>> {
-  const trunk = new Map<string, HostArray>();
-  const heads = new Map<string, HostArray>();
-  for (const [name, t] of model.stateDict()) {
-    if (isLoraName(name)) continue;
-    const host = { shape: [...t.shape], data: await t.toArray() };
-    if (name.startsWith("transformer.") || name === "lm_head.weight") trunk.set(name, host);
-    else heads.set(name, host);
-  }
-  const out = gpt2KeysForSave(trunk, model.config.tie_word_embeddings);
-  for (const [name, host] of heads) out.set(name, host);
-  return out;
+export function gpt2HostWeights(model: Gpt2Like): Promise<Map<string, HostArray>> {
+  return hostWeights(model);
 }
 
 /**
@@ -143,8 +121,5 @@ export async function saveGpt2(
   dir: string,
   architecture = "GPT2LMHeadModel",
 ): Promise<void> {
-  await saveCheckpoint(dir, {
-    config: gpt2ConfigJson(model.config, architecture),
-    tensors: await gpt2HostWeights(model),
-  });
+  await saveModel(model, dir, gpt2ConfigJson(model.config, architecture));
 }

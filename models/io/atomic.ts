@@ -6,6 +6,7 @@
  */
 
 import { basename, dirname, join } from "node:path";
+import { PathError } from "../../common/fs_errors.ts";
 
 function tempSuffix(): string {
   return `${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
@@ -35,7 +36,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     await Deno.rename(temp, path);
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
-    throw error;
+    throw new PathError("write", path, error);
   }
 }
 

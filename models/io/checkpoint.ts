@@ -12,8 +12,14 @@ import type { ModelFiles } from "../hub/repo.ts";
 import type { HubOptions } from "../hub/env.ts";
 import { pathExists, siblingTempPath, writeFileAtomic } from "./atomic.ts";
 import type { HostArray, StateDict } from "./host.ts";
-import { encodeSafetensors, readSafetensors } from "./safetensors.ts";
-import { readTorchCheckpoint } from "./torch_bin.ts";
+import { encodeSafetensors, SafetensorsFile } from "./safetensors.ts";
+import { TorchCheckpointFile } from "./torch_bin.ts";
+import {
+  type CheckpointReader,
+  readAll,
+  type TensorEntry,
+  type TensorSink,
+} from "./tensor_stream.ts";
 
 /** Options for {@link loadStateDict}. */
 export interface LoadStateDictOptions extends HubOptions {
@@ -54,39 +60,103 @@ function readShardIndex(text: string, source: string): ShardIndex {
   return index as ShardIndex;
 }
 
-async function readCheckpointFile(
-  path: string,
-  include: ((name: string) => boolean) | undefined,
-): Promise<StateDict> {
+async function openCheckpointFile(path: string): Promise<CheckpointReader> {
   return path.endsWith(".safetensors")
-    ? await readSafetensors(path, { include })
-    : await readTorchCheckpoint(path, { include });
+    ? await SafetensorsFile.open(path)
+    : await TorchCheckpointFile.open(path);
 }
 
-async function readSharded(
-  files: ModelFiles,
-  indexPath: string,
-  include: ((name: string) => boolean) | undefined,
-): Promise<StateDict> {
+/** Shards behind an index file, read as one checkpoint. */
+class ShardedCheckpoint implements CheckpointReader {
+  readonly entries: ReadonlyMap<string, TensorEntry>;
+  readonly #shardOf: Map<string, CheckpointReader>;
+  readonly #shards: CheckpointReader[];
+
+  constructor(readonly source: string, shards: CheckpointReader[], owner: Map<string, string>) {
+    this.#shards = shards;
+    const byFile = new Map(shards.map((r) => [r.source, r]));
+    this.#shardOf = new Map();
+    const entries = new Map<string, TensorEntry>();
+    for (const [name, path] of owner) {
+      const shard = byFile.get(path)!;
+      this.#shardOf.set(name, shard);
+      entries.set(name, shard.entries.get(name)!);
+    }
+    this.entries = entries;
+  }
+
+  read(name: string, sink: TensorSink, chunkElements?: number): Promise<void> {
+    const shard = this.#shardOf.get(name);
+    if (!shard) return Promise.reject(new Error(`${this.source}: no tensor "${name}"`));
+    return shard.read(name, sink, chunkElements);
+  }
+
+  close(): void {
+    for (const s of this.#shards) s.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+async function openSharded(files: ModelFiles, indexPath: string): Promise<CheckpointReader> {
   const index = readShardIndex(await Deno.readTextFile(indexPath), indexPath);
-  const shards = [...new Set(Object.values(index.weight_map))];
-  const out: StateDict = new Map();
-  for (const shard of shards) {
-    const wanted = (name: string) =>
-      index.weight_map[name] === shard && (include === undefined || include(name));
-    const path = await files.file(shard);
-    for (const [name, tensor] of await readCheckpointFile(path, wanted)) out.set(name, tensor);
+  const indexName = indexPath.split(/[\\/]/).pop()!;
+  const shards: CheckpointReader[] = [];
+  try {
+    const pathOf = new Map<string, string>();
+    for (const shard of new Set(Object.values(index.weight_map))) {
+      const path = await files.file(shard, { optional: true });
+      if (path === null) {
+        const first = Object.keys(index.weight_map).find((n) => index.weight_map[n] === shard);
+        throw new Error(
+          `${indexPath}: shard "${shard}" (holding "${first}" and others) is missing from ` +
+            `${files.id}; download every file the index names`,
+        );
+      }
+      shards.push(await openCheckpointFile(path));
+      pathOf.set(shard, path);
+    }
+    const owner = new Map<string, string>();
+    const absent: string[] = [];
+    for (const [name, shard] of Object.entries(index.weight_map)) {
+      const path = pathOf.get(shard)!;
+      if (shards.find((r) => r.source === path)!.entries.has(name)) owner.set(name, path);
+      else absent.push(name);
+    }
+    if (absent.length > 0) {
+      throw new Error(
+        `${indexPath}: ${absent.length} tensors listed in the index are absent from their ` +
+          `shards (first: "${absent[0]}" in ${index.weight_map[absent[0]]})`,
+      );
+    }
+    return new ShardedCheckpoint(`${files.id} (${indexName})`, shards, owner);
+  } catch (error) {
+    for (const s of shards) s.close();
+    throw error;
   }
-  const missing = Object.keys(index.weight_map).filter((name) =>
-    !out.has(name) && (include === undefined || include(name))
-  );
-  if (missing.length > 0) {
-    throw new Error(
-      `${indexPath}: ${missing.length} tensors listed in the index are absent from their shards ` +
-        `(first: "${missing[0]}" in ${index.weight_map[missing[0]]})`,
-    );
-  }
-  return out;
+}
+
+/**
+ * Opens a model's checkpoint for reading one tensor at a time, whatever its format
+ * (`model.safetensors`, `pytorch_model.bin`, or either sharded behind its index file): only
+ * headers are read here. An index naming a shard the model lacks fails naming the shard.
+ *
+ * @example
+ * ```ts
+ * import { openCheckpoint, openModel } from "@tether/rlhf/models";
+ * using reader = await openCheckpoint(await openModel("openai-community/gpt2"));
+ * console.log(reader.entries.get("wte.weight")); // { dtype: "F32", shape: [50257, 768], ... }
+ * ```
+ *
+ * @param files The model's files.
+ */
+export async function openCheckpoint(files: ModelFiles): Promise<CheckpointReader> {
+  const { name, path } = await findCheckpointFile(files);
+  return name.endsWith(".index.json")
+    ? await openSharded(files, path)
+    : await openCheckpointFile(path);
 }
 
 /**
@@ -124,10 +194,8 @@ export async function loadStateDict(
   options: LoadStateDictOptions = {},
 ): Promise<StateDict> {
   const files = typeof ref === "string" ? await openModel(ref, options) : ref;
-  const { name, path } = await findCheckpointFile(files);
-  return name.endsWith(".index.json")
-    ? await readSharded(files, path, options.include)
-    : await readCheckpointFile(path, options.include);
+  using reader = await openCheckpoint(files);
+  return await readAll(reader, options.include);
 }
 
 /**

@@ -132,3 +132,30 @@ export function toFloat32(bytes: Uint8Array, dtype: StoredDType): Float32Array {
   for (let i = 0; i < count; i++) out[i] = read(i);
   return out;
 }
+
+/**
+ * Convert little-endian elements into an existing Float32Array (its whole length), for
+ * chunked reads that reuse one buffer.
+ *
+ * @param bytes Exactly `out.length · DTYPE_BYTES[dtype]` bytes.
+ * @param dtype Their stored type.
+ * @param out Destination.
+ */
+export function decodeInto(bytes: Uint8Array, dtype: StoredDType, out: Float32Array): void {
+  const count = out.length;
+  if (dtype === "F32") {
+    new Uint8Array(out.buffer, out.byteOffset, count * 4).set(bytes.subarray(0, count * 4));
+    return;
+  }
+  if (dtype === "BF16" || dtype === "F16") {
+    const bits = new Uint32Array(out.buffer, out.byteOffset, count);
+    if (dtype === "BF16") {
+      for (let i = 0; i < count; i++) bits[i] = readU16(bytes, i) << 16;
+    } else {
+      for (let i = 0; i < count; i++) bits[i] = f16BitsToF32Bits(readU16(bytes, i));
+    }
+    return;
+  }
+  const read = elementReader(bytes, dtype);
+  for (let i = 0; i < count; i++) out[i] = read(i);
+}

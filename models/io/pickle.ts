@@ -58,6 +58,9 @@ function isCallable(value: unknown): value is PickleCallable {
     typeof (value as PickleCallable).qualifiedName === "string";
 }
 
+/** The longest LONG4 integer decoded (a checkpoint's sizes and offsets need at most 8). */
+const MAX_LONG_BYTES = 64;
+
 function readLong(bytes: Uint8Array): number {
   if (bytes.length === 0) return 0;
   let value = 0n;
@@ -194,9 +197,15 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
       case 0x8a: // LONG1
         stack.push(readLong(take(u8())));
         break;
-      case 0x8b: // LONG4
-        stack.push(readLong(take(u32())));
+      case 0x8b: { // LONG4
+        // A state dict's integers fit in 8 bytes; a longer one is junk (and slow to decode).
+        const length = u32();
+        if (length > MAX_LONG_BYTES) {
+          fail(`LONG4 of ${length} bytes (integers beyond ${MAX_LONG_BYTES} bytes are refused)`);
+        }
+        stack.push(readLong(take(length)));
         break;
+      }
       case 0x47: // BINFLOAT (big-endian)
         need(8);
         stack.push(view.getFloat64(pos, false));

@@ -2,6 +2,10 @@
  * The safetensors format: an 8-byte little-endian header length, a JSON header naming each
  * tensor's dtype, shape and byte range, then the raw little-endian bytes.
  *
+ * Reading checks the header against the file before anything is allocated: its length, each
+ * tensor's byte range (inside the file, dtype × shape bytes long, tiling the data section with
+ * no overlap or gap, as the reference implementation requires).
+ *
  * Reading converts F32/F16/BF16/F64 and integer tensors to f32; writing emits F32 with the
  * header padded by spaces to a multiple of 8 bytes (so the data stays aligned), the way the
  * reference implementation does, with `__metadata__` `{format: "pt"}` so Python's
@@ -11,7 +15,14 @@
  */
 
 import { writeFileAtomic } from "./atomic.ts";
-import { readWholeFile } from "./read_file.ts";
+import { RandomAccessFile, readWholeFile } from "./read_file.ts";
+import {
+  type CheckpointReader,
+  ChunkBuffers,
+  streamElements,
+  type TensorEntry,
+  type TensorSink,
+} from "./tensor_stream.ts";
 import { DTYPE_BYTES, toFloat32 } from "./dtype.ts";
 import { assertShape, type HostArray, numelOf, type StateDict, type StoredDType } from "./host.ts";
 
@@ -50,21 +61,24 @@ const KNOWN_DTYPES = new Set(Object.keys(DTYPE_BYTES));
 /**
  * Parse and validate the header of a safetensors file.
  *
- * @param bytes The whole file (or at least its header).
+ * @param bytes The whole file (or at least its 8-byte length and its header).
  * @param source Name used in error messages.
+ * @param fileSize Size of the whole file (default: `bytes` is the whole file); byte ranges are
+ *   checked against it.
  */
 export function parseSafetensorsHeader(
   bytes: Uint8Array,
   source = "safetensors",
+  fileSize: number = bytes.byteLength,
 ): SafetensorsHeader {
   if (bytes.byteLength < 8) {
     throw new Error(`${source}: not a safetensors file (${bytes.byteLength} bytes, need >= 8)`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.byteLength) {
+  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > Math.min(bytes.byteLength, fileSize)) {
     throw new Error(
-      `${source}: header length ${headerLength} does not fit the file (${bytes.byteLength} bytes); ` +
+      `${source}: header length ${headerLength} does not fit the file (${fileSize} bytes); ` +
         `the file is truncated or not safetensors`,
     );
   }
@@ -80,7 +94,7 @@ export function parseSafetensorsHeader(
     throw new Error(`${source}: header must be a JSON object`);
   }
   const dataStart = 8 + headerLength;
-  const dataLength = bytes.byteLength - dataStart;
+  const dataLength = fileSize - dataStart;
   const metadata: Record<string, string> = {};
   const entries = new Map<string, SafetensorsEntry>();
   for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
@@ -112,6 +126,11 @@ export function parseSafetensorsHeader(
     }
     const [begin, end] = offsets as [number, number];
     const expected = numelOf(entry.shape) * DTYPE_BYTES[dtype];
+    if (!Number.isSafeInteger(expected)) {
+      throw new Error(
+        `${where}: shape ${JSON.stringify(entry.shape)} is absurdly large (over 2^53 bytes)`,
+      );
+    }
     if (end - begin !== expected) {
       throw new Error(
         `${where}: byte range [${begin}, ${end}) holds ${end - begin} bytes but ${dtype} ` +
@@ -126,7 +145,119 @@ export function parseSafetensorsHeader(
     }
     entries.set(name, { dtype, shape: entry.shape, dataOffsets: [begin, end] });
   }
+  // As the reference implementation: byte ranges tile the data section, with no overlap (two
+  // tensors sharing bytes would be copied twice from one range) and no gap.
+  const ranges = [...entries].sort((a, b) =>
+    a[1].dataOffsets[0] - b[1].dataOffsets[0] || a[1].dataOffsets[1] - b[1].dataOffsets[1]
+  );
+  let covered = 0;
+  for (const [name, { dataOffsets: [begin, end] }] of ranges) {
+    if (begin !== covered) {
+      throw new Error(
+        `${source}: tensor "${name}": byte range [${begin}, ${end}) ${
+          begin < covered ? "overlaps the tensor before it" : "leaves a gap after the one before it"
+        } (which ends at ${covered}); each tensor must have its own bytes`,
+      );
+    }
+    covered = end;
+  }
+  if (covered !== dataLength && ranges.length > 0) {
+    throw new Error(
+      `${source}: the tensors end at byte ${covered} of a ${dataLength}-byte data section; ` +
+        `the file has trailing bytes`,
+    );
+  }
   return { metadata, entries, dataStart };
+}
+
+/**
+ * Reads the header of a safetensors file on disk (nothing of the data section).
+ *
+ * @param file The open file.
+ */
+export async function readSafetensorsHeader(
+  file: RandomAccessFile,
+  source = file.path,
+): Promise<SafetensorsHeader> {
+  if (file.size < 8) {
+    throw new Error(`${source}: not a safetensors file (${file.size} bytes, need >= 8)`);
+  }
+  const lengthBytes = await file.read(0, 8);
+  const headerLength = Number(new DataView(lengthBytes.buffer).getBigUint64(0, true));
+  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > file.size) {
+    throw new Error(
+      `${source}: header length ${headerLength} does not fit the file (${file.size} bytes); ` +
+        `the file is truncated or not safetensors`,
+    );
+  }
+  const bytes = new Uint8Array(8 + headerLength);
+  bytes.set(lengthBytes);
+  await file.readInto(8, bytes.subarray(8));
+  return parseSafetensorsHeader(bytes, source, file.size);
+}
+
+/**
+ * A safetensors file on disk, read one tensor at a time: the header on open, each tensor's
+ * bytes (converted to f32 in chunks) when asked for.
+ */
+export class SafetensorsFile implements CheckpointReader {
+  readonly #file: RandomAccessFile;
+  readonly #buffers = new ChunkBuffers();
+  readonly #header: SafetensorsHeader;
+  /** Each tensor's stored dtype and shape, in header order. */
+  readonly entries: ReadonlyMap<string, TensorEntry>;
+
+  private constructor(file: RandomAccessFile, header: SafetensorsHeader, readonly source: string) {
+    this.#file = file;
+    this.#header = header;
+    this.entries = header.entries;
+  }
+
+  /** Header metadata (`__metadata__`). */
+  get metadata(): Record<string, string> {
+    return this.#header.metadata;
+  }
+
+  /**
+   * Opens `path` and reads its header.
+   *
+   * @param path The file.
+   */
+  static async open(path: string): Promise<SafetensorsFile> {
+    const file = await RandomAccessFile.open(path);
+    try {
+      return new SafetensorsFile(file, await readSafetensorsHeader(file, path), path);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  /** Streams tensor `name` as f32 chunks. */
+  async read(name: string, sink: TensorSink, chunkElements?: number): Promise<void> {
+    const entry = this.#header.entries.get(name);
+    if (!entry) throw new Error(`${this.source}: no tensor "${name}"`);
+    const [begin] = entry.dataOffsets;
+    await streamElements(
+      this.#file,
+      this.#header.dataStart + begin,
+      numelOf(entry.shape),
+      entry.dtype,
+      sink,
+      chunkElements,
+      this.#buffers,
+    );
+  }
+
+  /** Closes the file. */
+  close(): void {
+    this.#file.close();
+  }
+
+  /** Lets `using` close the file. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
 }
 
 /**

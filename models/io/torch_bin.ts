@@ -5,14 +5,35 @@
  * of tensor-rebuilding globals only; tensors are materialised as contiguous row-major f32
  * copies, honouring storage offsets and strides.
  *
+ * Nothing is allocated for a tensor before the whole file has been checked against itself: every
+ * storage's declared size against the bytes its archive entry holds, and every tensor's extent
+ * (offset + Σ stride·(size − 1), stride-0 expanded views included) against its storage. A view
+ * that would materialise far more elements than its storage holds (a stride-0 expand of a huge
+ * shape: PyTorch keeps it as a view, a copy would not fit in memory) is refused with the
+ * tensor's name, as is a file whose tensors together would expand far beyond its storages.
+ *
  * @module
  */
 
 import { DTYPE_BYTES, elementReader, toFloat32 } from "./dtype.ts";
 import type { HostTensor, StateDict, StoredDType } from "./host.ts";
 import { type PickleCallable, unpickle } from "./pickle.ts";
-import { readWholeFile } from "./read_file.ts";
-import { readZipDirectory, readZipEntry, type ZipEntry } from "./zip.ts";
+import { RandomAccessFile, readWholeFile } from "./read_file.ts";
+import {
+  type CheckpointReader,
+  ChunkBuffers,
+  streamElements,
+  type TensorEntry,
+  type TensorSink,
+} from "./tensor_stream.ts";
+import {
+  readZipDirectory,
+  readZipDirectoryFromFile,
+  readZipEntry,
+  readZipEntryFromFile,
+  type ZipEntry,
+  zipEntryDataStart,
+} from "./zip.ts";
 
 /** Options for reading a torch checkpoint. */
 export interface ReadTorchOptions {
@@ -153,6 +174,58 @@ function collectTensors(
   }
 }
 
+/**
+ * A view may hold more elements than its storage (a stride-0 expand repeats them) only up to
+ * this many; larger ones are refused rather than copied.
+ */
+export const MAX_EXPANDED_ELEMENTS = 1 << 20;
+
+/**
+ * All tensors together may hold at most this many times the elements of the storages they view
+ * (tied weights view one storage several times), plus {@link MAX_EXPANDED_ELEMENTS}.
+ */
+export const MAX_VIEWS_PER_STORAGE = 16;
+
+function formatBytes(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** Checks one view against its storage's declared size; returns its element count. */
+function checkView(ref: TensorRef, where: string): number {
+  const { shape, stride, offset, storage } = ref;
+  const layout = `offset ${offset}, shape [${shape}], stride [${stride}]`;
+  if (offset < 0 || shape.some((d) => d < 0) || stride.some((v) => v < 0)) {
+    throw new Error(`${where}: negative size, stride or offset (${layout})`);
+  }
+  if (shape.includes(0)) return 0;
+  let numel = 1;
+  let last = offset;
+  for (let d = 0; d < shape.length; d++) {
+    numel *= shape[d];
+    last += (shape[d] - 1) * stride[d];
+    if (!Number.isSafeInteger(numel) || !Number.isSafeInteger(last)) {
+      throw new Error(
+        `${where}: shape [${shape}] is absurdly large (over 2^53 elements or offset)`,
+      );
+    }
+  }
+  if (last >= storage.numel) {
+    throw new Error(
+      `${where}: view (${layout}) reaches element ${last}, past its storage of ` +
+        `${storage.numel} elements`,
+    );
+  }
+  if (numel > storage.numel && numel > MAX_EXPANDED_ELEMENTS) {
+    throw new Error(
+      `${where}: shape [${shape}] (${numel} elements, ${formatBytes(4 * numel)} as f32) repeats ` +
+        `the ${storage.numel} elements of its storage (a stride-0 / expanded view, ${layout}); ` +
+        `views expanding past their storage are refused above ${MAX_EXPANDED_ELEMENTS} ` +
+        `elements. If it is real, save tensor.contiguous() instead`,
+    );
+  }
+  return numel;
+}
+
 function materialise(
   ref: TensorRef,
   bytes: Uint8Array,
@@ -204,24 +277,19 @@ function materialise(
   return out;
 }
 
-/**
- * Decode an in-memory `pytorch_model.bin` (zip format) into f32 host tensors.
- *
- * @param bytes The whole file.
- * @param options Filter and source name.
- */
-export async function decodeTorchCheckpoint(
-  bytes: Uint8Array,
-  options: ReadTorchOptions = {},
-): Promise<StateDict> {
-  const source = options.source ?? "pytorch_model.bin";
-  if (bytes[0] !== 0x50 || bytes[1] !== 0x4b) {
-    throw new Error(
-      `${source}: not a zip archive. Checkpoints saved by PyTorch < 1.6 (the legacy format) are ` +
-        `not supported: re-save with torch.save in a newer PyTorch, or convert to safetensors`,
-    );
-  }
-  const entries = readZipDirectory(bytes, source);
+/** The tensors a torch checkpoint's pickle describes, and where its storages live. */
+interface TorchIndex {
+  /** Tensor views by name, in pickle order. */
+  refs: Map<string, TensorRef>;
+  /** The archive's root folder (`<prefix>data/<key>` holds a storage). */
+  prefix: string;
+}
+
+async function readTorchIndex(
+  entries: Map<string, ZipEntry>,
+  readEntry: (entry: ZipEntry) => Promise<Uint8Array>,
+  source: string,
+): Promise<TorchIndex> {
   const pickles = [...entries.keys()].filter((name) =>
     name === "data.pkl" || name.endsWith("/data.pkl")
   );
@@ -230,7 +298,7 @@ export async function decodeTorchCheckpoint(
   pickles.sort((a, b) => a.split("/").length - b.split("/").length);
   const pickleName = pickles[0];
   const prefix = pickleName.slice(0, pickleName.length - "data.pkl".length);
-  const pickleBytes = await readZipEntry(bytes, entries.get(pickleName)!, source);
+  const pickleBytes = await readEntry(entries.get(pickleName)!);
   const root = unpickle(pickleBytes, {
     globals: torchGlobals(),
     persistentLoad,
@@ -244,26 +312,90 @@ export async function decodeTorchCheckpoint(
   }
   const refs = new Map<string, TensorRef>();
   collectTensors(root, "", refs);
+  return { refs, prefix };
+}
+
+/**
+ * Checks every tensor in `names` against the archive before anything is allocated for one:
+ * its storage's entry exists and holds the storage's declared bytes, its view stays inside the
+ * storage (see `checkView`), and all views together do not expand far beyond their storages.
+ * Returns each storage's entry.
+ */
+function checkTensors(
+  index: TorchIndex,
+  entries: Map<string, ZipEntry>,
+  names: readonly string[],
+  source: string,
+): Map<string, ZipEntry> {
+  const storageEntries = new Map<string, ZipEntry>();
+  const storageElements = new Map<string, number>();
+  let elements = 0, stored = 0;
+  for (const name of names) {
+    const ref = index.refs.get(name)!;
+    const where = `${source}: tensor "${name}"`;
+    const { key, numel, dtype } = ref.storage;
+    const entry: ZipEntry | undefined = entries.get(`${index.prefix}data/${key}`);
+    if (!entry) {
+      throw new Error(`${where} needs storage ${index.prefix}data/${key}, which is missing`);
+    }
+    const needed = numel * DTYPE_BYTES[dtype];
+    if (numel < 0 || !Number.isSafeInteger(needed) || entry.size < needed) {
+      throw new Error(
+        `${where}: its storage ${key} declares ${numel} ${dtype} elements (${needed} bytes) ` +
+          `but the archive entry holds ${entry.size} bytes`,
+      );
+    }
+    storageEntries.set(key, entry);
+    const before = storageElements.get(key) ?? 0;
+    if (numel > before) {
+      stored += numel - before;
+      storageElements.set(key, numel);
+    }
+    elements += checkView(ref, where);
+    if (elements > MAX_VIEWS_PER_STORAGE * stored + MAX_EXPANDED_ELEMENTS) {
+      throw new Error(
+        `${where}: the tensors up to here hold ${elements} elements, over ` +
+          `${MAX_VIEWS_PER_STORAGE}× the ${stored} elements their storages hold; refusing a ` +
+          `file whose views expand that far`,
+      );
+    }
+  }
+  return storageEntries;
+}
+
+function notZip(bytes: Uint8Array, source: string): void {
+  if (bytes[0] !== 0x50 || bytes[1] !== 0x4b) {
+    throw new Error(
+      `${source}: not a zip archive. Checkpoints saved by PyTorch < 1.6 (the legacy format) are ` +
+        `not supported: re-save with torch.save in a newer PyTorch, or convert to safetensors`,
+    );
+  }
+}
+
+/**
+ * Decode an in-memory `pytorch_model.bin` (zip format) into f32 host tensors.
+ *
+ * @param bytes The whole file.
+ * @param options Filter and source name.
+ */
+export async function decodeTorchCheckpoint(
+  bytes: Uint8Array,
+  options: ReadTorchOptions = {},
+): Promise<StateDict> {
+  const source = options.source ?? "pytorch_model.bin";
+  notZip(bytes, source);
+  const entries = readZipDirectory(bytes, source);
+  const index = await readTorchIndex(entries, (e) => readZipEntry(bytes, e, source), source);
+  const wanted = [...index.refs].filter(([name]) => !options.include || options.include(name));
+  // Every size is checked against the file before anything is allocated for a tensor.
+  const storageEntries = checkTensors(index, entries, wanted.map(([name]) => name), source);
   const storages = new Map<string, Uint8Array>();
   const out: StateDict = new Map();
-  for (const [name, ref] of refs) {
-    if (options.include && !options.include(name)) continue;
+  for (const [name, ref] of wanted) {
     const key = ref.storage.key;
     let storageBytes = storages.get(key);
     if (storageBytes === undefined) {
-      const entry: ZipEntry | undefined = entries.get(`${prefix}data/${key}`);
-      if (!entry) {
-        throw new Error(
-          `${source}: tensor "${name}" needs storage ${prefix}data/${key}, which is missing`,
-        );
-      }
-      storageBytes = await readZipEntry(bytes, entry, source);
-      const expected = ref.storage.numel * DTYPE_BYTES[ref.storage.dtype];
-      if (storageBytes.byteLength < expected) {
-        throw new Error(
-          `${source}: storage ${key} has ${storageBytes.byteLength} bytes, expected ${expected}`,
-        );
-      }
+      storageBytes = await readZipEntry(bytes, storageEntries.get(key)!, source);
       storages.set(key, storageBytes);
     }
     const tensor: HostTensor = {
@@ -274,6 +406,99 @@ export async function decodeTorchCheckpoint(
     out.set(name, tensor);
   }
   return out;
+}
+
+/**
+ * A `pytorch_model.bin` on disk, read one tensor at a time: only the zip directory and the
+ * pickle are read on open; each tensor's values stream from its storage when asked for.
+ */
+export class TorchCheckpointFile implements CheckpointReader {
+  readonly #file: RandomAccessFile;
+  readonly #buffers = new ChunkBuffers();
+  readonly #storages: Map<string, ZipEntry>;
+  readonly #index: TorchIndex;
+  /** Each tensor's stored dtype and shape, in pickle order. */
+  readonly entries: ReadonlyMap<string, TensorEntry>;
+
+  private constructor(
+    file: RandomAccessFile,
+    storages: Map<string, ZipEntry>,
+    index: TorchIndex,
+    readonly source: string,
+  ) {
+    this.#file = file;
+    this.#storages = storages;
+    this.#index = index;
+    this.entries = new Map(
+      [...index.refs].map(([name, ref]) => [name, { dtype: ref.storage.dtype, shape: ref.shape }]),
+    );
+  }
+
+  /**
+   * Opens `path`, reading its directory and pickle and checking every tensor against the
+   * archive (as `decodeTorchCheckpoint` does) before any is read.
+   *
+   * @param path The checkpoint file.
+   */
+  static async open(path: string): Promise<TorchCheckpointFile> {
+    const file = await RandomAccessFile.open(path);
+    try {
+      notZip(await file.read(0, Math.min(2, file.size)), path);
+      const zip = await readZipDirectoryFromFile(file, path);
+      const index = await readTorchIndex(zip, (e) => readZipEntryFromFile(file, e, path), path);
+      const storages = checkTensors(index, zip, [...index.refs.keys()], path);
+      return new TorchCheckpointFile(file, storages, index, path);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Streams tensor `name` as f32 in row-major order. Contiguous tensors in stored (uncompressed)
+   * entries are read chunk by chunk; strided views and compressed entries read their storage.
+   */
+  async read(name: string, sink: TensorSink, chunkElements?: number): Promise<void> {
+    const ref = this.#index.refs.get(name);
+    if (!ref) throw new Error(`${this.source}: no tensor "${name}"`);
+    const entry = this.#storages.get(ref.storage.key)!;
+    const itemBytes = DTYPE_BYTES[ref.storage.dtype];
+    const numel = ref.shape.reduce((a, d) => a * d, 1);
+    const stored = entry.method === 0 && entry.size === entry.compressedSize;
+    if (stored && isContiguous(ref) && ref.offset + numel <= ref.storage.numel) {
+      const start = await zipEntryDataStart(this.#file, entry, this.source);
+      await streamElements(
+        this.#file,
+        start + ref.offset * itemBytes,
+        numel,
+        ref.storage.dtype,
+        sink,
+        chunkElements,
+        this.#buffers,
+      );
+      return;
+    }
+    const bytes = await readZipEntryFromFile(this.#file, entry, this.source);
+    sink(materialise(ref, bytes, `${this.source}: tensor "${name}"`), 0);
+  }
+
+  /** Closes the file. */
+  close(): void {
+    this.#file.close();
+  }
+
+  /** Lets `using` close the file. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function isContiguous(ref: TensorRef): boolean {
+  for (let d = ref.shape.length - 1, expect = 1; d >= 0; d--) {
+    if (ref.shape[d] !== 1 && ref.stride[d] !== expect) return false;
+    expect *= ref.shape[d];
+  }
+  return true;
 }
 
 /**

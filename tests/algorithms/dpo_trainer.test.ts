@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { readMetrics } from "../../algorithms/common/mod.ts";
 import {
   type DpoLossType,
+  type DpoPairRows,
   type DpoPolicy,
   DPOTrainer,
   type PreferenceTriple,
@@ -266,18 +267,6 @@ Deno.test("DPOTrainer names bad triples and missing references", () => {
   const make = (t: PreferenceTriple[], extra = {}) =>
     new DPOTrainer({ ...extra }, { model, refModel, trainDataset: t });
   assert.throws(
-    () => make([ok, { prompt: [1], chosen: [4, 5], rejected: [4, 5] }]),
-    /trainDataset pair 1: the chosen and rejected completions are identical \(2 tokens\)/,
-  );
-  assert.throws(
-    () => make([ok, ok, { prompt: [1, 2, 3, 4], chosen: [5], rejected: [6] }], { maxLength: 4 }),
-    /pair 2: the prompt has 4 tokens but the model's context \(maxLength\) is 4/,
-  );
-  assert.throws(
-    () => make([{ prompt: [1, 2], chosen: [5, 6, 7], rejected: [5, 6, 8] }], { maxLength: 4 }),
-    /pair 0: the chosen and rejected completions are identical \(2 tokens after cutting them to fit maxLength 4\)/,
-  );
-  assert.throws(
     () => make([{ prompt: [1], chosen: [], rejected: [3] }]),
     /pair 0: the chosen completion is empty/,
   );
@@ -286,14 +275,70 @@ Deno.test("DPOTrainer names bad triples and missing references", () => {
     /pair 0: the prompt is empty/,
   );
   assert.throws(
+    () => make([{ prompt: [1], chosen: [2.5], rejected: [3] }]),
+    /pair 0 chosen: token 0 is 2.5/,
+  );
+  assert.throws(
     () => new DPOTrainer({}, { model, trainDataset: [ok] }),
     /no reference: pass refModel .* or precomputeRefLogps: true/,
   );
   assert.throws(
     () => make([ok], { lossType: "kto_pair" }),
-    /unknown lossType 'kto_pair'; use one of sigmoid, hinge/,
+    /lossType must be one of sigmoid, hinge, .*, got "kto_pair" \(a string\)/,
   );
   assert.throws(() => make([ok], { beta: 0 }), /beta must be a finite number > 0, got 0/);
+  assert.throws(
+    () => make([{ prompt: [1], chosen: [4, 5], rejected: [4, 5] }]),
+    /trainDataset: all 1 rows were dropped \(.*chosen and rejected identical: 1\)/,
+  );
+});
+
+Deno.test("DPO rows follow TRL's truncation: prompt from the left, completions from the right, rows by truncationMode", () => {
+  const model = new BigramLM(0), refModel = new BigramLM(0);
+  const rows = (extra: Record<string, unknown>, t: PreferenceTriple[]) => {
+    const trainer = new DPOTrainer(extra, {
+      model,
+      refModel,
+      trainDataset: t,
+      progressSink: { isTerminal: () => false, write: () => {} },
+    });
+    return { pairs: (trainer as unknown as { trainRows: DpoPairRows[] }).trainRows, trainer };
+  };
+  const long = { prompt: [1, 2, 3, 4, 5, 6], chosen: [7, 8, 9], rejected: [10, 11] };
+  // maxPromptLength keeps the prompt's last tokens; maxCompletionLength the completions' first.
+  const cut = rows({ max_prompt_length: 2, max_completion_length: 2 }, [long]).pairs[0];
+  assert.deepEqual(cut.chosen, { ids: [5, 6, 7, 8], labels: [-100, -100, 7, 8] });
+  assert.deepEqual(cut.rejected, { ids: [5, 6, 10, 11], labels: [-100, -100, 10, 11] });
+  // keep_end (TRL's default) cuts a long row from the start, keep_start from the end.
+  const end = rows({ maxLength: 4 }, [long]).pairs[0];
+  assert.deepEqual(end.chosen.ids, [6, 7, 8, 9]);
+  assert.deepEqual(end.chosen.labels, [-100, 7, 8, 9]);
+  assert.deepEqual(end.rejected.ids, [5, 6, 10, 11]);
+  const start = rows({ maxLength: 8, truncationMode: "keep_start" }, [long]).pairs[0];
+  assert.deepEqual(start.chosen.ids, [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(start.rejected.ids, [1, 2, 3, 4, 5, 6, 10, 11]);
+  // A pair left without a completion token, or with identical rows, is dropped and counted.
+  const ok = { prompt: [1, 5], chosen: [7, 8], rejected: [9] };
+  const twins = { prompt: [1, 2], chosen: [5, 6, 7], rejected: [5, 6, 8] };
+  const { pairs, trainer } = rows({ maxLength: 4, truncation_mode: "keep_start" }, [
+    ok,
+    { prompt: [1, 2, 3, 4], chosen: [5], rejected: [6] },
+    twins,
+  ]);
+  assert.equal(pairs.length, 1);
+  assert.deepEqual(trainer.dataReports[0], {
+    dataset: "trainDataset",
+    format: "ids",
+    rows: 3,
+    kept: 1,
+    truncated: 0,
+    dropped: 2,
+    causes: {
+      "dropped: no chosen token left within maxLength 4": 1,
+      "dropped: chosen and rejected identical after truncation": 1,
+    },
+  });
+  assert.equal(trainer.dpoConfig.truncationMode, "keep_start");
 });
 
 Deno.test("evaluating new pairs after training without a reference model is refused", async () => {

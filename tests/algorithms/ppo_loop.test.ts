@@ -137,7 +137,7 @@ Deno.test("trainPPO raises a token-count reward and writes one TRL-named metrics
   const dir = await Deno.makeTempDir();
   const s = setup();
   try {
-    const lines: string[] = [];
+    let lines: string[] = [];
     const seen: number[] = [];
     let memoryAtStep2: unknown;
     const result = await trainPPO(loopOptions(s, {
@@ -198,10 +198,17 @@ Deno.test("trainPPO raises a token-count reward and writes one TRL-named metrics
       `mean reward rose only from ${first} to ${last}`,
     );
 
+    // The log also carries the sample tables (steps 1, 10, 20, 30): one block each.
+    const samples = lines.filter((l) => l.startsWith("ppo step ") && l.includes(" samples:"));
+    assert.deepEqual(
+      samples.map((l) => l.split("\n")[0]),
+      [1, 10, 20, 30].map((s) => `ppo step ${s} samples:`),
+    );
+    lines = lines.filter((l) => !samples.includes(l));
     assert.equal(lines.length, 30);
     assert.match(
       lines[29],
-      /^ppo step 30\/30 \| rewards\/mean \S+ \| ppo\/returns\/mean \S+ \| objective\/kl \S+ \| objective\/kl_coef \S+ \| \d+\.\d\d s\/step$/,
+      /^ppo step 30\/30 \| env\/reward_mean \S+ \| ppo\/returns\/mean \S+ \| objective\/kl \S+ \| objective\/kl_coef \S+ \| \d+\.\d\d s\/step$/,
     );
     assert.equal(
       lines[29],

@@ -21,7 +21,8 @@ import {
 } from "../../algorithms/rest/mod.ts";
 import { slice, type Tensor } from "../../core/mod.ts";
 import { SyntheticWordTokenizer } from "../../data/mod.ts";
-import { keywordReward } from "../../reward/functions.ts";
+import { keywordReward } from "../../reward/mod.ts";
+import { readSamples } from "../../report/run_files.ts";
 import { BigramLM } from "./tiny_lms.ts";
 
 const fixtures = new URL("../fixtures/trl/", import.meta.url);
@@ -284,6 +285,18 @@ Deno.test("ReST raises a tiny LM's held-out keyword reward from one Improve step
       }
     }
     assert.ok(lines.some((l) => "rest/grow_reward_mean" in l && l["rest/grow_step"] === 1));
+    // Sample tables: the Grow set's first sample of each of 4 prompts, and the held-out samples
+    // at every evaluation (before training and after each Improve step).
+    const samples = await readSamples(dir);
+    const grown = samples.filter((s) => s.table === "completions");
+    assert.deepEqual(grown.map((s) => s.step), [0, 0, 0, 0]);
+    assert.deepEqual(
+      grown.map((s) => s.prompt),
+      rest.growSet!.map((s) => s.prompt)
+        .filter((p, i, all) => all.indexOf(p) === i).slice(0, 4),
+    );
+    const evalSteps = samples.filter((s) => s.table === "eval/completions").map((s) => s.step);
+    assert.deepEqual([...new Set(evalSteps)], [0, ...improveSteps.map((s) => s.sftSteps)]);
     // SFT's own per-step lines of each Improve step.
     assert.ok(
       (await readMetrics(join(dir, "sft", "grow_1_improve_2"))).some((l) => "train/loss" in l),

@@ -202,13 +202,29 @@ Deno.test("RewardTrainer names bad pairs and settings", () => {
     () => new RewardTrainer({}, { model, trainDataset: [ok, { chosen: [], rejected: [3] }] }),
     /trainDataset pair 1 chosen is empty/,
   );
+  // As TRL, a pair with a side longer than maxLength is filtered out, and counted.
+  const lines: string[] = [];
+  const sink = { isTerminal: () => false, write: (t: string) => void lines.push(t) };
+  const filtered = new RewardTrainer({ maxLength: 2 }, {
+    model,
+    trainDataset: [ok, { chosen: [1, 2, 3], rejected: [3] }],
+    progressSink: sink,
+  });
+  assert.deepEqual(
+    [filtered.dataReports[0].kept, filtered.dataReports[0].dropped, filtered.dataReports[0].causes],
+    [1, 1, { "dropped: a side longer than maxLength 2": 1 }],
+  );
+  assert.deepEqual(lines, [
+    "RewardTrainer: trainDataset: 2 rows (ids): none truncated, 1 dropped (a side longer than " +
+    "maxLength 2: 1)\n",
+  ]);
   assert.throws(
     () =>
       new RewardTrainer({ maxLength: 2 }, {
         model,
-        trainDataset: [ok, { chosen: [1, 2, 3], rejected: [3] }],
+        trainDataset: [{ chosen: [1, 2, 3], rejected: [3] }],
       }),
-    /pair 1 chosen has 3 tokens, more than maxLength 2/,
+    /trainDataset: all 1 rows were dropped \(.*a side longer than maxLength 2: 1\)/,
   );
   assert.throws(
     () => new RewardTrainer({}, { model, trainDataset: [{ ...ok, margin: 1 }, ok] }),
@@ -220,7 +236,7 @@ Deno.test("RewardTrainer names bad pairs and settings", () => {
   );
   assert.throws(
     () => new RewardTrainer({ centerRewardsCoefficient: -1 }, { model, trainDataset: [ok] }),
-    /centerRewardsCoefficient must be >= 0/,
+    /centerRewardsCoefficient must be a number >= 0, or null, got -1/,
   );
 });
 

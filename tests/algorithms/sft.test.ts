@@ -208,18 +208,31 @@ Deno.test("SFTTrainer names bad examples", () => {
     () => new SFTTrainer({}, { model, trainDataset: [{ prompt: [1, 2], completion: [] }] }),
     /trainDataset example 0 has an empty completion/,
   );
+  // A row left with nothing to train on after truncation is dropped and counted (TRL keeps it
+  // and takes no loss from it).
+  const cut = new SFTTrainer({ maxLength: 3 }, {
+    model,
+    trainDataset: [{ inputIds: [1, 2] }, { prompt: [1, 2, 3, 4], completion: [5] }],
+    progressSink: { isTerminal: () => false, write: () => {} },
+  });
+  assert.deepEqual([cut.trainingRows.length, cut.dataReports[0].causes], [1, {
+    "dropped: no completion token within maxLength 3": 1,
+  }]);
   assert.throws(
     () =>
       new SFTTrainer({ maxLength: 3 }, {
         model,
-        trainDataset: [{ inputIds: [1, 2] }, { prompt: [1, 2, 3, 4], completion: [5] }],
+        trainDataset: [{ prompt: [1, 2, 3, 4], completion: [5] }],
       }),
-    /example 1 has no token to train on \(3 tokens after truncation to maxLength 3\)/,
+    /trainDataset: all 1 rows were dropped \(.*no completion token within maxLength 3: 1\)/,
   );
   assert.throws(
-    // deno-lint-ignore no-explicit-any
-    () => new SFTTrainer({}, { model, trainDataset: [{ text: "raw" } as any] }),
-    /example 0 must be \{ inputIds \} or \{ prompt, completion \}.*got keys text/,
+    () => new SFTTrainer({}, { model, trainDataset: [{ text: "raw" }] }),
+    /trainDataset: the rows are text, so the trainer needs a tokenizer: pass parts.tokenizer/,
+  );
+  assert.throws(
+    () => new SFTTrainer({}, { model, trainDataset: [{ txt: "raw" }], tokenizer }),
+    /example 0 must be \{ text \}, \{ prompt, completion \}, \{ messages \} or token ids .*got keys txt/,
   );
   assert.throws(
     () =>

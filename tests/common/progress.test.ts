@@ -3,10 +3,16 @@
 import assert from "node:assert/strict";
 import {
   formatBytes,
+  formatDuration,
   formatMetric,
+  formatRate,
   Progress,
   ProgressBar,
+  type ProgressEvent,
   type ProgressSink,
+  progressSink,
+  setProgressSink,
+  stderrSink,
   type TransferWording,
 } from "../../common/progress.ts";
 
@@ -92,4 +98,75 @@ Deno.test("formatBytes rounds fractional rates below 1 KiB; formatMetric keeps N
   assert.equal(formatMetric(Number.NaN), "NaN");
   assert.equal(formatMetric(123456), "1.235e+5");
   assert.equal(formatMetric(0), "0.0000");
+});
+
+Deno.test("Progress: ETA and rate from the steps of this run (a resume's earlier steps excluded)", () => {
+  let now = 0;
+  const log = sink(false);
+  // Resumed at step 10 of 30; each new step takes 2.5 s.
+  const p = new Progress({
+    label: "ppo",
+    total: 30,
+    start: 10,
+    every: 5,
+    sink: log,
+    now: () => now,
+  });
+  for (let step = 11; step <= 20; step++) {
+    now += 2500;
+    p.update(step, { "env/reward_mean": step / 10, "objective/kl": 0.125 });
+  }
+  assert.deepEqual(log.text.trimEnd().split("\n"), [
+    "ppo step 15/30 | 2.50 s/step | ETA 0:38 | env/reward_mean 1.5000 | objective/kl 0.1250",
+    "ppo step 20/30 | 2.50 s/step | ETA 0:25 | env/reward_mean 2.0000 | objective/kl 0.1250",
+  ]);
+  const tty = sink(true);
+  now = 0;
+  const q = new Progress({ label: "ppo", total: 4, sink: tty, now: () => now });
+  now = 500;
+  q.update(1, {});
+  assert.equal(tty.text, "\rppo step 1/4 [#####               ] | 2.00 steps/s | ETA 0:02\x1b[K");
+});
+
+Deno.test("Progress: a sink with a progress method gets events, not text", () => {
+  let now = 0;
+  const events: ProgressEvent[] = [];
+  const structured: ProgressSink = {
+    isTerminal: () => false,
+    write: () => assert.fail("no text expected"),
+    progress: (e) => events.push(e),
+  };
+  const p = new Progress({ label: "dpo", total: 4, sink: structured, now: () => now });
+  now = 1000;
+  p.update(1, { "train/loss": 0.5 });
+  p.finish();
+  p.finish();
+  assert.deepEqual(events.map((e) => [e.step, e.stepsPerSecond, e.etaSeconds, e.done]), [
+    [1, 1, 3, false],
+    [1, 1, 3, true],
+  ]);
+  assert.deepEqual(events[0].stats, { "train/loss": 0.5 });
+});
+
+Deno.test("setProgressSink replaces the default sink of every progress line, and gives it back", () => {
+  const mine = sink(false);
+  const previous = setProgressSink(mine);
+  try {
+    assert.equal(previous, stderrSink);
+    assert.equal(progressSink(), mine);
+    const p = new Progress({ label: "sft", every: 1, now: () => 0 });
+    p.update(1, { "train/loss": 1 });
+    assert.match(mine.text, /^sft step 1 \| /);
+  } finally {
+    setProgressSink(previous);
+  }
+  assert.equal(progressSink(), stderrSink);
+});
+
+Deno.test("formatRate and formatDuration read as people read them", () => {
+  assert.equal(formatRate(3.1), "3.10 steps/s");
+  assert.equal(formatRate(0.8), "1.25 s/step");
+  assert.equal(formatRate(0), "- steps/s");
+  assert.equal(formatDuration(59.6), "1:00");
+  assert.equal(formatDuration(3725), "1:02:05");
 });

@@ -95,6 +95,30 @@ Deno.test("checkpoint: input gradients flow; a frozen block still passes its gra
   for (const t of [w, x]) t.dispose();
 });
 
+Deno.test("checkpoint: a tensor computed outside and shared by blocks gets its gradient once per use", () => {
+  // As T5's position bias or an encoder's keys: made from a parameter before the blocks, captured
+  // by each block's function. The recomputation must end at it and hand its gradient outward.
+  const gen = new Generator(11);
+  const table = tensor(gen.normal(16), [4, 4], { requiresGrad: true });
+  const w = tensor(gen.normal(16), [4, 4], { requiresGrad: true });
+  const x = tensor(gen.normal(12), [3, 4], { requiresGrad: true });
+  const seed = tensor(gen.normal(12), [3, 4]);
+  const run = (wrap: (f: (h: Tensor) => Tensor, h: Tensor) => Tensor) => {
+    for (const t of [table, w, x]) t.zeroGrad();
+    tidy(() => {
+      const bias = mul(geluTanh(table), 0.5);
+      const f = (h: Tensor) => add(geluTanh(matmul(h, w)), matmul(h, bias));
+      sum(mul(wrap(f, wrap(f, x)), seed)).backward();
+    });
+    return [table, w, x].map((t) => t.grad!.toArraySync());
+  };
+  const plain = run((f, h) => f(h));
+  const checked = run((f, h) => checkpoint(f, h));
+  plain.forEach((p, i) => assert.deepEqual(checked[i], p, `gradient ${i}`));
+  assert.ok(plain[0].some((v) => v !== 0), "the captured tensor's parameter gets a gradient");
+  for (const t of [table, w, x, seed]) t.dispose();
+});
+
 Deno.test("checkpoint: keeps only block inputs on the tape (peak memory) and leaks nothing", () => {
   const before = memory();
   const model = new Stack(6, 64, "cpu");

@@ -130,20 +130,39 @@ Deno.test("imdb_ppo: a LoRA target that does not exist is named with the layers 
 });
 
 Deno.test("imdb examples: a bad preset, an unknown flag or a bad number fails naming it", () => {
-  for (const parse of [parseImdbPpoArgs, parseImdbBestOfNArgs]) {
+  for (
+    const [name, parse] of [["imdb_ppo", parseImdbPpoArgs], [
+      "imdb_best_of_n",
+      parseImdbBestOfNArgs,
+    ]] as const
+  ) {
     assert.throws(
       () => parse(["--preset", "bad"]),
-      /--preset must be one of full, tiny, got 'bad'/,
+      new RegExp(`^CliError: ${name}: unknown preset \\(bad\\): use one of full, tiny$`),
     );
-    assert.throws(() => parse(["--preset", "tiny", "--bogus"]), /'--bogus'.*Known flags: --preset/);
+    assert.throws(
+      () => parse(["--preset", "tiny", "--bogus"]),
+      new RegExp(`${name}: unknown flag \\(--bogus\\): the flags are --preset`),
+    );
   }
   assert.throws(
     () => parseImdbPpoArgs(["--steps", "0"]),
-    /--steps must be an integer >= 1, got '0'/,
+    /imdb_ppo: bad --steps \(0\): use an integer >= 1, e.g. --steps 50/,
   );
-  assert.throws(() => parseImdbBestOfNArgs(["--n", "x"]), /--n must be an integer >= 1, got 'x'/);
+  assert.throws(
+    () => parseImdbPpoArgs(["--preset", "tiny", "--lora-targets", "c_attn,,c_fc"]),
+    /imdb_ppo: bad --lora-targets \(c_attn,,c_fc\): use a comma-separated list of names/,
+  );
+  assert.throws(
+    () => parseImdbBestOfNArgs(["--n", "x"]),
+    /imdb_best_of_n: bad --n \(x\): use an integer >= 1, e.g. --n 16/,
+  );
   assert.equal(parseImdbPpoArgs([]).settings.policy, "lvwerra/gpt2-imdb", "full is the default");
   assert.equal(parseImdbPpoArgs(["--preset", "tiny", "--steps", "3"]).settings.steps, 3);
+  assert.deepEqual(
+    parseImdbPpoArgs(["--preset", "tiny", "--lora-targets", "c_attn"]).settings.lora?.targetModules,
+    ["c_attn"],
+  );
 });
 
 Deno.test("imdb_ppo: the full preset offline, with an empty cache, stops at once naming the model", async () => {

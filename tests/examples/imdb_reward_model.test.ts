@@ -72,17 +72,58 @@ Deno.test("the tiny reward-model preset, cut to 40 steps, lifts held-out accurac
   }
 });
 
-Deno.test("imdb_reward_model rejects a bad preset or flag, naming it and the choices", async () => {
-  await assert.rejects(
-    () => main(["--preset", "huge"]),
-    /--preset must be one of full, tiny, got 'huge'/,
+Deno.test("imdb_reward_model rejects a bad preset, flag or number (exit 2), naming it and the fix", async () => {
+  const errors: string[] = [];
+  const error = console.error;
+  console.error = (line: string) => errors.push(line);
+  try {
+    assert.equal(await main(["--preset", "huge"]), 2);
+    assert.equal(await main(["--preset", "tiny", "--epochs", "3"]), 2);
+    assert.equal(await main(["--preset", "tiny", "--steps", "0"]), 2);
+    assert.equal(await main(["--preset", "tiny", "--steps", "-5"]), 2);
+  } finally {
+    console.error = error;
+  }
+  assert.equal(errors[0], "imdb_reward_model: unknown preset (huge): use one of full, tiny");
+  assert.match(
+    errors[1],
+    /^imdb_reward_model: unknown flag \(--epochs\): the flags are --preset, --steps, --backend, --out, --resume, --overwrite, --seed/,
   );
-  await assert.rejects(
-    () => main(["--preset", "tiny", "--epochs", "3"]),
-    /Unknown option '--epochs'.*--preset, --steps, --out, --backend, --resume/,
+  assert.equal(
+    errors[2],
+    "imdb_reward_model: bad --steps (0): use an integer >= 1, e.g. --steps 100",
   );
-  await assert.rejects(
-    () => main(["--preset", "tiny", "--steps", "0"]),
-    /--steps must be an integer >= 1, got '0'/,
+  assert.equal(
+    errors[3],
+    "imdb_reward_model: bad --steps (-5): use an integer >= 1, e.g. --steps 100",
   );
+});
+
+Deno.test("imdb_reward_model --resume without a checkpoint is an error (exit 2) and writes nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const errors: string[] = [];
+  const error = console.error;
+  console.error = (line: string) => errors.push(line);
+  try {
+    const missing = join(dir, "never-ran");
+    assert.equal(await main(["--preset", "tiny", "--out", missing, "--resume"]), 2);
+    assert.equal(
+      errors[0],
+      `imdb_reward_model: no run to resume (${missing}): the folder does not exist; drop ` +
+        "--resume to start a new run, or check --out",
+    );
+    // A run that stopped before its first checkpoint: there is a run, but nothing to resume.
+    const early = join(dir, "early");
+    await Deno.mkdir(early);
+    await Deno.writeTextFile(join(early, "metrics.jsonl"), '{"step":0,"eval/accuracy":0.5}\n');
+    assert.equal(await main(["--preset", "tiny", "--out", early, "--resume"]), 2);
+    assert.match(
+      errors[1],
+      /^imdb_reward_model: no checkpoint to resume from \(.*early\): the run has no complete checkpoint .*start it again with --overwrite$/,
+    );
+    assert.deepEqual([...Deno.readDirSync(early)].map((e) => e.name), ["metrics.jsonl"]);
+  } finally {
+    console.error = error;
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -35,8 +35,8 @@ Deno.test("tiny IMDB checkpoints load through the public loaders and stay under 
   const policy = await loadCausalLM(POLICY, { backend: "cpu" });
   const reward = await loadSequenceClassifier(REWARD, { backend: "cpu" });
   try {
-    assert.equal(policy.config.model_type, "gpt2");
-    assert.equal(policy.config.vocab_size, new SyntheticWordTokenizer().vocabSize);
+    assert.equal(policy.modelType, "gpt2");
+    assert.equal(policy.vocabSize, new SyntheticWordTokenizer().vocabSize);
     assert.equal(policy.eosTokenId, 1);
     assert.equal(reward.config.modelType, "distilbert");
     assert.equal(reward.numLabels, 1);

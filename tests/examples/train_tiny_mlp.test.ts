@@ -30,8 +30,15 @@ Deno.test("the demo exits non-zero when it misses its target loss", async () => 
   } finally {
     console.log = log;
   }
-  await assert.rejects(
-    () => main(["--steps", "1.5"]),
-    /--steps must be an integer >= 0, got '1.5'/,
-  );
+  const errors: string[] = [];
+  const error = console.error;
+  console.error = (line: string) => errors.push(line);
+  try {
+    assert.equal(await main(["--steps", "1.5"]), 2, "a usage error exits 2");
+  } finally {
+    console.error = error;
+  }
+  assert.deepEqual(errors, [
+    "train_tiny_mlp: bad --steps (1.5): use an integer >= 0, e.g. --steps 400",
+  ]);
 });

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import type { Tensor } from "../../core/mod.ts";
-import { loadCausalLM } from "../../models/causal_lm.ts";
+import { loadGpt2LMHeadModel } from "../../models/causal_lm.ts";
 import type { GPT2LMHeadModel } from "../../models/gpt2/model.ts";
 
 /** The fixture folder. */
@@ -32,9 +32,9 @@ export const expected: Gpt2Expected = JSON.parse(
 /** The fixture model on `backend`, in eval mode, with notices silenced. */
 export function loadGpt2A(
   backend = "cpu",
-  extra: Parameters<typeof loadCausalLM>[1] = {},
+  extra: Parameters<typeof loadGpt2LMHeadModel>[1] = {},
 ): Promise<GPT2LMHeadModel> {
-  return loadCausalLM(GPT2_A, { backend, log: () => {}, ...extra });
+  return loadGpt2LMHeadModel(GPT2_A, { backend, log: () => {}, ...extra });
 }
 
 /** The unpadded prompts of the left-padded batch. */

@@ -10,6 +10,7 @@ import { tensor, tidy } from "../../core/mod.ts";
 import { loadCausalLM, loadGpt2ForSequenceClassification } from "../../models/causal_lm.ts";
 import { GPT2LMHeadModel } from "../../models/gpt2/model.ts";
 import { GPT2ForSequenceClassification } from "../../models/gpt2/sequence_classification.ts";
+import { CausalLMWithValueHead } from "../../models/with_value_head.ts";
 import { loadGpt2Weights } from "../../models/gpt2/weights.ts";
 import { readSafetensors } from "../../models/io/safetensors.ts";
 import { readTorchCheckpoint } from "../../models/io/torch_bin.ts";
@@ -96,7 +97,7 @@ Deno.test("a saved GPT-2 loads back bit-identical, named as transformers saves i
 Deno.test("a value head saves as TRL names it and loads back; without one it starts fresh", async () => {
   await withTempDir(async (dir) => {
     const notes: string[] = [];
-    const model = await loadGpt2A("cpu", { valueHead: true, log: (m) => notes.push(m) });
+    const model = await loadCausalLM(GPT2_A, { valueHead: true, log: (m) => notes.push(m) });
     assert.match(notes.join("\n"), /v_head starts fresh/);
     const [b, t] = [3, 9];
     const values = tidy(() =>
@@ -114,19 +115,19 @@ Deno.test("a value head saves as TRL names it and loads back; without one it sta
     assert.deepEqual(weights(again), weights(model));
     const plainNotes: string[] = [];
     const plain = await loadCausalLM(join(dir, "vh"), { log: (m) => plainNotes.push(m) });
-    assert.equal(plain.v_head, null);
+    assert.ok(!(plain instanceof CausalLMWithValueHead), "no value head unless asked for");
     assert.match(plainNotes.join("\n"), /unused checkpoint tensors v_head\.summary\.weight/);
     for (const m of [model, again, plain]) m.dispose();
   });
 });
 
 Deno.test("value head: dropout only in training, values [B, T] from the final hidden state", async () => {
-  const model = await loadGpt2A("cpu", { valueHead: { dropout: 0.5 } });
+  const model = await loadCausalLM(GPT2_A, { valueHead: { dropout: 0.5 }, log: () => {} });
   const run = () =>
     tidy(() => {
       const out = model.forward({ inputIds: [[1, 2, 3, 4]], outputHiddenStates: true });
       const h = out.hiddenStates!;
-      const manual = model.v_head!.summary.forward(h);
+      const manual = model.v_head.summary.forward(h);
       return [out.values!.toArraySync(), manual.toArraySync()];
     });
   const [values, manual] = run();
@@ -196,8 +197,8 @@ Deno.test("bad checkpoints and inputs fail naming the problem", async () => {
       () => loadGpt2Weights(wide, full),
       /shape mismatches: 'transformer\.wte\.weight'/,
     );
-    await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify({ model_type: "llama" }));
-    await assert.rejects(() => loadCausalLM(dir), /model_type "llama" is not supported/);
+    await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify({ model_type: "bloom" }));
+    await assert.rejects(() => loadCausalLM(dir), /model_type "bloom" is not supported/);
     assert.throws(
       () => tidy(() => model.forward({ inputIds: [[1, 2, 3]], attentionMask: [[1, 1]] })),
       /attentionMask must be \[B, T_past \+ T\] = \[1, 3\], got \[1,2\]/,

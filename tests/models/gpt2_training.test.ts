@@ -18,10 +18,12 @@ import {
   tidy,
 } from "../../core/mod.ts";
 import { GPT2LMHeadModel } from "../../models/gpt2/model.ts";
+import { CausalLMWithValueHead } from "../../models/with_value_head.ts";
+import type { CausalLM } from "../../models/contract.ts";
 import { expected, loadGpt2A } from "./gpt2_fixture.ts";
 
 /** Next-token cross-entropy over positions whose target is a real token. */
-function lmLoss(model: GPT2LMHeadModel, ids: number[][], mask: number[][], backend: string) {
+function lmLoss(model: CausalLM, ids: number[][], mask: number[][], backend: string) {
   const [b, t] = [ids.length, ids[0].length];
   const out = model.forward({
     inputIds: tensor(ids, undefined, { backend }),
@@ -42,7 +44,8 @@ function lossValue(f: () => Tensor): number {
 
 Deno.test("tiny GPT-2 gradients match f64 finite differences (cpu64)", () => {
   const backend = "cpu64";
-  const model = new GPT2LMHeadModel({
+  const init = new Generator(1);
+  const lm = new GPT2LMHeadModel({
     n_layer: 1,
     n_embd: 8,
     n_head: 2,
@@ -52,7 +55,8 @@ Deno.test("tiny GPT-2 gradients match f64 finite differences (cpu64)", () => {
     embd_pdrop: 0,
     attn_pdrop: 0,
     initializer_range: 0.3,
-  }, { backend, generator: new Generator(1), valueHead: { dropout: 0 } });
+  }, { backend, generator: init });
+  const model = new CausalLMWithValueHead(lm, { dropout: 0, generator: init });
   model.eval();
   const ids = [[0, 0, 5, 7, 1, 12], [3, 4, 9, 2, 11, 6]];
   const mask = [[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]];

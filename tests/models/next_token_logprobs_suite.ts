@@ -6,8 +6,11 @@
 
 import assert from "node:assert/strict";
 import { Generator, mul, nn, sum, tensor, tidy } from "../../core/mod.ts";
+import { loadCausalLM } from "../../models/causal_lm.ts";
 import { applyLora } from "../../models/lora.ts";
+import { CausalLMWithValueHead } from "../../models/with_value_head.ts";
 import { nextTokenLogProbs, type ScoredModel } from "../../models/next_token_logprobs.ts";
+import { expectedOf, fixtureDir } from "./causal_reference.ts";
 import { expected, loadGpt2A } from "./gpt2_fixture.ts";
 import { scaledError } from "../core/lm_head_suite.ts";
 
@@ -50,8 +53,10 @@ export function defineNextTokenSuite(
   define(
     `nextTokenLogProbs[${backend}]: fused = logits path (LoRA + value head, temperature)`,
     async () => {
-      const model = await loadGpt2A(backend);
-      model.attachValueHead({ dropout: 0 }, new Generator(3));
+      const model = new CausalLMWithValueHead(await loadGpt2A(backend), {
+        dropout: 0,
+        generator: new Generator(3),
+      });
       const lora = applyLora(model, { r: 4, alpha: 8, targetModules: ["c_attn", "c_fc"] }, {
         generator: new Generator(4),
       });
@@ -105,4 +110,50 @@ export function defineNextTokenSuite(
       model.dispose();
     },
   );
+
+  for (const name of ["llama-a", "qwen2-a", "opt-a"]) {
+    define(
+      `nextTokenLogProbs[${backend}]: ${name} takes the fused path, equal to the logits path`,
+      async () => {
+        const model = await loadCausalLM(fixtureDir(name), { backend, log: () => {} });
+        assert.ok(model.outputEmbeddings?.(), `${name} exposes its LM head`);
+        const e = await expectedOf(name);
+        const ids = e.input_ids_right, mask = e.attention_mask_right;
+        const [b, t] = [ids.length, ids[0].length];
+        const x = tensor(ids, undefined, { backend }), m = tensor(mask, undefined, { backend });
+        const seed = tensor(new Generator(5).normal(b * (t - 1), 0, 1), [b, t - 1], { backend });
+        const run = async (scored: ScoredModel) => {
+          model.zeroGrad();
+          const lp = tidy(() => {
+            const o = nextTokenLogProbs(scored, x, m, { chunkRows: 3 });
+            sum(mul(o.logprobs, seed)).backward();
+            return o.logprobs;
+          });
+          const grads: Float32Array[] = [];
+          for (const p of model.parameters()) if (p.grad) grads.push(await p.grad.toArray());
+          const logprobs = await lp.toArray();
+          lp.dispose();
+          return { logprobs, grads };
+        };
+        model.train(false);
+        for (const p of model.parameters()) p.requiresGrad = true;
+        const fused = await run(model), unfused = await run(viaLogits(model));
+        for (let r = 0; r < b; r++) {
+          for (let c = 0; c < t - 1; c++) {
+            if (mask[r][c + 1] !== 1) continue;
+            const want = e.token_logprobs_right[r][c], got = fused.logprobs[r * (t - 1) + c];
+            assert.ok(Math.abs(got - want) <= TOL * Math.max(1, Math.abs(want)), `[${r},${c}]`);
+          }
+        }
+        assert.ok(scaledError(fused.logprobs, unfused.logprobs) <= FUSED, "log-probs");
+        assert.equal(fused.grads.length, model.parameters().length);
+        fused.grads.forEach((g, i) => {
+          const err = scaledError(g, unfused.grads[i]);
+          assert.ok(err <= FUSED, `${name} gradient ${i}: ${err.toExponential(2)}`);
+        });
+        for (const t of [x, m, seed]) t.dispose();
+        model.dispose();
+      },
+    );
+  }
 }

@@ -3,6 +3,8 @@
  * features, and request the ones our kernels can use.
  */
 
+import { quietWaylandProbe } from "./quiet_probe.ts";
+
 /** Options for opening a WebGPU device. */
 export interface DeviceOptions {
   /** Accept a software (fallback) adapter such as Mesa's lavapipe. Default false. */
@@ -78,6 +80,7 @@ export async function findAdapter(
 ): Promise<GPUAdapter | null> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return null;
+  quietWaylandProbe();
   try {
     return await gpu.requestAdapter({ powerPreference });
   } catch {

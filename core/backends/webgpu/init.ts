@@ -17,9 +17,16 @@ let pending: Promise<WebGPUBackend> | null = null;
  *
  * @example
  * ```ts
- * const gpu = await initWebGPU({ allowFallback: true });
- * setBackend("webgpu");
- * console.log(gpu.info.adapterInfo.description);
+ * import { initWebGPU, NoWebGPUError, setBackend } from "@tether/rlhf/core";
+ * try {
+ *   const gpu = await initWebGPU({ allowFallback: true });
+ *   setBackend("webgpu");
+ *   console.log(gpu.info.adapterInfo.description);
+ * } catch (error) {
+ *   // No adapter here (a machine without a GPU driver or Mesa's lavapipe): stay on the CPU.
+ *   if (!(error instanceof NoWebGPUError)) throw error;
+ *   console.log(error.message);
+ * }
  * ```
  */
 export function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUBackend> {

@@ -1,0 +1,205 @@
+/**
+ * The two settings of the TL;DR examples as data. `full` is the tutorial (trlX's
+ * `summarize_rlhf` recipe as the course assignment runs it on GPT-2): SFT of `gpt2` on
+ * `CarperAI/openai_summarize_tldr`, max length 550, batch 16, lr 1e-4; the reward model
+ * initialised from the SFT model, pairs from `CarperAI/openai_summarize_comparisons` padded to
+ * 550, the first 70% of the blocks frozen, lr 1e-5, batch 1. `tiny` runs offline on the tiny
+ * checkpoints in `examples/assets/tiny-tldr/` and the SYNTHETIC summarization corpus.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import type { Preset } from "../common/cli.ts";
+import type { ComparisonFilter } from "./data.ts";
+
+/** Settings of the SFT stage. */
+export interface TldrSftSettings {
+  /** Policy to fine-tune: a Hub id or a folder (GPT-2 family). */
+  model: string;
+  /** Longest prompt + summary in tokens (longer ones are cut from the left). */
+  maxLength: number;
+  /** Examples per step. */
+  batchSize: number;
+  /** Peak learning rate. */
+  learningRate: number;
+  /** AdamW betas. */
+  adamBetas: [number, number];
+  /** Passes over the training rows (when `maxSteps` is null). */
+  numTrainEpochs: number;
+  /** Optimizer steps (null: `numTrainEpochs` decide). */
+  maxSteps: number | null;
+  /** Linear warmup steps. */
+  warmupSteps: number;
+  /** Steps between evaluations (eval loss and ROUGE of generated summaries). */
+  evalSteps: number;
+  /** Steps between checkpoints. */
+  saveSteps: number;
+  /** Loss on the summary only (true) or on the whole text, as the tutorial (false). */
+  completionOnlyLoss: boolean;
+  /** Training rows read (null: the whole split). */
+  trainExamples: number | null;
+  /** Held-out posts evaluated (trlX's SFT script: the first 2000 of `valid`). */
+  evalExamples: number;
+  /** Most tokens of a generated summary. */
+  maxNewTokens: number;
+}
+
+/** Settings of the reward-model stage. */
+export interface TldrRewardSettings {
+  /** The SFT model the reward model starts from (folder or Hub id). */
+  sftModel: string;
+  /** Longest model input in tokens (pairs are cut to it, as padded to 550 in the tutorial). */
+  maxLength: number;
+  /** Share of the blocks frozen, from the bottom (0.7: trlX's `int(0.3 · n)` left trainable). */
+  freezeFraction: number;
+  /** Peak learning rate. */
+  learningRate: number;
+  /** Pairs per micro-batch. */
+  batchSize: number;
+  /** Micro-batches per optimizer step. */
+  gradientAccumulationSteps: number;
+  /** Passes over the training pairs (when `maxSteps` is null). */
+  numTrainEpochs: number;
+  /** Optimizer steps (null: `numTrainEpochs` decide). */
+  maxSteps: number | null;
+  /** Linear warmup steps. */
+  warmupSteps: number;
+  /** Steps between evaluations. */
+  evalSteps: number;
+  /** Steps between checkpoints. */
+  saveSteps: number;
+  /** Training pairs read (null: the whole split). */
+  trainPairs: number | null;
+  /** Held-out pairs read (null: the whole split). */
+  testPairs: number | null;
+  /** Screening of comparison rows. */
+  filter: ComparisonFilter;
+  /** Text before each scored member (trlX: `<|startoftext|>`). */
+  prefix: string;
+}
+
+/** Everything that differs between the full and the tiny run. */
+export interface TldrPreset {
+  /** Preset name. */
+  name: Preset;
+  /** Hub datasets, or the SYNTHETIC corpus offline. */
+  data: "hub" | "synthetic";
+  /** SFT stage. */
+  sft: TldrSftSettings;
+  /** Reward-model stage. */
+  reward: TldrRewardSettings;
+  /** Held-out posts shown in the side-by-side table. */
+  tablePosts: number;
+  /** Seeds of the SYNTHETIC splits (tiny only). */
+  syntheticSeeds: { sftTrain: number; sftTest: number; pairsTrain: number; pairsTest: number };
+}
+
+const asset = (path: string) =>
+  fileURLToPath(new URL(`../assets/tiny-tldr/${path}`, import.meta.url));
+
+/** Folder of the tiny checkpoints. */
+export const TINY_TLDR_ASSETS: string = asset("");
+
+/** Where `--preset full`'s SFT stage saves its model (the reward stage starts from it). */
+export const FULL_SFT_OUTPUT = "runs/tldr_sft-full/model";
+
+/** The tutorial's settings. */
+const FULL: TldrPreset = {
+  name: "full",
+  data: "hub",
+  sft: {
+    model: "gpt2",
+    maxLength: 550,
+    batchSize: 16,
+    learningRate: 1e-4,
+    adamBetas: [0.9, 0.95],
+    numTrainEpochs: 5,
+    maxSteps: null,
+    warmupSteps: 100,
+    evalSteps: 800,
+    saveSteps: 1600,
+    completionOnlyLoss: false,
+    trainExamples: null,
+    evalExamples: 2000,
+    maxNewTokens: 50,
+  },
+  reward: {
+    sftModel: FULL_SFT_OUTPUT,
+    maxLength: 550,
+    freezeFraction: 0.7,
+    learningRate: 1e-5,
+    batchSize: 1,
+    gradientAccumulationSteps: 4,
+    numTrainEpochs: 5,
+    maxSteps: null,
+    warmupSteps: 100,
+    evalSteps: 500,
+    saveSteps: 500,
+    trainPairs: null,
+    testPairs: null,
+    filter: "trlx",
+    prefix: "<|startoftext|>",
+  },
+  tablePosts: 8,
+  syntheticSeeds: { sftTrain: 11, sftTest: 12, pairsTrain: 21, pairsTest: 22 },
+};
+
+/** The same stages on the tiny checkpoints and the SYNTHETIC corpus (sized for two cores). */
+const TINY: TldrPreset = {
+  name: "tiny",
+  data: "synthetic",
+  sft: {
+    model: asset("policy"),
+    maxLength: 128,
+    batchSize: 16,
+    learningRate: 2e-3,
+    adamBetas: [0.9, 0.95],
+    numTrainEpochs: 1,
+    maxSteps: 120,
+    warmupSteps: 10,
+    evalSteps: 40,
+    saveSteps: 40,
+    completionOnlyLoss: true,
+    trainExamples: 1920,
+    evalExamples: 64,
+    maxNewTokens: 24,
+  },
+  reward: {
+    sftModel: asset("sft"),
+    maxLength: 128,
+    freezeFraction: 0.7,
+    learningRate: 2e-3,
+    batchSize: 16,
+    gradientAccumulationSteps: 1,
+    numTrainEpochs: 1,
+    maxSteps: 120,
+    warmupSteps: 10,
+    evalSteps: 40,
+    saveSteps: 40,
+    trainPairs: 1920,
+    testPairs: 256,
+    filter: "strict",
+    prefix: "<|startoftext|>",
+  },
+  tablePosts: 6,
+  syntheticSeeds: { sftTrain: 11, sftTest: 12, pairsTrain: 21, pairsTest: 22 },
+};
+
+/** The presets by name. */
+export const TLDR_PRESETS: Readonly<Record<Preset, TldrPreset>> = { full: FULL, tiny: TINY };
+
+/**
+ * A copy of a preset by name.
+ *
+ * @param name `full` or `tiny`.
+ */
+export function tldrPreset(name: Preset): TldrPreset {
+  const preset = TLDR_PRESETS[name];
+  if (!preset) {
+    throw new Error(
+      `TL;DR preset must be one of ${Object.keys(TLDR_PRESETS).join(", ")}, got '${name}'`,
+    );
+  }
+  return structuredClone(preset);
+}

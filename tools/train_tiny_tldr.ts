@@ -1,0 +1,399 @@
+/**
+ * Trains the tiny checkpoints of the TL;DR tutorial's offline preset on the SYNTHETIC
+ * summarization corpus (data/synthetic/summaries.ts; not Reddit), deterministically on the CPU
+ * backend:
+ *
+ * - a byte-level BPE tokenizer (GPT-2's scheme) learned on the corpus, so texts round-trip
+ *   exactly, newlines and `TL;DR:` included;
+ * - `policy/`: a 4-layer, 64-wide GPT-2 trained as a language model on posts alone (no `TL;DR:`
+ *   line, no summaries): the stand-in for pretrained `gpt2`, which the SFT stage starts from;
+ * - `sft/`: that policy after SFT on posts and reference summaries (the stand-in for the
+ *   tutorial's SFT checkpoint, which the reward stage and PPO start from);
+ * - `reward/`: the per-token GPT-2 reward model initialised from `sft/`, 70% of its blocks
+ *   frozen, trained on SYNTHETIC comparisons.
+ *
+ *   deno run -A tools/train_tiny_tldr.ts [--out examples/assets/tiny-tldr] [--policy-steps 800]
+ *     [--sft-steps 300] [--reward-steps 300]
+ *
+ * Writes the three folders (each file atomically) and a README.md with the measured numbers.
+ */
+
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { Generator } from "../core/mod.ts";
+import { generateSyntheticSummaries, gistScore } from "../data/mod.ts";
+import { computeRouge } from "../eval/mod.ts";
+import { GPT2LMHeadModel, loadCausalLM, loadTokenizer, saveTokenizer } from "../models/mod.ts";
+import type { Tokenizer } from "../models/mod.ts";
+import { writeTextFileAtomic } from "../models/io/atomic.ts";
+import { SFTTrainer } from "../algorithms/sft/mod.ts";
+import { loadGpt2TokenRewardModel, TokenRewardTrainer } from "../reward/mod.ts";
+import { trainByteLevelBpe } from "./byte_level_bpe.ts";
+import {
+  checkSftRows,
+  comparisonTexts,
+  tokenizeComparisons,
+  tokenizeSftRows,
+} from "../examples/tldr/data.ts";
+import { loadComparisonSplits, loadSftSplits } from "../examples/tldr/load.ts";
+import { tldrPreset } from "../examples/tldr/presets.ts";
+import { generateSummaries } from "../examples/tldr/summaries.ts";
+
+const BACKEND = "cpu";
+const DEFAULT_OUT = fileURLToPath(new URL("../examples/assets/tiny-tldr", import.meta.url));
+const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json"];
+
+/** Seeds of everything the tool draws. */
+const SEEDS = { tokenizerCorpus: 100, lmCorpus: 1, lmHeldOut: 2, weights: 0, order: 0 } as const;
+const LM_POSTS = 16_000;
+const N_POSITIONS = 160;
+
+/** The tiny policy's `config.json` fields (GPT-2 defaults fill the rest). */
+export function tinyTldrConfig(vocabSize: number, eos: number): Record<string, unknown> {
+  return {
+    vocab_size: vocabSize,
+    n_positions: N_POSITIONS,
+    n_embd: 64,
+    n_layer: 4,
+    n_head: 4,
+    resid_pdrop: 0,
+    embd_pdrop: 0,
+    attn_pdrop: 0,
+    bos_token_id: eos,
+    eos_token_id: eos,
+  };
+}
+
+async function writeTokenizer(dir: string): Promise<void> {
+  // The tokenizer learns from posts, summaries, comparison texts and the reward model's prefix.
+  const posts = generateSyntheticSummaries(4000, { seed: SEEDS.tokenizerCorpus }).toArray();
+  const texts = posts.flatMap((p) => [
+    p.prompt + p.label,
+    `<|startoftext|>${p.prompt.replace("\nTL;DR:", "")}\nTL;DR:${p.label}`,
+  ]);
+  const bpe = trainByteLevelBpe(texts, 1024);
+  await saveTokenizer(dir, bpe.tokenizerJson, {
+    tokenizer_class: "GPT2Tokenizer",
+    bos_token: "<|endoftext|>",
+    eos_token: "<|endoftext|>",
+    unk_token: "<|endoftext|>",
+    model_max_length: N_POSITIONS,
+  });
+}
+
+async function copyTokenizer(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for (const name of TOKENIZER_FILES) await Deno.copyFile(join(from, name), join(to, name));
+}
+
+/** The post without its `TL;DR:` line: what the stand-in for pretrained GPT-2 reads. */
+function postsAsLm(count: number, seed: number, tokenizer: Tokenizer) {
+  return generateSyntheticSummaries(count, { seed }).toArray().map((p) => ({
+    inputIds: [
+      ...tokenizer.encode(p.prompt.replace("\nTL;DR:", ""), { addSpecialTokens: false }),
+      tokenizer.eosTokenId!,
+    ],
+  }));
+}
+
+interface LmReport {
+  steps: number;
+  seconds: number;
+  heldOutLoss: number;
+  params: number;
+}
+
+async function trainPolicy(dir: string, tokenizer: Tokenizer, steps: number): Promise<LmReport> {
+  const model = new GPT2LMHeadModel(tinyTldrConfig(tokenizer.vocabSize, tokenizer.eosTokenId!), {
+    backend: BACKEND,
+    generator: new Generator(SEEDS.weights),
+  });
+  const trainer = new SFTTrainer({
+    learningRate: 3e-3,
+    batchSize: 32,
+    evalBatchSize: 64,
+    maxSteps: steps,
+    warmupSteps: Math.floor(steps / 20),
+    lrSchedulerType: "cosine",
+    weightDecay: 0.01,
+    maxLength: N_POSITIONS,
+    loggingSteps: 50,
+    seed: SEEDS.order,
+    progress: true,
+  }, {
+    model,
+    trainDataset: postsAsLm(LM_POSTS, SEEDS.lmCorpus, tokenizer),
+    evalDataset: postsAsLm(256, SEEDS.lmHeldOut, tokenizer),
+    tokenizer,
+  });
+  model.train();
+  const started = performance.now();
+  await trainer.train();
+  const seconds = (performance.now() - started) / 1000;
+  const held = await trainer.evaluate();
+  trainer.optimizer.dispose();
+  await model.save(dir);
+  await writeTextFileAtomic(
+    join(dir, "generation_config.json"),
+    JSON.stringify({ bos_token_id: tokenizer.eosTokenId, eos_token_id: tokenizer.eosTokenId }) +
+      "\n",
+  );
+  const params = model.parameters().reduce((n, p) => n + p.size, 0);
+  model.dispose();
+  return { steps, seconds, heldOutLoss: held.loss, params };
+}
+
+interface SftReport {
+  steps: number;
+  seconds: number;
+  before: { rougeL: number; gist: number };
+  after: { rougeL: number; rouge1: number; rouge2: number; rougeLsum: number; gist: number };
+  samples: { post: string; reference: string; summary: string }[];
+}
+
+async function trainSft(
+  policyDir: string,
+  dir: string,
+  tokenizer: Tokenizer,
+  steps: number,
+): Promise<SftReport> {
+  const preset = tldrPreset("tiny");
+  const s = preset.sft;
+  const data = await loadSftSplits({ ...preset, sft: { ...s, trainExamples: steps * 16 } });
+  checkSftRows("train_tiny_tldr", data.train);
+  const model = await loadCausalLM(policyDir, { backend: BACKEND, log: () => {} });
+  const heldOut = data.test.slice(0, 128);
+  const gists = data.testGists!.slice(0, 128);
+  const score = async () => {
+    const summaries = await generateSummaries(model, tokenizer, heldOut, s);
+    const rouge = computeRouge(summaries, heldOut.map((r) => r.label));
+    const gist = summaries.reduce((sum, x, i) => sum + gistScore(x, gists[i]), 0) / gists.length;
+    return { summaries, rouge, gist };
+  };
+  const before = await score();
+  const trainer = new SFTTrainer({
+    learningRate: s.learningRate,
+    adamBetas: s.adamBetas,
+    batchSize: s.batchSize,
+    maxSteps: steps,
+    warmupSteps: s.warmupSteps,
+    maxLength: s.maxLength,
+    completionOnlyLoss: s.completionOnlyLoss,
+    loggingSteps: 50,
+    seed: SEEDS.order,
+    progress: true,
+  }, {
+    model,
+    trainDataset: tokenizeSftRows(data.train, tokenizer, s.maxLength).examples,
+    tokenizer,
+  });
+  model.train();
+  const started = performance.now();
+  await trainer.train();
+  const seconds = (performance.now() - started) / 1000;
+  trainer.optimizer.dispose();
+  const after = await score();
+  await model.save(dir);
+  model.dispose();
+  return {
+    steps,
+    seconds,
+    before: { rougeL: before.rouge.rougeL, gist: before.gist },
+    after: {
+      rougeL: after.rouge.rougeL,
+      rouge1: after.rouge.rouge1,
+      rouge2: after.rouge.rouge2,
+      rougeLsum: after.rouge.rougeLsum,
+      gist: after.gist,
+    },
+    samples: heldOut.slice(0, 3).map((r, i) => ({
+      post: r.prompt,
+      reference: r.label.trim(),
+      summary: after.summaries[i],
+    })),
+  };
+}
+
+interface RewardReport {
+  steps: number;
+  seconds: number;
+  frozen: string;
+  trainPairs: number;
+  train: number;
+  test: number;
+}
+
+async function trainReward(
+  sftDir: string,
+  dir: string,
+  tokenizer: Tokenizer,
+  steps: number,
+): Promise<RewardReport> {
+  const preset = tldrPreset("tiny");
+  const r = preset.reward;
+  const splits = await loadComparisonSplits({
+    ...preset,
+    reward: { ...r, trainPairs: steps * r.batchSize, testPairs: 512 },
+  });
+  const tok = (rows: typeof splits.train) =>
+    tokenizeComparisons(
+      comparisonTexts("train_tiny_tldr", rows, r.filter).pairs,
+      tokenizer,
+      r.maxLength,
+      r.prefix,
+    )
+      .pairs;
+  const train = tok(splits.train), test = tok(splits.test);
+  const model = await loadGpt2TokenRewardModel(sftDir, { backend: BACKEND, log: () => {} });
+  const frozen = model.freezeFirstBlocks(r.freezeFraction);
+  const trainer = new TokenRewardTrainer({
+    learningRate: r.learningRate,
+    batchSize: r.batchSize,
+    evalBatchSize: 64,
+    maxSteps: steps,
+    warmupSteps: r.warmupSteps,
+    maxLength: r.maxLength,
+    loggingSteps: 50,
+    seed: SEEDS.order,
+    progress: true,
+  }, { model, trainDataset: train, tokenizer });
+  model.train();
+  const started = performance.now();
+  await trainer.train();
+  const seconds = (performance.now() - started) / 1000;
+  const report = {
+    steps,
+    seconds,
+    frozen: `${frozen.frozen} of ${frozen.total}`,
+    trainPairs: train.length,
+    train: (await trainer.evaluate(train.slice(0, 512))).accuracy,
+    test: (await trainer.evaluate(test)).accuracy,
+  };
+  trainer.optimizer.dispose();
+  await model.save(dir);
+  model.dispose();
+  return report;
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile) total += (await Deno.stat(join(dir, entry.name))).size;
+  }
+  return total;
+}
+
+function readme(
+  vocab: number,
+  lm: LmReport,
+  sft: SftReport,
+  rm: RewardReport,
+  sizes: Record<string, number>,
+): string {
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+  const f = (x: number) => x.toFixed(3);
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  return `# Tiny TL;DR checkpoints (SYNTHETIC data, not Reddit)
+
+These checkpoints stand in for \`gpt2\`, the tutorial's SFT model and its GPT-2 reward model in
+the TL;DR examples' offline \`--preset tiny\`. They were trained on the project's SYNTHETIC
+summarization corpus (\`data/synthetic/summaries.ts\`: a seeded grammar of Reddit-style posts
+with a known gist: who, what happened, what the writer asks). They have never seen Reddit.
+
+Made by \`deno run -A tools/train_tiny_tldr.ts\` (CPU backend; every draw of weights, data and
+order comes from a fixed seed). Times below are wall-clock on a shared 2-core machine.
+
+All three share one tokenizer: a byte-level BPE (GPT-2's scheme, ${vocab} tokens,
+\`<|endoftext|>\` last) learned on the corpus, so texts round-trip exactly, newlines and
+\`TL;DR:\` included. Each model is a GPT-2 with 4 layers, n_embd 64, 4 heads, n_positions
+${N_POSITIONS}, no dropout (${lm.params} parameters).
+
+## policy/ (${kb(sizes.policy)})
+
+The stand-in for pretrained \`gpt2\`: a language model of posts alone (\`SUBREDDIT\`, \`TITLE\`,
+\`POST\`; never a \`TL;DR:\` line or a summary), ${lm.steps} steps of 32 posts from ${LM_POSTS}
+in ${lm.seconds.toFixed(0)} s, held-out loss ${f(lm.heldOutLoss)} per token. Asked for a summary
+it has never seen one: greedy continuations after \`TL;DR:\` on 128 held-out posts score ROUGE-L
+${f(sft.before.rougeL)} against the references and state ${pct(sft.before.gist)} of the gist.
+
+## sft/ (${kb(sizes.sft)})
+
+\`policy/\` after SFT on posts and reference summaries (loss on the summary tokens), ${sft.steps}
+steps of 16 in ${sft.seconds.toFixed(0)} s. Greedy summaries of the same 128 held-out posts:
+ROUGE-1 ${f(sft.after.rouge1)}, ROUGE-2 ${f(sft.after.rouge2)}, ROUGE-L ${f(sft.after.rougeL)},
+ROUGE-Lsum ${f(sft.after.rougeLsum)} (evaluate's bootstrap mid, seed 42); ${
+    pct(sft.after.gist)
+  } of the gist stated. For example:
+
+${sft.samples.map((s) => `- reference: "${s.reference}"; SFT: "${s.summary}"`).join("\n")}
+
+## reward/ (${kb(sizes.reward)})
+
+The per-token reward model of trlX's recipe (\`GPTRewardModel\`: the trunk plus a bias-free
+\`v_head\`), initialised from \`sft/\`, ${rm.frozen} blocks frozen, trained with the span loss
+for ${rm.steps} steps of 16 pairs in ${rm.seconds.toFixed(0)} s on ${rm.trainPairs} SYNTHETIC
+comparisons (the rejected summary names the wrong person or problem, leaves the problem out, or
+summarizes a distraction). Pair accuracy (the chosen score strictly higher, read at the span's
+end as trlX reads it): ${pct(rm.train)} on 512 training pairs, ${pct(rm.test)} on 512 held-out
+pairs.
+
+\`\`\`ts
+const policy = await loadCausalLM("examples/assets/tiny-tldr/sft");
+const tokenizer = await loadTokenizer("examples/assets/tiny-tldr/sft");
+const rewardModel = await loadGpt2TokenRewardModel("examples/assets/tiny-tldr/reward");
+\`\`\`
+`;
+}
+
+/** Parses the command line, trains the three checkpoints and writes the README. */
+export async function main(args: string[] = Deno.args): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      out: { type: "string", default: DEFAULT_OUT },
+      "policy-steps": { type: "string", default: "800" },
+      "sft-steps": { type: "string", default: "300" },
+      "reward-steps": { type: "string", default: "300" },
+    },
+  });
+  const steps = (flag: "policy-steps" | "sft-steps" | "reward-steps") => {
+    const v = Number(values[flag]);
+    if (!Number.isInteger(v) || v < 1) {
+      throw new Error(`--${flag} must be an integer >= 1, got '${values[flag]}'`);
+    }
+    return v;
+  };
+  const out = values.out!;
+  const dirs = { policy: join(out, "policy"), sft: join(out, "sft"), reward: join(out, "reward") };
+  await Deno.mkdir(dirs.policy, { recursive: true });
+  await writeTokenizer(dirs.policy);
+  const tokenizer = await loadTokenizer(dirs.policy);
+  console.log(`tokenizer: ${tokenizer.vocabSize} tokens`);
+  const lm = await trainPolicy(dirs.policy, tokenizer, steps("policy-steps"));
+  console.log(`policy: held-out loss ${lm.heldOutLoss.toFixed(3)} (${lm.seconds.toFixed(0)} s)`);
+  await copyTokenizer(dirs.policy, dirs.sft);
+  const sft = await trainSft(dirs.policy, dirs.sft, tokenizer, steps("sft-steps"));
+  console.log(
+    `sft: ROUGE-L ${sft.before.rougeL.toFixed(3)} -> ${sft.after.rougeL.toFixed(3)}, gist ` +
+      `${sft.before.gist.toFixed(3)} -> ${sft.after.gist.toFixed(3)} (${sft.seconds.toFixed(0)} s)`,
+  );
+  for (const s of sft.samples) console.log(`  ${s.reference} | ${s.summary}`);
+  await copyTokenizer(dirs.policy, dirs.reward);
+  const rm = await trainReward(dirs.sft, dirs.reward, tokenizer, steps("reward-steps"));
+  console.log(
+    `reward: accuracy train ${rm.train.toFixed(3)}, test ${rm.test.toFixed(3)} ` +
+      `(${rm.frozen} blocks frozen, ${rm.seconds.toFixed(0)} s)`,
+  );
+  const sizes = {
+    policy: await folderBytes(dirs.policy),
+    sft: await folderBytes(dirs.sft),
+    reward: await folderBytes(dirs.reward),
+  };
+  const readmePath = join(out, "README.md");
+  await writeTextFileAtomic(readmePath, readme(tokenizer.vocabSize, lm, sft, rm, sizes));
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", readmePath] }).output();
+  console.log(`wrote ${out} (${JSON.stringify(sizes)} bytes)`);
+}
+
+if (import.meta.main) await main();
