@@ -64,6 +64,12 @@ export interface TrainingArgs {
   progress: boolean;
   /** Also write TensorBoard event files into `outputDir` (transformers' `report_to`). */
   reportTo: ReportTarget | readonly ReportTarget[] | "none";
+  /**
+   * Recompute each block's activations in the backward pass instead of keeping them
+   * (transformers' `gradient_checkpointing`): the trainer calls the model's
+   * `gradientCheckpointingEnable()`. Same gradients, less memory, about one more forward of time.
+   */
+  gradientCheckpointing: boolean;
 }
 
 /** Defaults shared by all trainers (transformers' where they exist, except logging cadence). */
@@ -87,6 +93,7 @@ export const DEFAULT_TRAINING_ARGS: Readonly<TrainingArgs> = Object.freeze({
   seed: 42,
   progress: false,
   reportTo: "none",
+  gradientCheckpointing: false,
 });
 
 const SCHEDULES = ["linear", "constant", "constant_with_warmup", "cosine"] as const;
@@ -105,11 +112,6 @@ export const TRAINING_ARGS_TRL_NAMES = {
  * anyway, so they are accepted.
  */
 export const UNSUPPORTED_TRAINING_ARGS: Readonly<Record<string, UnsupportedSetting>> = {
-  gradient_checkpointing: {
-    reason: "activations are kept for the backward pass (no recomputation); lower batchSize " +
-      "and raise gradientAccumulationSteps to save memory",
-    accepts: [false],
-  },
   bf16: { reason: "training runs in f32 on every backend", accepts: [false] },
   fp16: { reason: "training runs in f32 on every backend", accepts: [false] },
   tf32: { reason: "training runs in f32 on every backend", accepts: [false] },
@@ -193,6 +195,7 @@ export const TRAINING_ARGS_CONFIG: ConfigParser<TrainingArgsInput> = strictConfi
         return false;
       }
     }).describe(`"tensorboard", "none", or a list of them`).optional(),
+    gradientCheckpointing: z.boolean().describe("true or false").optional(),
   }),
   { trlNames: TRAINING_ARGS_TRL_NAMES, unsupported: UNSUPPORTED_TRAINING_ARGS },
 );

@@ -9,7 +9,7 @@
  * - a field given twice (under two spellings) is an error;
  * - a wrong type or range is an error naming the field, the value and the fix;
  * - a TRL setting Tether does not have is an error saying why, unless its value is what Tether
- *   does anyway (`gradient_checkpointing: false`).
+ *   does anyway (`bf16: false`).
  *
  * A config is a zod object schema plus a table of TRL names; {@link strictConfig} turns the pair
  * into a parser, and {@link ConfigParser.extend} derives a trainer's parser from the shared

@@ -66,6 +66,8 @@ export interface GroupConfigValues {
   saveSteps: number;
   /** Folder of `metrics.jsonl` and the checkpoint (null: nothing is written). */
   outputDir: string | null;
+  /** Recompute the policy's block activations in the backward pass (`gradientCheckpointingEnable()`). */
+  gradientCheckpointing: boolean;
 }
 
 /** Fields a user may set; `scaleRewards` also takes TRL's booleans. */
@@ -115,6 +117,7 @@ export function groupConfigSchema(defaults: { numGenerations: number; beta: numb
     seed: z.number().int().default(42),
     saveSteps: positiveInt.default(500),
     outputDir: z.string().min(1).nullable().default(null),
+    gradientCheckpointing: z.boolean().default(false),
   });
 }
 

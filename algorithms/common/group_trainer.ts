@@ -75,6 +75,8 @@ export interface GroupPolicy extends PolicyModel {
   readonly eosTokenId?: number | null;
   /** Padding token. */
   readonly padTokenId?: number | null;
+  /** Switches gradient checkpointing of the policy's blocks (core `nn.Module`). */
+  gradientCheckpointingEnable?(on?: boolean): unknown;
 }
 
 /** What the group trainers need of a tokenizer. */
@@ -288,6 +290,15 @@ export abstract class GroupTrainer<
     this.#trainable = parts.model.parameters().filter((p) => p.requiresGrad);
     if (this.#trainable.length === 0) {
       throw new Error(`${name}: the policy has no trainable parameter (requiresGrad)`);
+    }
+    if (config.gradientCheckpointing) {
+      if (!parts.model.gradientCheckpointingEnable) {
+        throw new Error(
+          `${name}: gradientCheckpointing is true, but the policy has no ` +
+            `gradientCheckpointingEnable(); pass an nn.Module policy, or set it to false`,
+        );
+      }
+      parts.model.gradientCheckpointingEnable(true);
     }
     this.reference = config.beta !== 0 ? resolveReference(parts.model, parts) : null;
     const m = parts.model;

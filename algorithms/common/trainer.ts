@@ -45,6 +45,8 @@ export interface TrainableModel extends CheckpointModel {
   train?(): unknown;
   /** Evaluation mode (dropout off). */
   eval?(): unknown;
+  /** Switches gradient checkpointing of the model's blocks (core `nn.Module`). */
+  gradientCheckpointingEnable?(on?: boolean): unknown;
 }
 
 /** A causal language model as the SFT and DPO trainers drive it. */
@@ -161,6 +163,15 @@ export abstract class TrainerBase<
     this.#name = name;
     this.args = resolveTrainingArgs(name, args, defaults);
     this.model = model;
+    if (this.args.gradientCheckpointing) {
+      if (!model.gradientCheckpointingEnable) {
+        throw new Error(
+          `${name}: gradientCheckpointing (gradient_checkpointing) is true, but the model has no ` +
+            `gradientCheckpointingEnable(); pass an nn.Module model, or set it to false`,
+        );
+      }
+      model.gradientCheckpointingEnable(true);
+    }
     if (trainRows.length === 0) throw new Error(`${name}: the training set is empty`);
     this.trainRows = trainRows;
     this.evalRows = evalRows;

@@ -1,5 +1,11 @@
-/** Root-mean-square normalization over the last axis (T5's layer norm, Llama's RMSNorm). */
+/**
+ * Root-mean-square normalization over the last axis (T5's layer norm, Llama's RMSNorm): one
+ * fused forward kernel and one fused backward where the backend has them (the CPU backends; the
+ * f32 one splits rows across its threads), the composition of elementwise ops elsewhere.
+ */
 
+import { findKernel } from "../backend.ts";
+import { engine, registerGrad } from "../engine.ts";
 import { fmtShape } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { add, mul, rsqrt } from "./elementwise.ts";
@@ -8,7 +14,7 @@ import { mean } from "./reduce.ts";
 /**
  * x / sqrt(mean(x²) + eps) · weight over the last axis: no mean subtracted, no bias, eps inside
  * the square root, as transformers' `T5LayerNorm` and `LlamaRMSNorm` compute it. Built from
- * elementwise ops, so every backend runs it and autograd derives its gradient.
+ * elementwise ops where the backend has no `rmsNorm` kernel, so every backend runs it.
  * @param x [..., D]
  * @param weight [D]
  * @example
@@ -27,6 +33,21 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
     );
   }
   if (!(eps >= 0)) throw new Error(`rmsNorm: eps must be >= 0, got ${eps}`);
+  if (findKernel("rmsNorm", x.backend.name)) {
+    const rows = x.size / Math.max(d, 1);
+    return engine.run("rmsNorm", [x, weight], { eps }, {
+      outShapes: [x.shape, [rows]],
+      visible: 1,
+    })[0];
+  }
   const meanSquare = mean(mul(x, x), { axis: -1, keepDims: true });
   return mul(mul(x, rsqrt(add(meanSquare, eps))), weight);
 }
+
+registerGrad("rmsNorm", ([dy], node) => {
+  const [x, weight] = node.inputs;
+  const [rstd] = node.saved;
+  return engine.run("rmsNormGrad", [x, weight, rstd, dy!], {}, {
+    outShapes: [x.shape, weight.shape],
+  });
+});

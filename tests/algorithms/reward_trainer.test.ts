@@ -8,9 +8,11 @@ import {
   div,
   Generator,
   logSigmoid,
+  manualSeed,
   memory,
   mul,
   nn,
+  optim,
   sum,
   type Tensor,
   tensor,
@@ -24,6 +26,8 @@ import {
   type ScalarRewardModel,
   tokenizeRewardPairs,
 } from "../../reward/mod.ts";
+import { loadSequenceClassifier } from "../../models/sequence_classifier.ts";
+import { fixtureDir as bertFixture } from "../models/bert_fixtures.ts";
 import { crashAfterSteps } from "./tiny_lms.ts";
 
 const tokenizer = new SyntheticWordTokenizer();
@@ -253,4 +257,51 @@ Deno.test("RewardTrainer steps and evaluation leave no tensors behind", async ()
   await trainer.train();
   await trainer.evaluate();
   assert.deepEqual(memory(), before);
+});
+
+Deno.test("RewardTrainer: gradient_checkpointing gives the plain step's loss and gradients", async () => {
+  // distilbert-a (dropout 0.1 in its blocks) as a one-label reward model, in training mode.
+  const model = await loadSequenceClassifier(bertFixture("distilbert-a"), {
+    numLabels: 1,
+    log: () => {},
+  });
+  const pairs: RewardPair[] = [
+    { chosen: [5, 6, 7, 8], rejected: [9, 10] },
+    { chosen: [11, 12], rejected: [13, 14, 15, 16, 17] },
+    { chosen: [18, 19, 20], rejected: [21] },
+  ];
+  const step = async (gradientCheckpointing: boolean) => {
+    manualSeed(5);
+    for (const g of nn.dropoutGenerators(model)) g.seed(6);
+    // lr 0: the weights stay as they are, and the step's gradients are read before they go.
+    const optimizer = new optim.SGD(model.parameters(), { lr: 0 });
+    const grads: Float32Array[] = [];
+    const update = optimizer.step.bind(optimizer);
+    optimizer.step = () => {
+      for (const p of model.parameters()) grads.push(p.grad!.toArraySync());
+      update();
+    };
+    const trainer = new RewardTrainer(
+      {
+        gradient_checkpointing: gradientCheckpointing,
+        max_steps: 1,
+        batchSize: 3,
+        maxGradNorm: null,
+      },
+      { model, trainDataset: pairs, optimizer },
+    );
+    const blocks = model.namedModules().filter(([, m]) => m.gradientCheckpointing).length;
+    const { trainingLoss } = await trainer.train();
+    model.gradientCheckpointingEnable(false);
+    return { trainingLoss, grads, blocks };
+  };
+  const plain = await step(false), checked = await step(true);
+  assert.equal(plain.blocks, 0);
+  assert.ok(checked.blocks > 2, `${checked.blocks} modules switched on`);
+  assert.ok(Number.isFinite(plain.trainingLoss));
+  assert.equal(checked.trainingLoss, plain.trainingLoss);
+  assert.equal(checked.grads.length, model.parameters().length);
+  assert.ok(plain.grads.some((g) => g.some((v) => v !== 0)));
+  plain.grads.forEach((g, i) => assert.deepEqual(checked.grads[i], g, `gradient ${i}`));
+  model.dispose();
 });

@@ -28,7 +28,12 @@ import {
   fastGeluTanh,
   fastGeluTanhGrad,
 } from "../../core/backends/cpu/fast/elementwise.ts";
-import { fastLayerNorm, fastLayerNormGrad } from "../../core/backends/cpu/fast/layer_norm.ts";
+import {
+  fastLayerNorm,
+  fastLayerNormGrad,
+  fastRmsNorm,
+  fastRmsNormGrad,
+} from "../../core/backends/cpu/fast/layer_norm.ts";
 import { fastStridedCopy } from "../../core/backends/cpu/fast/layout.ts";
 import {
   fastLogSoftmax,
@@ -164,6 +169,21 @@ Deno.test("parallel: layer norm and its gradient split = serial", () => {
     fastLayerNormGrad,
     [[x, shape], [w, [768]], [mean, [512]], [rstd, [512]], [dy, shape]],
     [shape, [768], [768]],
+  );
+});
+
+Deno.test("parallel: RMS norm and its gradient split = serial", () => {
+  const shape = [512, 576];
+  const x = normal(size(shape), 3), w = normal(576), dy = normal(size(shape));
+  splitEqualsSerial("rmsNorm", fastRmsNorm, [[x, shape], [w, [576]]], [shape, [512]], {
+    eps: 1e-6,
+  });
+  const rstd = new Float32Array(512).map((_, r) => 0.5 + (r % 7) / 10);
+  splitEqualsSerial(
+    "rmsNormGrad",
+    fastRmsNormGrad,
+    [[x, shape], [w, [576]], [rstd, [512]], [dy, shape]],
+    [shape, [576]],
   );
 });
 

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import {
+  add,
   attention,
   attentionComposed,
   crossEntropy,
@@ -20,10 +21,12 @@ import {
   maskedMean,
   maskedVar,
   maskedWhiten,
+  mean,
   memory,
   mul,
   noGrad,
   rmsNorm,
+  rsqrt,
   type Shape,
   sizeOf,
   softmax,
@@ -300,6 +303,33 @@ Deno.test("rmsNorm: gradients for x and weight", () => {
   const x = leaf([3, 2, 6], 14);
   const w = leaf([6], 15);
   gradCheck("rmsNorm", (a, c) => rmsNorm(a, c, 1e-6), [x, w], [0, 1]);
+});
+
+Deno.test("rmsNorm: the fused f32 kernels and the composition give the f64 kernels' values", () => {
+  // cpu runs the fused kernels split across threads, cpu64 the reference; both must also agree
+  // with the composition of elementwise ops that backends without the kernel run.
+  const shape = [4, 7, 96];
+  const run = (backend: string, composed: boolean) => {
+    const x = leaf(shape, 16, backend), w = leaf([96], 17, backend);
+    const dy = tensor(values(sizeOf(shape), 18), shape, { backend });
+    tidy(() => {
+      const y = composed
+        ? mul(mul(x, rsqrt(add(mean(mul(x, x), { axis: -1, keepDims: true }), 1e-6))), w)
+        : rmsNorm(x, w, 1e-6);
+      sum(mul(y, dy)).backward();
+      return y;
+    });
+    const y = tidy(() => rmsNorm(x, w, 1e-6));
+    const read = (t: Tensor) => backend === B64 ? f64(t) : Float64Array.from(t.toArraySync());
+    const out = [read(y), read(x.grad!), read(w.grad!)];
+    for (const t of [x, w, dy, y]) t.dispose();
+    return out;
+  };
+  const want = run(B64, false), composed = run(B64, true), fast = run("cpu", false);
+  ["y", "dx", "dweight"].forEach((what, i) => {
+    assertClose(composed[i], want[i], 1e-12, `composition ${what}`);
+    assertClose(fast[i], want[i], 1e-5, `f32 ${what}`);
+  });
 });
 
 // ---- dropout --------------------------------------------------------------------------------

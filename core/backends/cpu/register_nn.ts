@@ -1,4 +1,7 @@
-/** Registers the fused NN kernels (softmax, losses, layer norm, gathers, attention) on the CPU. */
+/**
+ * Registers the fused NN kernels (softmax, losses, layer and RMS norm, gathers, attention) on
+ * the CPU.
+ */
 
 import type { Attrs } from "../../backend.ts";
 import { registerCpuKernel } from "./register.ts";
@@ -16,6 +19,7 @@ import {
   tokenLogProbsKernel,
 } from "./kernels/cross_entropy.ts";
 import { layerNormGradKernel, layerNormKernel } from "./kernels/layer_norm.ts";
+import { rmsNormGradKernel, rmsNormKernel } from "./kernels/rms_norm.ts";
 import {
   embeddingGradKernel,
   embeddingKernel,
@@ -73,6 +77,14 @@ registerCpuKernel(
   "layerNormGrad",
   ([x, weight, mean, rstd, dy], [dx, dweight, dbias]) =>
     layerNormGradKernel(x, weight, mean, rstd, dy, dx, dweight, dbias),
+);
+registerCpuKernel(
+  "rmsNorm",
+  ([x, weight], [y, rstd], attrs) => rmsNormKernel(x, weight, y, rstd, num(attrs, "eps")),
+);
+registerCpuKernel(
+  "rmsNormGrad",
+  ([x, weight, rstd, dy], [dx, dweight]) => rmsNormGradKernel(x, weight, rstd, dy, dx, dweight),
 );
 registerCpuKernel(
   "gather",

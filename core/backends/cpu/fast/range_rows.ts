@@ -1,8 +1,8 @@
 /**
  * Row range kernels over f32 [rows, c] arrays: log-sum-exp and scaled softmax rows on
- * WebAssembly SIMD (a vector exp, sums in f64), the softmax gradients, and layer norm forward
- * and backward (the reference kernels' arithmetic, per row; the weight and bias gradients per
- * column, summed over rows in row order as the reference does).
+ * WebAssembly SIMD (a vector exp, sums in f64), the softmax gradients, and layer norm and RMS
+ * norm forward and backward (the reference kernels' arithmetic, per row; the weight and bias
+ * gradients per column, summed over rows in row order as the reference does).
  *
  * @module
  */
@@ -159,6 +159,42 @@ registerRangeKernel("layerNormGradCols", (args, s, e) => {
   }
   DW.set(dw, s);
   DB.set(db, s);
+});
+
+/** args [X, W, Y, R, d, eps]: RMS norm rows with their 1/rms. */
+registerRangeKernel("rmsNormRows", (args, s, e) => {
+  const [X, W, Y, R, d, eps] = args as [F32, F32, F32, F32, number, number];
+  for (let r = s; r < e; r++) {
+    const base = r * d;
+    let ss = 0;
+    for (let j = 0; j < d; j++) ss += X[base + j] * X[base + j];
+    const rs = 1 / Math.sqrt(ss / d + eps);
+    R[r] = rs;
+    for (let j = 0; j < d; j++) Y[base + j] = X[base + j] * rs * W[j];
+  }
+});
+
+/** args [X, W, R, D, DX, d]: RMS norm's input gradient per row. */
+registerRangeKernel("rmsNormGradRows", (args, s, e) => {
+  const [X, W, R, D, DX, d] = args as [F32, F32, F32, F32, F32, number];
+  for (let r = s; r < e; r++) {
+    const base = r * d, rs = R[r];
+    let sgx = 0;
+    for (let j = 0; j < d; j++) sgx += D[base + j] * W[j] * X[base + j];
+    const k = rs * rs * sgx / d;
+    for (let j = 0; j < d; j++) DX[base + j] = rs * (D[base + j] * W[j] - X[base + j] * k);
+  }
+});
+
+/** args [X, R, D, DW, d, rows]: Σ_rows dy·x·rstd for columns [s, e). */
+registerRangeKernel("rmsNormGradCols", (args, s, e) => {
+  const [X, R, D, DW, d, rows] = args as [F32, F32, F32, F32, number, number];
+  const dw = new Float64Array(e - s);
+  for (let r = 0; r < rows; r++) {
+    const base = r * d, rs = R[r];
+    for (let j = s; j < e; j++) dw[j - s] += D[base + j] * X[base + j] * rs;
+  }
+  DW.set(dw, s);
 });
 
 /** args [X, O, red]: O[o] = Σ_r X[o·red + r] for rows o in [s, e) (f64 sums). */

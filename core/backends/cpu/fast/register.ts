@@ -16,7 +16,7 @@ import {
   fastGeluTanhGrad,
   fastLinear,
 } from "./elementwise.ts";
-import { fastLayerNorm, fastLayerNormGrad } from "./layer_norm.ts";
+import { fastLayerNorm, fastLayerNormGrad, fastRmsNorm, fastRmsNormGrad } from "./layer_norm.ts";
 import { fastStridedCopy } from "./layout.ts";
 import { fastMatmul } from "./matmul.ts";
 import { fastSum } from "./reduce.ts";
@@ -47,6 +47,8 @@ registerKernel("tokenLogProbs", "cpu", fastTokenLogProbs);
 registerKernel("tokenLogProbsGrad", "cpu", fastTokenLogProbsGrad);
 registerKernel("layerNorm", "cpu", fastLayerNorm);
 registerKernel("layerNormGrad", "cpu", fastLayerNormGrad);
+registerKernel("rmsNorm", "cpu", fastRmsNorm);
+registerKernel("rmsNormGrad", "cpu", fastRmsNormGrad);
 registerKernel("stridedCopy", "cpu", fastStridedCopy);
 registerKernel("sum", "cpu", fastSum);
 registerKernel("linear", "cpu", fastLinear);
