@@ -10,7 +10,8 @@
  * - `matmul`: the best GFLOP/s of single products at GPT-2's shapes.
  *
  * Run one in this process with `deno run -A bench/gpt2_scale_workloads.ts --workload forward`
- * (`--profile` prints the time and bytes per op; `--cpu-prof` to Deno for a V8 profile); the
+ * (`--profile` prints the time and bytes per op; `--checkpointing` turns gradient checkpointing on
+ * for `lora_step`; `--cpu-prof` to Deno for a V8 profile); the
  * driver runs each in its own process. The peak RSS reported is the workload's: the counter is
  * restarted after the model is built (and garbage collected, with --v8-flags=--expose-gc).
  *
@@ -84,6 +85,8 @@ export interface Workload {
 export interface WorkloadOptions {
   /** Score log-probs through the full [rows, V] logits instead of the fused LM-head path. */
   unfused?: boolean;
+  /** Gradient checkpointing on the LoRA step's GPT-2 blocks (`gradientCheckpointingEnable()`). */
+  checkpointing?: boolean;
 }
 
 function gpt2(): GPT2LMHeadModel {
@@ -134,6 +137,7 @@ export function buildWorkload(name: string, opts: WorkloadOptions = {}): Workloa
   }
   if (name === "lora_step") {
     const model = new CausalLMWithValueHead(gpt2(), { dropout: 0 });
+    if (opts.checkpointing) model.gradientCheckpointingEnable();
     const lora = applyLora(model, { r: 32, alpha: 32, dropout: 0, targetModules: ["c_attn"] }, {
       generator: new Generator(1),
     });
@@ -271,6 +275,7 @@ if (import.meta.main) {
       warmup: { type: "string", default: "1" },
       iters: { type: "string", default: "1" },
       unfused: { type: "boolean", default: false },
+      checkpointing: { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
     },
   });
@@ -279,7 +284,10 @@ if (import.meta.main) {
   if (values.workload === "matmul") {
     out.matmul = measureMatmul();
   } else {
-    const w = buildWorkload(values.workload ?? "", { unfused: values.unfused });
+    const w = buildWorkload(values.workload ?? "", {
+      unfused: values.unfused,
+      checkpointing: values.checkpointing,
+    });
     out.build_peak_rss_bytes = resetPeakRss();
     for (let i = 0; i < Number(values.warmup); i++) await w.run();
     const times: number[] = [], cpu: number[] = [];
