@@ -147,8 +147,19 @@ export function defineNextTokenSuite(
         }
         assert.ok(scaledError(fused.logprobs, unfused.logprobs) <= FUSED, "log-probs");
         assert.equal(fused.grads.length, model.parameters().length);
+        // Some gradients are zero in exact arithmetic (the key projection's bias: softmax ignores
+        // a shift shared by all keys), so rounding noise on both paths: each gradient's error is
+        // scaled by its own largest value, but no less than 1e-3 of the model's largest gradient.
+        let largest = 0;
+        for (const g of unfused.grads) for (const v of g) largest = Math.max(largest, Math.abs(v));
         fused.grads.forEach((g, i) => {
-          const err = scaledError(g, unfused.grads[i]);
+          const want = unfused.grads[i];
+          let worst = 0, scale = 1e-3 * largest;
+          want.forEach((v, j) => {
+            worst = Math.max(worst, Math.abs(g[j] - v));
+            scale = Math.max(scale, Math.abs(v));
+          });
+          const err = worst / scale;
           assert.ok(err <= FUSED, `${name} gradient ${i}: ${err.toExponential(2)}`);
         });
         for (const t of [x, m, seed]) t.dispose();

@@ -30,6 +30,7 @@ import {
   layerNorm,
   less,
   lessEqual,
+  linear,
   log,
   logSigmoid,
   logSoftmax,
@@ -46,6 +47,7 @@ import {
   pow,
   relu,
   reshape,
+  rmsNorm,
   rsqrt,
   sampleTokens,
   sigmoid,
@@ -395,6 +397,23 @@ for (const [label, shape] of [["d=96", [12, 96]], ["d=300", [3, 4, 300]]] as con
     const w = input(g, b, [d]);
     const bias = input(g, b, [d]);
     return [layerNorm(x, w, bias, 1e-5), { x, w, bias }];
+  }));
+}
+// Fused on the CPU, composed of matmul and elementwise ops on WebGPU (no kernel there).
+for (const [label, shape] of [["d=96", [12, 96]], ["d=300", [3, 4, 300]]] as const) {
+  add_(forwardBackward(`rmsNorm ${label}`, (b, g) => {
+    const d = shape[shape.length - 1];
+    const x = input(g, b, [...shape], { kind: "normal", std: 2 });
+    const w = input(g, b, [d]);
+    return [rmsNorm(x, w, 1e-6), { x, w }];
+  }));
+}
+for (const transB of [true, false]) {
+  add_(forwardBackward(`linear transB=${transB}`, (b, g) => {
+    const x = input(g, b, [3, 5, 40]);
+    const w = input(g, b, transB ? [24, 40] : [40, 24]);
+    const bias = input(g, b, [24]);
+    return [linear(x, w, bias, { transB }), { x, w, bias }];
   }));
 }
 add_(forwardBackward("gather last axis (scatterAdd)", (b, g) => {
