@@ -452,6 +452,17 @@ case("layerNorm/basic", lambda i: (i.randn("x", [2, 3, 8], scale=2.0), i.randn("
 case("layerNorm/eps", lambda i: (i.randn("x", [3, 6], scale=0.05), i.randn("weight", [6]), i.randn("bias", [6])),
      lambda x, p: F.layer_norm(x[0], (x[0].shape[-1],), x[1], x[2], p["eps"]), {"eps": 1e-3})
 
+def rms_norm_ref(x, p):
+    """x / sqrt(mean(x^2) + eps) * weight (T5LayerNorm / LlamaRMSNorm in float64)."""
+    v, w = x
+    return v * torch.rsqrt(v.pow(2).mean(-1, keepdim=True) + p.get("eps", 1e-6)) * w
+
+
+case("rmsNorm/basic", lambda i: (i.randn("x", [2, 3, 8], scale=2.0), i.randn("weight", [8])),
+     rms_norm_ref)
+case("rmsNorm/eps", lambda i: (i.randn("x", [3, 6], scale=0.05), i.randn("weight", [6])),
+     rms_norm_ref, {"eps": 1e-3})
+
 case("gather/last", lambda i: (i.randn("x", [2, 3, 5]), i.ints("index", [2, 3, 4], 5)),
      lambda x, p: torch.gather(x[0], p["axis"], x[1].long()), {"axis": -1})
 case("gather/axis0", lambda i: (i.randn("x", [3, 4]), i.ints("index", [5, 4], 3)),

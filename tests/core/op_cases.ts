@@ -50,6 +50,7 @@ import {
   pow,
   relu,
   reshape,
+  rmsNorm,
   rsqrt,
   sampleTokens,
   select,
@@ -228,6 +229,8 @@ for (const v of ["mean", "meanIgnored", "sumIgnored", "noneIgnored", "customIgno
 
 cases["layerNorm/basic"] = ([x, w, b]) => layerNorm(x, w, b);
 cases["layerNorm/eps"] = ([x, w, b], p) => layerNorm(x, w, b, num(p, "eps"));
+cases["rmsNorm/basic"] = ([x, w]) => rmsNorm(x, w);
+cases["rmsNorm/eps"] = ([x, w], p) => rmsNorm(x, w, num(p, "eps"));
 cases["gather/last"] = ([x, index], p) => gather(x, index, num(p, "axis"));
 cases["gather/axis0"] = ([x, index], p) => gather(x, index, num(p, "axis"));
 cases["gather/smallerIndex"] = ([x, index], p) => gather(x, index, num(p, "axis"));

@@ -230,6 +230,7 @@ export const INTERNAL_KERNELS: Readonly<Record<string, string>> = {
   crossEntropyGrad: "crossEntropy/meanIgnored",
   tokenLogProbsGrad: "tokenLogProbs/basic",
   layerNormGrad: "layerNorm/basic",
+  rmsNormGrad: "rmsNorm/basic",
   scatterAdd: "gather/last",
   embeddingGrad: "embedding/repeats",
   attentionGrad: "attention/causalPadScale",
