@@ -7,10 +7,12 @@
  * @example
  * ```ts
  * import { loadConfig, loadStateDict, loadTokenizer, normalizeGpt2Keys } from "@tether/rlhf/models";
- * const config = await loadConfig("openai-community/gpt2");
- * const weights = normalizeGpt2Keys(await loadStateDict("openai-community/gpt2"));
- * const tokenizer = await loadTokenizer("openai-community/gpt2");
- * console.log(config.n_layer, weights.get("wte.weight")!.shape, tokenizer.encode("Hello"));
+ * // The examples' tiny GPT-2; a Hub id such as "openai-community/gpt2" is read the same way.
+ * const path = "examples/assets/tiny-imdb/policy";
+ * const config = await loadConfig(path);
+ * const weights = normalizeGpt2Keys(await loadStateDict(path));
+ * const tokenizer = await loadTokenizer(path);
+ * console.log(config.n_layer, weights.get("wte.weight")!.shape, tokenizer.encode("great"));
  * ```
  * @module
  */
