@@ -202,7 +202,19 @@ export {
   type StateDictWeightsResult,
 } from "./state_dict_weights.ts";
 
-// Types of the core that model signatures mention (tensors, modules, generators).
-export type * from "../core/mod.ts";
-export type * from "../core/nn/mod.ts";
+// Types of the core that model signatures mention (their own pages are core's), so this page
+// resolves them without listing the core's functions.
+export type { Generator, Tensor } from "../core/mod.ts";
+export type {
+  Conv1D,
+  Dropout,
+  Embedding,
+  LayerNorm,
+  Linear,
+  LoadStateDictResult,
+  Module,
+  RMSNorm,
+  StateDictInput,
+} from "../core/nn/mod.ts";
+export type { ProgressEvent } from "../common/progress.ts";
 export type { LoadStateDictOptions as ModuleLoadStateDictOptions } from "../core/nn/mod.ts";

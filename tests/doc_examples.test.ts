@@ -113,3 +113,22 @@ Deno.test("the README and every guide in docs/ run their code blocks in the test
     );
   }
 });
+
+Deno.test("an entry point's page shows its own API: no wholesale re-export of another module", async () => {
+  const config = JSON.parse(await Deno.readTextFile(join(root, "deno.json")));
+  const wholesale: string[] = [];
+  for (const [name, path] of Object.entries(config.exports as Record<string, string>)) {
+    if (name === "." || name === "./core") continue; // the root re-exports core by design
+    const source = await Deno.readTextFile(join(root, path));
+    for (const m of source.matchAll(/^export (?:type )?\* from "([^"]+)"/gm)) {
+      // A module's own sub-folders are its API; another module's whole surface is not (a
+      // curated list such as common/group_api.ts may be shared).
+      if (!m[1].startsWith("./") && m[1].endsWith("mod.ts")) wholesale.push(`${name}: ${m[0]}`);
+    }
+  }
+  assert.deepEqual(
+    wholesale,
+    [],
+    "export just the types the signatures need (export type { ... })",
+  );
+});
