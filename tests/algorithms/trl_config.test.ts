@@ -13,6 +13,7 @@ import {
   strictConfig,
   TRAINING_ARGS_CONFIG,
 } from "../../algorithms/common/mod.ts";
+import { bestOfN } from "../../algorithms/best_of_n/mod.ts";
 import { DPOTrainer } from "../../algorithms/dpo/mod.ts";
 import { type GRPOConfigInput, GRPOTrainer } from "../../algorithms/grpo/mod.ts";
 import { PPOConfig, type PPOConfigInput, PPOTrainer } from "../../algorithms/ppo/mod.ts";
@@ -457,5 +458,41 @@ Deno.test("RLOOTrainer: TRL 1.9's names honoured, unknown keys named", () => {
   assert.throws(
     () => new RLOOTrainer({ reward_clip_range: [1, -1] }, groupParts()),
     /reward_clip_range \(rewardClipRange\) must be \[min, max\] with min < max, or null, got \[1,-1\]/,
+  );
+});
+
+Deno.test("bestOfN: TRL's BestOfNSampler names honoured, unknown keys named", async () => {
+  const queries = [[1, 2], [3]];
+  const generate = (rows: number[][]) => rows.map((r, i) => [...r, 10 + i]);
+  const decode = (ids: number[]) => ids.join(" ");
+  const reward = (texts: readonly string[]) => texts.map((t) => Number(t.split(" ").at(-1)));
+  const results = await bestOfN(queries, {
+    generate,
+    decode,
+    reward,
+    sample_size: 3,
+    n_candidates: 2,
+    max_new_tokens: 1,
+  });
+  assert.deepEqual(results.map((r) => r.best), [["1 2 12", "1 2 11"], ["3 12", "3 11"]]);
+  const trlStyle = {
+    generate,
+    decode,
+    queries_to_scores: reward,
+    sample_size: 2,
+    max_new_tokens: 1,
+  };
+  assert.deepEqual((await bestOfN(queries, trlStyle as never))[0].ranked.length, 2);
+  await assert.rejects(
+    () => bestOfN(queries, { generate, decode, reward, sample_sise: 3 } as never),
+    /^ConfigError: bestOfN: unknown key "sample_sise"; the closest valid name is "sample_size" \(sampleSize\)$/,
+  );
+  await assert.rejects(
+    () => bestOfN(queries, { generate, decode, reward, n_candidates: 0, maxNewTokens: 1 }),
+    /n_candidates \(nCandidates\) must be an integer >= 1, got 0/,
+  );
+  await assert.rejects(
+    () => bestOfN(queries, { generate, decode, reward, seed: 0 } as never),
+    /seed = 0 is a TRL setting Tether does not support: sampling is the generate callback's/,
   );
 });
