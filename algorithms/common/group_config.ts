@@ -320,6 +320,7 @@ export function finishGroupConfig<C extends GroupConfigValues>(
     ...rest
   } = given;
   const c = { ...GROUP_DEFAULTS, ...defaults, ...rest } as unknown as C;
+  c.adamBetas = [c.adamBetas[0], c.adamBetas[1]]; // each config owns its array
   if (adamBeta1 !== undefined || adamBeta2 !== undefined) {
     if (rest.adamBetas !== undefined) {
       throw new ConfigError(where, [

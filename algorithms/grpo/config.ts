@@ -11,6 +11,7 @@ import type { ConfigInput, ConfigParser } from "../common/config_schema.ts";
 import {
   finishGroupConfig,
   GROUP_CONFIG,
+  type GROUP_TRL_NAMES,
   type GroupConfigFields,
   type GroupConfigValues,
   ignoredAtDefault,
@@ -48,10 +49,7 @@ export interface GRPOConfigFields extends GroupConfigFields {
  * (TRL 1.9's `GRPOConfig` names: `num_generations`, `loss_type`, `scale_rewards`),
  * `per_device_train_batch_size`, `adam_beta1` / `adam_beta2` and `generation_batch_size`.
  */
-export type GRPOConfigInput = ConfigInput<
-  GRPOConfigFields,
-  { per_device_train_batch_size: "batchSize" }
->;
+export type GRPOConfigInput = ConfigInput<GRPOConfigFields, typeof GROUP_TRL_NAMES>;
 
 const NO_LOSS = "only for loss types Tether does not have (grpo, bnpo, dr_grpo and dapo are here)";
 
@@ -70,7 +68,7 @@ export const GRPO_CONFIG: ConfigParser<GRPOConfigFields> = GROUP_CONFIG.extend<G
   {
     unsupported: {
       cast_lm_head_to_fp32: { reason: "training runs in f32", accepts: [false, true] },
-      delta: { reason: "no two-sided clipping of negative advantages", accepts: [null] },
+      delta: { reason: "no two-sided GRPO clipping", accepts: [null] },
       importance_sampling_level: {
         reason: "ratios are per token (GSPO's sequence level is not implemented)",
         accepts: ["token"],

@@ -11,6 +11,7 @@ import type { ConfigInput, ConfigParser } from "../common/config_schema.ts";
 import {
   finishGroupConfig,
   GROUP_CONFIG,
+  type GROUP_TRL_NAMES,
   type GroupConfigFields,
   type GroupConfigValues,
 } from "../common/group_config.ts";
@@ -36,10 +37,7 @@ export interface RLOOConfigFields extends GroupConfigFields {
  * (TRL 1.9's `RLOOConfig` names: `num_generations`, `normalize_advantages`),
  * `per_device_train_batch_size`, `adam_beta1` / `adam_beta2` and `generation_batch_size`.
  */
-export type RLOOConfigInput = ConfigInput<
-  RLOOConfigFields,
-  { per_device_train_batch_size: "batchSize" }
->;
+export type RLOOConfigInput = ConfigInput<RLOOConfigFields, typeof GROUP_TRL_NAMES>;
 
 /** Validates RLOO configs (the shared group fields plus RLOO's). */
 export const RLOO_CONFIG: ConfigParser<RLOOConfigFields> = GROUP_CONFIG.extend<RLOOConfigFields>(
