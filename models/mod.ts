@@ -218,3 +218,8 @@ export type {
 } from "../core/nn/mod.ts";
 export type { ProgressEvent } from "../common/progress.ts";
 export type { LoadStateDictOptions as ModuleLoadStateDictOptions } from "../core/nn/mod.ts";
+// What those types mention in turn, so this page resolves every type it shows.
+export type { Attrs, Backend, BackendCounters, BackendLimits } from "../core/backend.ts";
+export type { GeneratorState } from "../core/random.ts";
+export type { Shape } from "../core/shape.ts";
+export type { Storage, TapeNode } from "../core/tensor.ts";

@@ -40,3 +40,10 @@ export {
 export type { RewardFunction } from "../common/reward_functions.ts";
 export type { SampleRow } from "../../report/samples.ts";
 export type { ConfigParser, SnakeCased } from "../common/config_schema.ts";
+// What those types mention in turn, so this page resolves every type it shows.
+export type {
+  ConfigNames,
+  ObjectSchema,
+  SnakeCase,
+  UnsupportedSetting,
+} from "../common/config_schema.ts";

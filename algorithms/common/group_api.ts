@@ -48,3 +48,19 @@ export type { ProgressEvent, ProgressSink } from "../../common/progress.ts";
 export type { ReportTarget } from "../../report/run_files.ts";
 export type { SampleRow } from "../../report/samples.ts";
 export type { Hyperparams, Optimizer } from "../../core/optim/mod.ts";
+// What those types mention in turn, so this page resolves every type it shows.
+export type { LrSchedulerType } from "./args.ts";
+export type { CheckpointScheduler } from "./checkpoint.ts";
+export type {
+  ConfigNames,
+  ObjectSchema,
+  SnakeCase,
+  TrlNameTable,
+  UnsupportedSetting,
+} from "./config_schema.ts";
+export type { TokenLogprobsOptions } from "./rollout.ts";
+export type { Attrs, Backend, BackendCounters, BackendLimits } from "../../core/backend.ts";
+export type { OptimizerStateDict, ParamGroup, ParamState } from "../../core/optim/optimizer.ts";
+export type { SchedulerState } from "../../core/optim/schedule.ts";
+export type { Shape } from "../../core/shape.ts";
+export type { Storage, TapeNode } from "../../core/tensor.ts";

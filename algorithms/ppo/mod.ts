@@ -98,3 +98,14 @@ export type { Generator, GeneratorState, Tensor } from "../../core/mod.ts";
 export type { ReportTarget } from "../../report/run_files.ts";
 export type { ProgressEvent } from "../../common/progress.ts";
 export type { ConfigInput, ConfigParser, SnakeCased } from "../common/config_schema.ts";
+// What those types mention in turn, so this page resolves every type it shows.
+export type {
+  ConfigNames,
+  ObjectSchema,
+  SnakeCase,
+  TrlNameTable,
+  UnsupportedSetting,
+} from "../common/config_schema.ts";
+export type { Attrs, Backend, BackendCounters, BackendLimits } from "../../core/backend.ts";
+export type { Shape } from "../../core/shape.ts";
+export type { Storage, TapeNode } from "../../core/tensor.ts";
