@@ -170,6 +170,11 @@ export const UNSUPPORTED_GROUP_SETTINGS: Readonly<Record<string, UnsupportedSett
   eval_steps: { reason: NO_EVAL, accepts: [null] },
   per_device_eval_batch_size: { reason: NO_EVAL, accepts: [8] },
   num_generations_eval: { reason: NO_EVAL, accepts: [null] },
+  max_prompt_length: {
+    reason: "is no longer a TRL setting (removed in TRL 0.28): prompts are used whole; shorten " +
+      "them before training",
+    omitted: true,
+  },
   save_strategy: {
     reason: "checkpoints are saved every saveSteps (save_steps) rounds when outputDir is set",
     accepts: ["steps"],

@@ -456,6 +456,10 @@ Deno.test("RLOOTrainer: TRL 1.9's names honoured, unknown keys named", () => {
     /unknown key "normalize_advantage"; the closest valid name is "normalize_advantages" \(normalizeAdvantages\)/,
   );
   assert.throws(
+    () => new RLOOTrainer({ max_prompt_length: 64 } as never, groupParts()),
+    /RLOOConfig: max_prompt_length is no longer a TRL setting \(removed in TRL 0.28\)/,
+  );
+  assert.throws(
     () => new RLOOTrainer({ reward_clip_range: [1, -1] }, groupParts()),
     /reward_clip_range \(rewardClipRange\) must be \[min, max\] with min < max, or null, got \[1,-1\]/,
   );
