@@ -145,7 +145,8 @@ export async function hostLogprobsAndValues(
   );
   const rows = async (t: Tensor) => {
     const [B, T] = t.shape;
-    const flat = await t.toArray();
+    // Exact on cpu64; f32 elsewhere (one readback either way).
+    const flat = t.backend.readSync ? t.toFloat64ArraySync() : await t.toArray();
     t.dispose();
     return Array.from({ length: B }, (_, b) => Array.from(flat.subarray(b * T, (b + 1) * T)));
   };
