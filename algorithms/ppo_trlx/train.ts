@@ -259,6 +259,7 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
   }
 
   let collectionRows: SampleRow[] = [];
+  let evalFailure: Error | null = null;
   const log = options.log;
   try {
     await runOnlineLoop<CollectionStats, TrlxSampleScore[]>({
@@ -305,10 +306,15 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
         const evals = pendingEvals;
         pendingEvals = [];
         const records = await trainer.learn(totalSteps, async (record) => {
-          if (record.step % config.train.eval_interval === 0 || record.step >= totalSteps) {
+          const due = record.step % config.train.eval_interval === 0 || record.step >= totalSteps;
+          if (!due || evalFailure) return;
+          try {
             const e = await evaluate(record.step);
             record["reward/mean"] = e.rewardMean;
             evals.push(e);
+          } catch (error) {
+            // Finish the collection (so the checkpoint is a clean resume point), then stop.
+            evalFailure = error as Error;
           }
         });
         if (records.length > 0) Object.assign(records[0], rollout, { ...records[0] });
@@ -355,7 +361,7 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
       model: trainableParameters(policy),
       scheduler: trainer.scheduler,
       log,
-      shouldStop: options.shouldStop,
+      shouldStop: (state) => evalFailure !== null || options.shouldStop?.(state) === true,
       progress: options.progress,
       reportTo: options.reportTo,
       logSamplesEvery: 1,
@@ -364,6 +370,14 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
     trainer.dispose();
     policy.dispose();
     throw error;
+  }
+  if (evalFailure !== null) {
+    trainer.dispose();
+    policy.dispose();
+    const failure = evalFailure as Error;
+    failure.message += ` (the run is checkpointed at step ${trainer.collections}, trlX step ` +
+      `${trainer.iterCount}: fix this and resume)`;
+    throw failure;
   }
 
   return {
