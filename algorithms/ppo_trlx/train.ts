@@ -18,7 +18,7 @@
 
 import { join } from "node:path";
 import { Generator } from "../../core/random.ts";
-import type { ProgressSink } from "../../common/progress.ts";
+import { formatMetric, type ProgressSink } from "../../common/progress.ts";
 import type { ReportTarget } from "../../report/run_files.ts";
 import type { SampleRow } from "../../report/samples.ts";
 import { openModel } from "../../models/hub/repo.ts";
@@ -27,7 +27,6 @@ import type { GenerateOptions } from "../../models/generation.ts";
 import { hasCheckpoint } from "../common/checkpoint.ts";
 import {
   ONLINE_CHECKPOINT_DIR,
-  onlineStatsLine,
   runOnlineLoop,
   trainableParameters,
 } from "../common/online_loop.ts";
@@ -339,20 +338,7 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
         return out;
       },
       config: { trlx: config },
-      line: (step, steps, m) =>
-        onlineStatsLine(
-          "ppo",
-          step,
-          steps,
-          [
-            ["iter", m.iter_count],
-            ["rollout_scores/mean", m["rollout_scores/mean"]],
-            ["policy/sqrt_kl", m["policy/sqrt_kl"]],
-            ["losses/total_loss", m["losses/total_loss"]],
-            ["reward/mean", m["reward/mean"]],
-          ],
-          m["time/step"],
-        ),
+      line: (step, steps, m) => statsLine(step, steps, m, totalSteps),
       progressMetrics: ["rollout_scores/mean", "reward/mean"],
       steps: collections,
       outputDir,
@@ -451,6 +437,22 @@ class TextSide {
     const sep = this.config.model.model_arch_type === "seq2seq" ? TRLX_SEQ2SEQ_SEP : "";
     return { prompts: p, outputs: o, samples: p.map((x, i) => x + sep + o[i]) };
   }
+}
+
+/** `ppo step 32/64 | collection 2/4 | rollout_scores/mean … | 5.1 s/collection`. */
+function statsLine(
+  collection: number,
+  collections: number,
+  m: Record<string, number>,
+  totalSteps: number,
+): string {
+  const shown = ["rollout_scores/mean", "policy/sqrt_kl", "losses/total_loss", "reward/mean"];
+  return [
+    `ppo step ${m.iter_count}/${totalSteps}`,
+    `collection ${collection}/${collections}`,
+    ...shown.filter((k) => m[k] !== undefined).map((k) => `${k} ${formatMetric(m[k])}`),
+    `${(m["time/step"] ?? NaN).toFixed(2)} s/collection`,
+  ].join(" | ");
 }
 
 function checkInputs(options: TrlxTrainOptions): void {
