@@ -153,35 +153,54 @@ export class TrlxPpoTrainer {
       "right",
     );
     const processed = this.scores.process(rawScores);
-    const batch = trlxBatch(arch, queries, responses, pad, this.policy.backend);
-    try {
-      const policy = await hostLogprobsAndValues(this.policy, batch);
-      const ref = await this.reference.run((m) => hostLogprobsAndValues(m, batch));
-      const r = trlxTokenRewards({
-        logprobs: policy.logprobs,
-        refLogprobs: ref.logprobs,
-        attentionMask: batch.mask,
-        start: batch.start,
-        klCoef: this.klCtl.value,
-        scores: processed,
-      });
-      const lps = trlxSliceRows(policy.logprobs, batch.start, r.ends);
-      const vs = trlxSliceRows(policy.values, batch.start, r.ends);
-      queries.forEach((query, b) =>
-        this.store.push({
-          query,
-          response: responses[b],
-          logprobs: lps[b],
-          values: vs[b],
-          rewards: r.rewards[b],
-        })
+    // The chunk is padded as one (trlX's layout), then run through the models in slices of
+    // `minibatch_size` (else `batch_size`) rows: the same numbers, a bounded logits tensor.
+    const step = this.config.train.minibatch_size ?? this.config.train.batch_size;
+    const policy = { logprobs: [] as number[][], values: [] as number[][] };
+    const ref = { logprobs: [] as number[][] };
+    let mask: number[][] = [], start = 0;
+    for (let i = 0; i < queries.length; i += step) {
+      const batch = trlxBatch(
+        arch,
+        queries.slice(i, i + step),
+        responses.slice(i, i + step),
+        pad,
+        this.policy.backend,
       );
-      const stats = { ...processed.stats, ...trlxKlStats(r) };
-      this.#chunkStats.push(stats);
-      return stats;
-    } finally {
-      disposeTrlxBatch(batch);
+      try {
+        const p = await hostLogprobsAndValues(this.policy, batch);
+        const r = await this.reference.run((m) => hostLogprobsAndValues(m, batch));
+        policy.logprobs.push(...p.logprobs);
+        policy.values.push(...p.values);
+        ref.logprobs.push(...r.logprobs);
+        mask = mask.concat(batch.mask);
+        start = batch.start;
+      } finally {
+        disposeTrlxBatch(batch);
+      }
     }
+    const r = trlxTokenRewards({
+      logprobs: policy.logprobs,
+      refLogprobs: ref.logprobs,
+      attentionMask: mask,
+      start,
+      klCoef: this.klCtl.value,
+      scores: processed,
+    });
+    const lps = trlxSliceRows(policy.logprobs, start, r.ends);
+    const vs = trlxSliceRows(policy.values, start, r.ends);
+    queries.forEach((query, b) =>
+      this.store.push({
+        query,
+        response: responses[b],
+        logprobs: lps[b],
+        values: vs[b],
+        rewards: r.rewards[b],
+      })
+    );
+    const stats = { ...processed.stats, ...trlxKlStats(r) };
+    this.#chunkStats.push(stats);
+    return stats;
   }
 
   /**
