@@ -244,6 +244,8 @@ export class TrlxPpoTrainer {
           await afterStep?.(record);
           this.#lastRecord = record;
           records.push(record);
+          // trlX returns at total_steps at once, before the pass's KL update.
+          if (this.iterCount >= totalSteps) return records;
         }
         this.klCtl.update(this.#meanKl, batchSize);
       }

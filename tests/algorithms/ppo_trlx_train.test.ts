@@ -250,4 +250,13 @@ Deno.test("train(): config keys trlX does not have and a seq2seq config on a cau
     train({ rewardFn: keyword, prompts: [], config: causalConfig(dir), log: false }),
     /prompts must be a non-empty array of strings/,
   );
+  await assert.rejects(
+    train({
+      rewardFn: keyword,
+      prompts: PROMPTS,
+      config: causalConfig(dir, { model: { peft_config: { peft_type: "LORA", r: 8 } } }),
+      log: false,
+    }),
+    /model\.peft_config: LoRA through train\(\) is not supported yet/,
+  );
 });
