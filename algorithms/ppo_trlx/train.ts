@@ -23,6 +23,7 @@ import type { ReportTarget } from "../../report/run_files.ts";
 import type { SampleRow } from "../../report/samples.ts";
 import { openModel } from "../../models/hub/repo.ts";
 import { loadTokenizer, type Tokenizer } from "../../models/tokenizer.ts";
+import { applyLora, type LoraAdapters, saveLora } from "../../models/lora.ts";
 import type { GenerateOptions } from "../../models/generation.ts";
 import { hasCheckpoint } from "../common/checkpoint.ts";
 import {
@@ -125,7 +126,10 @@ export interface TrlxTrainer {
   readonly evaluations: TrlxEvaluation[];
   /** Completions for `prompts`, decoded. */
   generate(prompts: readonly string[], opts?: TrlxGenerateOptions): Promise<string[]>;
-  /** Writes the policy (`config.json`, `model.safetensors` with `v_head.*`) and its tokenizer. */
+  /**
+   * Writes the policy (`config.json`, `model.safetensors` with `v_head.*`; with
+   * `model.peft_config`, the adapter in PEFT's layout) and its tokenizer files.
+   */
   save(dir: string): Promise<void>;
   /** Frees the policy, the reference copy and the optimizer state. */
   dispose(): void;
@@ -174,14 +178,23 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
     backend: options.backend,
     seed: config.train.seed,
   });
-  if (config.model.peft_config !== null) {
+  // With PEFT, trlX ignores num_layers_unfrozen: the adapters and the value head train.
+  const peft = config.model.peft_config;
+  let lora: LoraAdapters | null = null;
+  try {
+    if (peft) {
+      lora = applyLora(policy, {
+        r: peft.r,
+        alpha: peft.lora_alpha,
+        dropout: peft.lora_dropout,
+        targetModules: peft.target_modules ?? undefined,
+        useRslora: peft.use_rslora,
+      }, { generator: new Generator(config.train.seed) });
+    } else freezeTrlxLayers(policy, config.model.num_layers_unfrozen);
+  } catch (error) {
     policy.dispose();
-    throw new Error(
-      "model.peft_config: LoRA through train() is not supported yet; set it to null " +
-        "(use num_layers_unfrozen to train only the top layers)",
-    );
+    throw new Error(`model.peft_config: ${(error as Error).message}`);
   }
-  freezeTrlxLayers(policy, config.model.num_layers_unfrozen);
   policy.eval(); // trlX runs every forward in eval mode (dropout off)
 
   const pad = arch === "causal"
@@ -190,7 +203,13 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
   if (pad === undefined || pad === null) {
     throw new Error(`tokenizer ${config.tokenizer.tokenizer_path} has no pad or eos token`);
   }
-  const trainer = new TrlxPpoTrainer(policy, config, pad, config.tokenizer.padding_side);
+  const trainer = new TrlxPpoTrainer(
+    policy,
+    config,
+    pad,
+    config.tokenizer.padding_side,
+    lora ?? undefined,
+  );
   const text = new TextSide(tokenizer, config, pad);
 
   const chunk = config.method.chunk_size;
@@ -392,7 +411,9 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
       return text.decode(ids, outputs).outputs;
     },
     save: async (dir) => {
-      await policy.save(dir);
+      // With PEFT, the adapter in PEFT's layout (as trlX saves a PEFT model); else the model.
+      if (lora) await saveLora(lora, dir, config.model.model_path);
+      else await policy.save(dir);
       await copyTokenizerFiles(config.tokenizer.tokenizer_path, dir);
     },
     dispose: () => {

@@ -18,7 +18,7 @@ import { mul, slice, type Tensor, tensor, tidy } from "../../core/mod.ts";
 import type { Hyperparams, LambdaLR, Optimizer } from "../../core/optim/mod.ts";
 import { Generator, type GeneratorState } from "../../core/random.ts";
 import { NonFiniteLossError } from "../common/nonfinite.ts";
-import { Reference } from "../common/reference.ts";
+import { type AdapterSwitch, Reference } from "../common/reference.ts";
 import { getAdvantagesAndReturns } from "./advantages.ts";
 import {
   disposeTrlxBatch,
@@ -83,7 +83,7 @@ export class TrlxPpoTrainer {
   readonly optimizer: Optimizer<Hyperparams>;
   /** The scheduler named in the config (stepped after each optimizer step). */
   readonly scheduler: LambdaLR;
-  /** The reference: the frozen layers plus a frozen copy of the trained ones. */
+  /** The reference: the frozen layers plus a frozen copy of the trained ones (or adapters off). */
   readonly reference: Reference<TrlxPolicy>;
   /** Rollouts of the current collection. */
   store: TrlxElement[] = [];
@@ -101,18 +101,23 @@ export class TrlxPpoTrainer {
    * @param config The parsed config.
    * @param padTokenId The tokenizer's pad id (trlX's masks are `ids != pad`).
    * @param paddingSide The prompts' padding side.
+   * @param adapters The policy's LoRA adapters (`model.peft_config`): with them off the policy is
+   *   the reference, as trlX's `forward_hydra` under PEFT.
    */
   constructor(
     readonly policy: TrlxPolicy,
     readonly config: TrlxConfig,
     readonly padTokenId: number,
     readonly paddingSide: "left" | "right",
+    adapters?: AdapterSwitch,
   ) {
     this.#trainable = policy.parameters().filter((p) => p.requiresGrad);
     if (this.#trainable.length === 0) {
       throw new Error("trlX PPO: the policy has no trainable parameter");
     }
-    this.reference = Reference.frozenCopy(policy);
+    this.reference = adapters
+      ? Reference.adaptersOff(policy, adapters)
+      : Reference.frozenCopy(policy);
     this.klCtl = trlxKlController(config.method);
     this.scores = new TrlxScoreScaler(config.method);
     this.optimizer = trlxOptimizer(this.#trainable, config.optimizer);

@@ -254,9 +254,38 @@ Deno.test("train(): config keys trlX does not have and a seq2seq config on a cau
     train({
       rewardFn: keyword,
       prompts: PROMPTS,
-      config: causalConfig(dir, { model: { peft_config: { peft_type: "LORA", r: 8 } } }),
+      config: causalConfig(dir, {
+        model: { peft_config: { peft_type: "LORA", r: 4, target_modules: ["q_proj"] } },
+      }),
       log: false,
     }),
-    /model\.peft_config: LoRA through train\(\) is not supported yet/,
+    /model\.peft_config: .*q_proj/,
   );
+});
+
+Deno.test("train() with peft_config: adapters and value head train, the base stays, the reference is adapters off", async () => {
+  const dir = await Deno.makeTempDir();
+  const trainer = await train({
+    rewardFn: keyword,
+    prompts: PROMPTS,
+    config: causalConfig(dir, {
+      model: { peft_config: { peft_type: "LORA", r: 4, lora_alpha: 8 } },
+      optimizer: { name: "adamw", kwargs: { lr: 1e-2 } },
+    }),
+    log: false,
+  });
+  try {
+    assert.equal(trainer.metrics[1]["policy/sqrt_kl"], 0, "KL 0 at step 0");
+    assert.ok(trainer.metrics[5]["policy/sqrt_kl"] > 0, "the adapters moved the policy");
+    const named = trainer.policy.namedParameters();
+    const trained = named.filter(([, p]) => p.requiresGrad).map(([n]) => n);
+    assert.ok(trained.length > 0);
+    for (const n of trained) assert.ok(/lora_|^v_head\./.test(n), `${n} trains`);
+    await trainer.save(join(dir, "adapter"));
+    for (const f of ["adapter_config.json", "adapter_model.safetensors", "tokenizer.json"]) {
+      await Deno.stat(join(dir, "adapter", f));
+    }
+  } finally {
+    trainer.dispose();
+  }
 });
