@@ -270,16 +270,15 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
     evals: TrlxEvaluation[];
   }
   let pendingEvals: TrlxEvaluation[] = [];
-  if (!resume) {
-    const first = await evaluate(0);
-    metrics.push({ step: 0, "reward/mean": first.rewardMean });
-    pendingEvals.push(first);
-  }
-
   let collectionRows: SampleRow[] = [];
   let evalFailure: Error | null = null;
   const log = options.log;
   try {
+    if (!resume) {
+      const first = await evaluate(0);
+      metrics.push({ step: 0, "reward/mean": first.rewardMean });
+      pendingEvals.push(first);
+    }
     await runOnlineLoop<CollectionStats, TrlxSampleScore[]>({
       name: "train (trlX PPO)",
       label: "ppo",
