@@ -21,9 +21,6 @@ const PENDING: Record<string, string> = {
   "examples/tldr/":
     "the TL;DR tutorial's modules are being rewritten on another branch (TL;DR PPO); their " +
     "example joins the list when that lands",
-  "algorithms/ppo_trlx/":
-    "trlX's PPO is being built on another branch and is not an entry point yet; it joins the " +
-    "list with its entry point",
 };
 
 /** Pages of docs/ whose code blocks are excerpts, not programs (left out of the doc tests). */
