@@ -114,8 +114,41 @@ export {
   trlxBatch,
   trlxLogprobsAndValues,
 } from "./batch.ts";
-// Types the API mentions (Tensor, models, tokenizer and what they reference), so the docs resolve them.
-export type * from "../../models/mod.ts";
+// Types the API mentions, so this page resolves them (their own pages are core's, models' and
+// common's).
+export type { Generator, GeneratorState, Tensor } from "../../core/mod.ts";
+export type { Attrs, Backend, BackendCounters, BackendLimits } from "../../core/backend.ts";
+export type { Shape } from "../../core/shape.ts";
+export type { Storage, TapeNode } from "../../core/tensor.ts";
+export type {
+  BatchEncodeOptions,
+  BatchEncoding,
+  CachedLayer,
+  CausalLM,
+  CausalLMInput,
+  CausalLMOutput,
+  ChatMessage,
+  ChatTemplateOptions,
+  DecodeOptions,
+  EncodeOptions,
+  GenerateOptions,
+  GenerateResult,
+  LanguageModelInfo,
+  Seq2SeqCache,
+  Seq2SeqEncoderOutput,
+  Seq2SeqLM,
+  Seq2SeqLMInput,
+  Seq2SeqLMOutput,
+  Tokenizer,
+} from "../../models/mod.ts";
+export type { TokenMatrix } from "../../models/bert/inputs.ts";
+export type {
+  LoadStateDictOptions,
+  LoadStateDictResult,
+  StateDictInput,
+} from "../../core/nn/module.ts";
+export type { Layer } from "../../core/nn/sequential.ts";
+
 export type { Module, Sequential } from "../../core/nn/mod.ts";
 export type { ProgressEvent, ProgressSink } from "../../common/progress.ts";
 export type { ReportTarget } from "../../report/run_files.ts";
