@@ -61,8 +61,14 @@ export interface NextTokenLogProbs {
  *
  * @example
  * ```ts
- * import { nextTokenLogProbs } from "@tether/rlhf/models";
- * const { logprobs } = nextTokenLogProbs(policy, inputIds, attentionMask); // [B, L − 1]
+ * import { tensor } from "@tether/rlhf/core";
+ * import { loadCausalLM, nextTokenLogProbs } from "@tether/rlhf/models";
+ *
+ * // The examples' tiny offline GPT-2; any causal LM with `outputEmbeddings()` takes the fused path.
+ * const policy = await loadCausalLM("examples/assets/tiny-imdb/policy");
+ * const inputIds = tensor([[5, 9, 17, 2]]), attentionMask = tensor([[1, 1, 1, 1]]);
+ * const { logprobs } = nextTokenLogProbs(policy, inputIds, attentionMask);
+ * console.log(logprobs.shape); // [1, 3]
  * ```
  *
  * @param model A causal LM (`outputEmbeddings()` selects the fused path).
