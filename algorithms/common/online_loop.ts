@@ -319,8 +319,8 @@ export async function runOnlineLoop<Stats, Rewards>(
         rewarded = performance.now();
       } catch (error) {
         // Nothing of this step has touched the weights: keep what earlier steps trained.
-        if (history.length > 0 && (step - 1) % checkpointEvery !== 0) {
-          await save(step - 1);
+        if (checkpointDir && step > 1 && (history.length > 0 || resumedFrom !== null)) {
+          if (history.length > 0 && (step - 1) % checkpointEvery !== 0) await save(step - 1);
           if (error instanceof Error) {
             error.message += ` (the run is checkpointed at step ${step - 1}: fix this and resume)`;
           }

@@ -89,6 +89,11 @@ export class TrlxPolicy extends Module {
     return this.base.backend;
   }
 
+  /** The base model's `model_type` (LoRA's default targets follow it). */
+  get modelType(): string {
+    return this.base.modelType;
+  }
+
   /** Training mode for the wrapper and the base. */
   override train(on = true): this {
     super.train(on);

@@ -18,16 +18,16 @@
 
 import { join } from "node:path";
 import { Generator } from "../../core/random.ts";
-import type { ProgressSink } from "../../common/progress.ts";
+import { formatMetric, type ProgressSink } from "../../common/progress.ts";
 import type { ReportTarget } from "../../report/run_files.ts";
 import type { SampleRow } from "../../report/samples.ts";
 import { openModel } from "../../models/hub/repo.ts";
 import { loadTokenizer, type Tokenizer } from "../../models/tokenizer.ts";
+import { applyLora, type LoraAdapters, saveLora } from "../../models/lora.ts";
 import type { GenerateOptions } from "../../models/generation.ts";
 import { hasCheckpoint } from "../common/checkpoint.ts";
 import {
   ONLINE_CHECKPOINT_DIR,
-  onlineStatsLine,
   runOnlineLoop,
   trainableParameters,
 } from "../common/online_loop.ts";
@@ -126,7 +126,10 @@ export interface TrlxTrainer {
   readonly evaluations: TrlxEvaluation[];
   /** Completions for `prompts`, decoded. */
   generate(prompts: readonly string[], opts?: TrlxGenerateOptions): Promise<string[]>;
-  /** Writes the policy (`config.json`, `model.safetensors` with `v_head.*`) and its tokenizer. */
+  /**
+   * Writes the policy (`config.json`, `model.safetensors` with `v_head.*`; with
+   * `model.peft_config`, the adapter in PEFT's layout) and its tokenizer files.
+   */
   save(dir: string): Promise<void>;
   /** Frees the policy, the reference copy and the optimizer state. */
   dispose(): void;
@@ -175,14 +178,23 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
     backend: options.backend,
     seed: config.train.seed,
   });
-  if (config.model.peft_config !== null) {
+  // With PEFT, trlX ignores num_layers_unfrozen: the adapters and the value head train.
+  const peft = config.model.peft_config;
+  let lora: LoraAdapters | null = null;
+  try {
+    if (peft) {
+      lora = applyLora(policy, {
+        r: peft.r,
+        alpha: peft.lora_alpha,
+        dropout: peft.lora_dropout,
+        targetModules: peft.target_modules ?? undefined,
+        useRslora: peft.use_rslora,
+      }, { generator: new Generator(config.train.seed) });
+    } else freezeTrlxLayers(policy, config.model.num_layers_unfrozen);
+  } catch (error) {
     policy.dispose();
-    throw new Error(
-      "model.peft_config: LoRA through train() is not supported yet; set it to null " +
-        "(use num_layers_unfrozen to train only the top layers)",
-    );
+    throw new Error(`model.peft_config: ${(error as Error).message}`);
   }
-  freezeTrlxLayers(policy, config.model.num_layers_unfrozen);
   policy.eval(); // trlX runs every forward in eval mode (dropout off)
 
   const pad = arch === "causal"
@@ -191,7 +203,13 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
   if (pad === undefined || pad === null) {
     throw new Error(`tokenizer ${config.tokenizer.tokenizer_path} has no pad or eos token`);
   }
-  const trainer = new TrlxPpoTrainer(policy, config, pad, config.tokenizer.padding_side);
+  const trainer = new TrlxPpoTrainer(
+    policy,
+    config,
+    pad,
+    config.tokenizer.padding_side,
+    lora ?? undefined,
+  );
   const text = new TextSide(tokenizer, config, pad);
 
   const chunk = config.method.chunk_size;
@@ -252,15 +270,15 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
     evals: TrlxEvaluation[];
   }
   let pendingEvals: TrlxEvaluation[] = [];
-  if (!resume) {
-    const first = await evaluate(0);
-    metrics.push({ step: 0, "reward/mean": first.rewardMean });
-    pendingEvals.push(first);
-  }
-
   let collectionRows: SampleRow[] = [];
+  let evalFailure: Error | null = null;
   const log = options.log;
   try {
+    if (!resume) {
+      const first = await evaluate(0);
+      metrics.push({ step: 0, "reward/mean": first.rewardMean });
+      pendingEvals.push(first);
+    }
     await runOnlineLoop<CollectionStats, TrlxSampleScore[]>({
       name: "train (trlX PPO)",
       label: "ppo",
@@ -305,10 +323,15 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
         const evals = pendingEvals;
         pendingEvals = [];
         const records = await trainer.learn(totalSteps, async (record) => {
-          if (record.step % config.train.eval_interval === 0 || record.step >= totalSteps) {
+          const due = record.step % config.train.eval_interval === 0 || record.step >= totalSteps;
+          if (!due || evalFailure) return;
+          try {
             const e = await evaluate(record.step);
             record["reward/mean"] = e.rewardMean;
             evals.push(e);
+          } catch (error) {
+            // Finish the collection (so the checkpoint is a clean resume point), then stop.
+            evalFailure = error as Error;
           }
         });
         if (records.length > 0) Object.assign(records[0], rollout, { ...records[0] });
@@ -333,20 +356,7 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
         return out;
       },
       config: { trlx: config },
-      line: (step, steps, m) =>
-        onlineStatsLine(
-          "ppo",
-          step,
-          steps,
-          [
-            ["iter", m.iter_count],
-            ["rollout_scores/mean", m["rollout_scores/mean"]],
-            ["policy/sqrt_kl", m["policy/sqrt_kl"]],
-            ["losses/total_loss", m["losses/total_loss"]],
-            ["reward/mean", m["reward/mean"]],
-          ],
-          m["time/step"],
-        ),
+      line: (step, steps, m) => statsLine(step, steps, m, totalSteps),
       progressMetrics: ["rollout_scores/mean", "reward/mean"],
       steps: collections,
       outputDir,
@@ -355,7 +365,7 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
       model: trainableParameters(policy),
       scheduler: trainer.scheduler,
       log,
-      shouldStop: options.shouldStop,
+      shouldStop: (state) => evalFailure !== null || options.shouldStop?.(state) === true,
       progress: options.progress,
       reportTo: options.reportTo,
       logSamplesEvery: 1,
@@ -364,6 +374,14 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
     trainer.dispose();
     policy.dispose();
     throw error;
+  }
+  if (evalFailure !== null) {
+    trainer.dispose();
+    policy.dispose();
+    const failure = evalFailure as Error;
+    failure.message += ` (the run is checkpointed at step ${trainer.collections}, trlX step ` +
+      `${trainer.iterCount}: fix this and resume)`;
+    throw failure;
   }
 
   return {
@@ -392,7 +410,9 @@ export async function train(options: TrlxTrainOptions): Promise<TrlxTrainer> {
       return text.decode(ids, outputs).outputs;
     },
     save: async (dir) => {
-      await policy.save(dir);
+      // With PEFT, the adapter in PEFT's layout (as trlX saves a PEFT model); else the model.
+      if (lora) await saveLora(lora, dir, config.model.model_path);
+      else await policy.save(dir);
       await copyTokenizerFiles(config.tokenizer.tokenizer_path, dir);
     },
     dispose: () => {
@@ -437,6 +457,22 @@ class TextSide {
     const sep = this.config.model.model_arch_type === "seq2seq" ? TRLX_SEQ2SEQ_SEP : "";
     return { prompts: p, outputs: o, samples: p.map((x, i) => x + sep + o[i]) };
   }
+}
+
+/** `ppo step 32/64 | collection 2/4 | rollout_scores/mean … | 5.1 s/collection`. */
+function statsLine(
+  collection: number,
+  collections: number,
+  m: Record<string, number>,
+  totalSteps: number,
+): string {
+  const shown = ["rollout_scores/mean", "policy/sqrt_kl", "losses/total_loss", "reward/mean"];
+  return [
+    `ppo step ${m.iter_count}/${totalSteps}`,
+    `collection ${collection}/${collections}`,
+    ...shown.filter((k) => m[k] !== undefined).map((k) => `${k} ${formatMetric(m[k])}`),
+    `${(m["time/step"] ?? NaN).toFixed(2)} s/collection`,
+  ].join(" | ");
 }
 
 function checkInputs(options: TrlxTrainOptions): void {

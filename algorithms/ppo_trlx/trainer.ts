@@ -18,7 +18,7 @@ import { mul, slice, type Tensor, tensor, tidy } from "../../core/mod.ts";
 import type { Hyperparams, LambdaLR, Optimizer } from "../../core/optim/mod.ts";
 import { Generator, type GeneratorState } from "../../core/random.ts";
 import { NonFiniteLossError } from "../common/nonfinite.ts";
-import { Reference } from "../common/reference.ts";
+import { type AdapterSwitch, Reference } from "../common/reference.ts";
 import { getAdvantagesAndReturns } from "./advantages.ts";
 import {
   disposeTrlxBatch,
@@ -83,7 +83,7 @@ export class TrlxPpoTrainer {
   readonly optimizer: Optimizer<Hyperparams>;
   /** The scheduler named in the config (stepped after each optimizer step). */
   readonly scheduler: LambdaLR;
-  /** The reference: the frozen layers plus a frozen copy of the trained ones. */
+  /** The reference: the frozen layers plus a frozen copy of the trained ones (or adapters off). */
   readonly reference: Reference<TrlxPolicy>;
   /** Rollouts of the current collection. */
   store: TrlxElement[] = [];
@@ -101,18 +101,23 @@ export class TrlxPpoTrainer {
    * @param config The parsed config.
    * @param padTokenId The tokenizer's pad id (trlX's masks are `ids != pad`).
    * @param paddingSide The prompts' padding side.
+   * @param adapters The policy's LoRA adapters (`model.peft_config`): with them off the policy is
+   *   the reference, as trlX's `forward_hydra` under PEFT.
    */
   constructor(
     readonly policy: TrlxPolicy,
     readonly config: TrlxConfig,
     readonly padTokenId: number,
     readonly paddingSide: "left" | "right",
+    adapters?: AdapterSwitch,
   ) {
     this.#trainable = policy.parameters().filter((p) => p.requiresGrad);
     if (this.#trainable.length === 0) {
       throw new Error("trlX PPO: the policy has no trainable parameter");
     }
-    this.reference = Reference.frozenCopy(policy);
+    this.reference = adapters
+      ? Reference.adaptersOff(policy, adapters)
+      : Reference.frozenCopy(policy);
     this.klCtl = trlxKlController(config.method);
     this.scores = new TrlxScoreScaler(config.method);
     this.optimizer = trlxOptimizer(this.#trainable, config.optimizer);
@@ -153,35 +158,54 @@ export class TrlxPpoTrainer {
       "right",
     );
     const processed = this.scores.process(rawScores);
-    const batch = trlxBatch(arch, queries, responses, pad, this.policy.backend);
-    try {
-      const policy = await hostLogprobsAndValues(this.policy, batch);
-      const ref = await this.reference.run((m) => hostLogprobsAndValues(m, batch));
-      const r = trlxTokenRewards({
-        logprobs: policy.logprobs,
-        refLogprobs: ref.logprobs,
-        attentionMask: batch.mask,
-        start: batch.start,
-        klCoef: this.klCtl.value,
-        scores: processed,
-      });
-      const lps = trlxSliceRows(policy.logprobs, batch.start, r.ends);
-      const vs = trlxSliceRows(policy.values, batch.start, r.ends);
-      queries.forEach((query, b) =>
-        this.store.push({
-          query,
-          response: responses[b],
-          logprobs: lps[b],
-          values: vs[b],
-          rewards: r.rewards[b],
-        })
+    // The chunk is padded as one (trlX's layout), then run through the models in slices of
+    // `minibatch_size` (else `batch_size`) rows: the same numbers, a bounded logits tensor.
+    const step = this.config.train.minibatch_size ?? this.config.train.batch_size;
+    const policy = { logprobs: [] as number[][], values: [] as number[][] };
+    const ref = { logprobs: [] as number[][] };
+    let mask: number[][] = [], start = 0;
+    for (let i = 0; i < queries.length; i += step) {
+      const batch = trlxBatch(
+        arch,
+        queries.slice(i, i + step),
+        responses.slice(i, i + step),
+        pad,
+        this.policy.backend,
       );
-      const stats = { ...processed.stats, ...trlxKlStats(r) };
-      this.#chunkStats.push(stats);
-      return stats;
-    } finally {
-      disposeTrlxBatch(batch);
+      try {
+        const p = await hostLogprobsAndValues(this.policy, batch);
+        const r = await this.reference.run((m) => hostLogprobsAndValues(m, batch));
+        policy.logprobs.push(...p.logprobs);
+        policy.values.push(...p.values);
+        ref.logprobs.push(...r.logprobs);
+        mask = mask.concat(batch.mask);
+        start = batch.start;
+      } finally {
+        disposeTrlxBatch(batch);
+      }
     }
+    const r = trlxTokenRewards({
+      logprobs: policy.logprobs,
+      refLogprobs: ref.logprobs,
+      attentionMask: mask,
+      start,
+      klCoef: this.klCtl.value,
+      scores: processed,
+    });
+    const lps = trlxSliceRows(policy.logprobs, start, r.ends);
+    const vs = trlxSliceRows(policy.values, start, r.ends);
+    queries.forEach((query, b) =>
+      this.store.push({
+        query,
+        response: responses[b],
+        logprobs: lps[b],
+        values: vs[b],
+        rewards: r.rewards[b],
+      })
+    );
+    const stats = { ...processed.stats, ...trlxKlStats(r) };
+    this.#chunkStats.push(stats);
+    return stats;
   }
 
   /**
@@ -225,6 +249,8 @@ export class TrlxPpoTrainer {
           await afterStep?.(record);
           this.#lastRecord = record;
           records.push(record);
+          // trlX returns at total_steps at once, before the pass's KL update.
+          if (this.iterCount >= totalSteps) return records;
         }
         this.klCtl.update(this.#meanKl, batchSize);
       }

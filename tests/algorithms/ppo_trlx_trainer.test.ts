@@ -30,9 +30,13 @@ const GPT2 = new URL("../fixtures/models/gpt2-a", import.meta.url).pathname;
 const near = (a: number, e: number, tol: number, what: string) =>
   assert.ok(Math.abs(a - e) <= tol * Math.max(1, Math.abs(e)), `${what}: got ${a}, expected ${e}`);
 
-function config(arch: "causal" | "seq2seq", numLayersUnfrozen: number) {
+function config(
+  arch: "causal" | "seq2seq",
+  numLayersUnfrozen: number,
+  minibatch: number | null = null,
+) {
   return parseTrlxConfig({
-    train: { batch_size: 4, seed: 3, tracker: null },
+    train: { batch_size: 4, minibatch_size: minibatch, seed: 3, tracker: null },
     model: { model_path: "unused", model_arch_type: arch, num_layers_unfrozen: numLayersUnfrozen },
     method: { num_rollouts: 4, chunk_size: 4, ppo_epochs: 2, init_kl_coef: 0.05 },
     optimizer: { name: "adamw", kwargs: { lr: 1e-2 } },
@@ -135,10 +139,11 @@ for (const backend of ["cpu", "cpu64"]) {
     }
   });
 
-  Deno.test(`trlX causal PPO on a tiny GPT-2: log-probs as sampled, values unpadded, KL 0 at step 0 (${backend})`, async () => {
+  Deno.test(`trlX causal PPO on a tiny GPT-2: log-probs as sampled, values unpadded, KL 0 at step 0, in slices of minibatch_size (${backend})`, async () => {
     const policy = await loadTrlxPolicy(GPT2, "causal", { backend, seed: 1 });
     policy.eval();
-    const cfg = config("causal", -1);
+    // minibatch_size 2: the chunk's forwards and each step's loss run in two slices of 2 rows.
+    const cfg = config("causal", -1, 2);
     const eos = (policy.base as CausalLM).eosTokenId ?? 0;
     const trainer = new TrlxPpoTrainer(policy, cfg, eos, "left");
     try {
