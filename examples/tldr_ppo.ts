@@ -58,8 +58,7 @@ export const CLI = defineCli({
   examples: [
     "deno run -A examples/tldr_ppo.ts --preset tiny",
     "deno run -A examples/tldr_ppo.ts --preset tiny --total-steps 8 --out runs/tldr-ppo-short",
-    "deno run -A examples/tldr_ppo.ts --model runs/tldr_sft-full/model " +
-    "--reward-model runs/tldr_reward_model-full/model",
+    "deno run -A examples/tldr_ppo.ts --total-steps 2000 --out runs/tldr-ppo-2k",
   ],
 });
 

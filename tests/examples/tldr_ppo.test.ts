@@ -191,7 +191,7 @@ Deno.test("tldr_ppo prompts: posts cut to seq_length − max_new_tokens − 5 to
 // summaries per post beats their mean by 0.2), and PPO does not raise the held-out reward on it
 // (README: TL;DR tutorial). What this run can assert is that the stage runs end to end, writes
 // what it says, and that PPO keeps the policy tied to the SFT model instead of wrecking it.
-Deno.test("tldr_ppo tiny (16 steps): the stage runs end to end and the policy stays tied to the SFT model (KL <= 1.5 nats, ROUGE-L >= 0.8, reward within 0.5)", async () => {
+Deno.test("tldr_ppo tiny (16 steps): the stage runs end to end and the policy stays tied to the SFT model (KL <= 1.5 nats, ROUGE-L >= 0.8, reward within 0.5; measured KL -0.03, ROUGE-L 0.904 -> 0.893, sampled reward 0.843 -> 0.849)", async () => {
   await inTempDir(async (out) => {
     const lines: string[] = [];
     const r = await runTldrPpo({
