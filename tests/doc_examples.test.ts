@@ -17,11 +17,7 @@ const IGNORED: Record<string, string> = {
  * Folders with examples that are not in the doc tests yet, each with the reason. Everything
  * else with an `@example` (outside tests/, tools/ and bench/) is in the test task's list.
  */
-const PENDING: Record<string, string> = {
-  "examples/tldr/":
-    "the TL;DR tutorial's modules are being rewritten on another branch (TL;DR PPO); their " +
-    "example joins the list when that lands",
-};
+const PENDING: Record<string, string> = {};
 
 /** Pages of docs/ whose code blocks are excerpts, not programs (left out of the doc tests). */
 const EXCERPT_DOCS = ["docs/ARCHITECTURES.md"];
