@@ -1,0 +1,341 @@
+/**
+ * The tutorials at their real size, offline: fills a Hugging Face cache folder with random-weight
+ * copies of every checkpoint the `--preset full` runs name (the real configs, tensor names,
+ * stored dtypes and vocabulary sizes; `tools/scale/`) and small parquet files in the real
+ * datasets' schemas, checks each tokenizer's special tokens, then runs every example's full
+ * preset against that cache with the Hub switched off (`HF_HUB_OFFLINE=1`, `HF_HOME` pointing at
+ * it) for one or two steps: flags cut the step and sample counts, everything else (model sizes,
+ * batch and minibatch sizes, sequence lengths, generation lengths) stays the tutorial's. Each run
+ * is a child process; the table gives its wall time and peak resident memory (the kernel's
+ * high-water mark of the child, from `/usr/bin/time`, else `/proc/<pid>/status` VmHWM).
+ *
+ *   deno run -A tools/scale_smoke.ts [--work DIR] [--only a,b] [--fill-all] [--refill]
+ *
+ * Exit status 0 only when every present example passed. A row whose script is not in the tree
+ * prints "not present" and counts as neither pass nor failure; tiny-only examples say so. Adding
+ * an example is one row in `EXAMPLES`. Minutes long at GPT-2 scale on two cores, so it is not part
+ * of `deno task test`; its output goes into `bench/RESULTS.md`.
+ *
+ * @module
+ */
+
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { CHECKPOINTS } from "./scale/checkpoints.ts";
+import { DATASETS } from "./scale/datasets.ts";
+import { writeRepo } from "./scale/hub_cache.ts";
+import { countWeights } from "./scale/safetensors_stream.ts";
+import { checkTokenizers } from "./scale/tokenizer_checks.ts";
+
+/** One example of the smoke run. */
+export interface SmokeExample {
+  /** Script name under `examples/` (without `.ts`). */
+  name: string;
+  /** Flags after `--preset full` that cut steps and sample counts but keep the shapes. */
+  args: string[];
+  /** Hub repos (models and datasets) the full preset reads. */
+  needs: string[];
+  /** Examples whose outputs this one reads (run first; a failure there skips this). */
+  after?: string[];
+  /** Set when the script has no full preset: it is listed, not run. */
+  tinyOnly?: true;
+}
+
+const IMDB = "stanfordnlp/imdb";
+const HH = "Anthropic/hh-rlhf";
+const TLDR = "CarperAI/openai_summarize_tldr";
+const TLDR_PAIRS = "CarperAI/openai_summarize_comparisons";
+const EMOTIONS = "google-research-datasets/go_emotions";
+
+/** Every tutorial example, in the order their outputs feed each other. */
+export const EXAMPLES: readonly SmokeExample[] = [
+  {
+    name: "imdb_reward_model",
+    args: ["--steps", "2", "--eval-pairs", "8"],
+    needs: ["distilbert-base-cased", IMDB],
+  },
+  {
+    name: "imdb_best_of_n",
+    args: ["--prompts", "2", "--accuracy-pairs", "8"],
+    needs: ["lvwerra/gpt2-imdb", IMDB],
+    after: ["imdb_reward_model"],
+  },
+  {
+    name: "imdb_ppo",
+    args: ["--steps", "1", "--accuracy-pairs", "8", "--held-out-prompts", "2"],
+    needs: ["lvwerra/gpt2-imdb", IMDB],
+    after: ["imdb_reward_model"],
+  },
+  { name: "imdb_demo", args: [], needs: [], tinyOnly: true },
+  {
+    name: "hh_sft",
+    args: ["--max-steps", "1", "--train-examples", "64", "--test-examples", "8", "--samples", "2"],
+    needs: ["gpt2", HH],
+  },
+  {
+    name: "hh_dpo",
+    args: ["--max-steps", "2", "--train-examples", "32", "--test-examples", "8", "--samples", "2"],
+    needs: ["gpt2", HH],
+  },
+  {
+    name: "hh_rest",
+    args: ["--grow-prompts", "2", "--improve-steps", "1", "--test-examples", "8", "--samples", "2"],
+    needs: ["gpt2", HH],
+  },
+  // Arriving with the online-RL branch: reward model on hh-rlhf, then PPO and GRPO against it.
+  {
+    name: "hh_reward_model",
+    args: ["--max-steps", "1", "--train-examples", "64", "--test-examples", "8"],
+    needs: ["facebook/opt-350m", HH],
+  },
+  {
+    name: "hh_ppo",
+    args: ["--steps", "1", "--test-examples", "8", "--samples", "2"],
+    needs: ["gpt2", HH],
+    after: ["hh_sft", "hh_reward_model"],
+  },
+  {
+    name: "hh_grpo",
+    args: ["--max-steps", "1", "--test-examples", "8", "--samples", "2"],
+    needs: ["gpt2", HH],
+    after: ["hh_sft", "hh_reward_model"],
+  },
+  {
+    name: "tldr_sft",
+    args: ["--max-steps", "1", "--train-examples", "32", "--eval-examples", "4", "--table-posts", "2"],
+    needs: ["gpt2", TLDR],
+  },
+  {
+    name: "tldr_reward_model",
+    args: ["--max-steps", "2", "--train-examples", "16", "--eval-examples", "8", "--table-posts", "2"],
+    needs: [TLDR_PAIRS],
+    after: ["tldr_sft"],
+  },
+  // Arriving later: the TL;DR PPO stage and the go_emotions tutorial.
+  {
+    name: "tldr_ppo",
+    args: ["--steps", "1", "--eval-examples", "4", "--table-posts", "2"],
+    needs: [TLDR, TLDR_PAIRS],
+    after: ["tldr_sft", "tldr_reward_model"],
+  },
+  {
+    name: "emotions_ppo",
+    args: ["--steps", "1"],
+    needs: ["google/flan-t5-small", "SamLowe/roberta-base-go_emotions", EMOTIONS],
+  },
+  { name: "compare_algorithms", args: [], needs: [], tinyOnly: true },
+];
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** What happened to one row. */
+interface Outcome {
+  name: string;
+  status: "pass" | "FAIL" | "not present" | "tiny only" | "skipped";
+  seconds?: number;
+  peakMiB?: number;
+  detail?: string;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function loadLine(): string {
+  const [one, five, fifteen] = Deno.readTextFileSync("/proc/loadavg").split(" ");
+  return `load average ${one} / ${five} / ${fifteen} (1 / 5 / 15 min)`;
+}
+
+function machineLine(): string {
+  const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.+)/)?.[1] ??
+    "unknown CPU";
+  const mem = Number(Deno.readTextFileSync("/proc/meminfo").match(/MemTotal:\s+(\d+)/)?.[1] ?? 0);
+  return `${navigator.hardwareConcurrency} cores (${cpu}), ${(mem / 1048576).toFixed(0)} GiB RAM`;
+}
+
+/** Fill the cache with the repos `names` (models and datasets); skipped when already there. */
+async function fill(hubDir: string, names: Set<string>, refill: boolean): Promise<void> {
+  for (const id of names) {
+    const isModel = Object.hasOwn(CHECKPOINTS, id);
+    const marker = join(hubDir, ".filled", id.replaceAll("/", "--"));
+    if (!refill && exists(marker)) continue;
+    const started = performance.now();
+    if (isModel) {
+      const repo = CHECKPOINTS[id]();
+      const { bytes } = await writeRepo(hubDir, { type: "model", id, files: repo.files });
+      console.log(
+        `filled ${id}: ${repo.describe}, ${(countWeights(repo.tensors) / 1e6).toFixed(1)}M ` +
+          `weights, ${(bytes / 2 ** 20).toFixed(0)} MiB in ${
+            ((performance.now() - started) / 1000).toFixed(1)
+          } s`,
+      );
+    } else {
+      const data = DATASETS[id]();
+      await writeRepo(hubDir, { type: "dataset", id, files: data.files });
+      console.log(
+        `filled ${id}: ${Object.entries(data.rows).map(([s, n]) => `${s} ${n}`).join(", ")} rows`,
+      );
+    }
+    await Deno.mkdir(join(hubDir, ".filled"), { recursive: true });
+    await Deno.writeTextFile(marker, new Date().toISOString());
+  }
+}
+
+/** Peak RSS in MiB of a finished `/usr/bin/time -f %M` run, from its output file. */
+function timeOutput(path: string): number | undefined {
+  const kib = Number(Deno.readTextFileSync(path).trim().split("\n").pop());
+  return Number.isFinite(kib) && kib > 0 ? kib / 1024 : undefined;
+}
+
+async function runExample(
+  e: SmokeExample,
+  work: string,
+  hfHome: string,
+): Promise<Outcome> {
+  const script = join(ROOT, "examples", `${e.name}.ts`);
+  const log = join(work, "logs", `${e.name}.log`);
+  const deno = Deno.execPath();
+  const argv = ["run", "-A", script, "--preset", "full", ...e.args, "--backend", "cpu", "--overwrite"];
+  const useTime = exists("/usr/bin/time");
+  const timeFile = join(work, "logs", `${e.name}.time`);
+  const cmd = useTime
+    ? new Deno.Command("/usr/bin/time", {
+      args: ["-f", "%M", "-o", timeFile, deno, ...argv],
+      cwd: work,
+      env: { HF_HOME: hfHome, HF_HUB_OFFLINE: "1", NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    })
+    : new Deno.Command(deno, {
+      args: argv,
+      cwd: work,
+      env: { HF_HOME: hfHome, HF_HUB_OFFLINE: "1", NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    });
+  console.log(`\n== ${e.name}: deno ${argv.slice(2).join(" ")}`);
+  const started = performance.now();
+  const child = cmd.spawn();
+  let polled = 0;
+  const poll = useTime ? undefined : setInterval(() => {
+    try {
+      const kib = Number(
+        Deno.readTextFileSync(`/proc/${child.pid}/status`).match(/VmHWM:\s+(\d+)/)?.[1] ?? 0,
+      );
+      polled = Math.max(polled, kib);
+    } catch { /* exited */ }
+  }, 200);
+  const out = await child.output();
+  if (poll !== undefined) clearInterval(poll);
+  const seconds = (performance.now() - started) / 1000;
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  await Deno.writeTextFile(log, text);
+  const tail = text.trimEnd().split("\n").slice(-12).join("\n");
+  console.log(tail);
+  const peakMiB = useTime ? timeOutput(timeFile) : polled / 1024;
+  if (out.code !== 0) {
+    const lines = text.trimEnd().split("\n").filter((l) => !/^\s*at /.test(l));
+    return {
+      name: e.name,
+      status: "FAIL",
+      seconds,
+      peakMiB,
+      detail: `exit ${out.code}: ${lines.slice(-3).join(" / ").slice(0, 300)}`,
+    };
+  }
+  return { name: e.name, status: "pass", seconds, peakMiB };
+}
+
+function table(outcomes: readonly Outcome[]): string {
+  const rows = outcomes.map((o) =>
+    `| ${o.name} | ${o.status} | ${o.seconds === undefined ? "" : o.seconds.toFixed(0)} | ${
+      o.peakMiB === undefined ? "" : (o.peakMiB / 1024).toFixed(2)
+    } | ${o.detail ?? ""} |`
+  );
+  return [
+    "| stage | result | wall s | peak RSS GiB | note |",
+    "| --- | --- | ---: | ---: | --- |",
+    ...rows,
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      work: { type: "string", default: join(Deno.env.get("TMPDIR") ?? "/tmp", "tether-scale-smoke") },
+      only: { type: "string" },
+      "fill-all": { type: "boolean", default: false },
+      refill: { type: "boolean", default: false },
+    },
+  });
+  const work = resolve(values.work!);
+  const hfHome = join(work, "hf_home");
+  const hubDir = join(hfHome, "hub");
+  await Deno.mkdir(join(work, "logs"), { recursive: true });
+  const only = values.only ? new Set(values.only.split(",")) : undefined;
+  const selected = EXAMPLES.filter((e) => !only || only.has(e.name));
+  const present = (e: SmokeExample) => exists(join(ROOT, "examples", `${e.name}.ts`));
+
+  console.log(`scale smoke run: ${machineLine()}; ${loadLine()} at the start`);
+  console.log(`work folder ${work}; HF_HOME=${hfHome} HF_HUB_OFFLINE=1`);
+  const needed = new Set<string>(
+    values["fill-all"]
+      ? [...Object.keys(CHECKPOINTS), ...Object.keys(DATASETS)]
+      : selected.filter((e) => present(e) && !e.tinyOnly).flatMap((e) => e.needs),
+  );
+  const fillStarted = performance.now();
+  await fill(hubDir, needed, values.refill!);
+  console.log(`cache ready in ${((performance.now() - fillStarted) / 1000).toFixed(0)} s`);
+
+  const outcomes: Outcome[] = [];
+  const tokenizers = await checkTokenizers(hubDir, [...needed]);
+  for (const t of tokenizers) {
+    console.log(`tokenizer ${t.id}: ${t.ok ? "ok" : "WRONG"} (${t.detail})`);
+  }
+  const badTokenizers = tokenizers.filter((t) => !t.ok);
+  outcomes.push({
+    name: "tokenizers (special tokens)",
+    status: badTokenizers.length === 0 ? "pass" : "FAIL",
+    detail: badTokenizers.map((t) => `${t.id}: ${t.detail}`).join("; ") ||
+      `${tokenizers.length} checked`,
+  });
+
+  const failed = new Set<string>();
+  for (const e of selected) {
+    if (!present(e)) {
+      outcomes.push({ name: e.name, status: "not present", detail: "no script on this branch" });
+      continue;
+    }
+    if (e.tinyOnly) {
+      outcomes.push({ name: e.name, status: "tiny only", detail: "no full preset" });
+      continue;
+    }
+    const blocked = (e.after ?? []).filter((d) => failed.has(d));
+    if (blocked.length > 0) {
+      failed.add(e.name);
+      outcomes.push({ name: e.name, status: "skipped", detail: `needs ${blocked.join(", ")}` });
+      continue;
+    }
+    const o = await runExample(e, work, hfHome);
+    if (o.status !== "pass") failed.add(e.name);
+    outcomes.push(o);
+  }
+
+  console.log(`\n${table(outcomes)}\n`);
+  console.log(`${loadLine()} at the end`);
+  const bad = outcomes.filter((o) => o.status === "FAIL" || o.status === "skipped");
+  const ran = outcomes.filter((o) => o.status === "pass").length;
+  console.log(
+    bad.length === 0
+      ? `scale smoke run passed: ${ran} stages`
+      : `scale smoke run FAILED: ${bad.map((o) => o.name).join(", ")}`,
+  );
+  Deno.exit(bad.length === 0 ? 0 : 1);
+}
