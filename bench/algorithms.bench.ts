@@ -25,7 +25,7 @@ import { PPOTrainer } from "../algorithms/ppo/mod.ts";
 import { DPOTrainer } from "../algorithms/dpo/mod.ts";
 import { ReST } from "../algorithms/rest/mod.ts";
 import { bestOfN } from "../algorithms/best_of_n/mod.ts";
-import { scoreTexts } from "../reward/functions.ts";
+import { scoreTexts } from "../reward/mod.ts";
 import { loadTinyTask } from "../examples/compare/task.ts";
 
 const GROUP = "algorithms (tiny-imdb policy, cpu)";

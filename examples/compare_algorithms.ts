@@ -1,5 +1,5 @@
 /**
- * PPO, DPO, ReST and best-of-n side by side on the tiny task (tiny preset only: the offline
+ * PPO, GRPO, RLOO, DPO, ReST and best-of-n side by side on the tiny task (tiny preset only: the offline
  * checkpoints in `examples/assets/tiny-imdb/` and SYNTHETIC review prompts), each trained for
  * the same wall-clock budget from the same starting policy:
  *
@@ -7,7 +7,8 @@
  *   deno run -A examples/compare_algorithms.ts --help             # every flag with its defaults
  *
  * - PPO runs through the PPO loop (`trainPPO`) on the training prompts, rewarded by the tiny
- *   reward model; DPO trains on the SYNTHETIC preference pairs of the same prompts (chosen =
+ *   reward model; GRPO and RLOO sample 4 completions per training prompt and learn from how each
+ *   scores against the others of its prompt; DPO trains on the SYNTHETIC preference pairs of the same prompts (chosen =
  *   positive continuation); ReST runs Grow + Improve rounds scored by the reward model;
  *   best-of-n trains nothing and pays at inference (n = 16 candidates per prompt).
  * - Every result is measured on the same held-out prompts with the same sampling seed: mean
@@ -16,8 +17,8 @@
  *   and the sampling cost per prompt.
  *
  * Prints the table and writes it as `compare_algorithms.md` and `compare_algorithms.json` into
- * the output folder (plus each trainer's `metrics.jsonl` under `ppo/`, `dpo/`, `rest/`). With the
- * default budget the whole run takes about 3 × 60 s + 30 s on two CPU cores.
+ * the output folder (plus each trainer's `metrics.jsonl` under `ppo/`, `grpo/`, `rloo/`, `dpo/`,
+ * `rest/`). With the default budget the whole run takes about 5 × 60 s + 30 s on two CPU cores.
  *
  * @module
  */

@@ -112,7 +112,7 @@ export interface HhRestOptions {
   seed: number;
   /** Also write TensorBoard event files (`--report-to tensorboard`). */
   reportTo?: readonly ReportTarget[];
-  /** Reward model folder / Hub id, or null for the plain-code stand-in. */
+  /** Reward model folder or Hub id. */
   rewardModel: string | null;
   /** Where lines go (default console.log); the table is printed by `writeSideBySide`. */
   log?: (line: string) => void;

@@ -30,7 +30,7 @@ import {
   tokenRewardFunction,
   TokenRewardTrainer,
 } from "../reward/mod.ts";
-import { scoreTexts } from "../reward/functions.ts";
+import { scoreTexts } from "../reward/mod.ts";
 import { type ReportTarget, RunWriter, writeRunConfig } from "../report/run_files.ts";
 import { defineCli, openRun, type ParsedArgs, reportTargets } from "./common/cli.ts";
 import { writeRunReport } from "./common/report.ts";

@@ -21,7 +21,7 @@ import { selectBackend } from "../core/mod.ts";
 import { gistScore } from "../data/mod.ts";
 import { computeRouge } from "../eval/mod.ts";
 import { type ReportTarget, RunWriter, writeRunConfig } from "../report/run_files.ts";
-import { scoreTexts } from "../reward/functions.ts";
+import { scoreTexts } from "../reward/mod.ts";
 import { defineCli, openRun, type ParsedArgs, reportTargets } from "./common/cli.ts";
 import { writeRunReport } from "./common/report.ts";
 import { tldrSftFlags, tldrSftPreset } from "./tldr/args.ts";

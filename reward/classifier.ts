@@ -21,7 +21,7 @@ import type { HubOptions } from "../models/hub/env.ts";
 import { HubError } from "../models/hub/errors.ts";
 import { openModel } from "../models/hub/repo.ts";
 import { loadTokenizer, type Tokenizer } from "../models/tokenizer.ts";
-import type { RewardFunction } from "./functions.ts";
+import type { RewardFunction } from "../algorithms/common/reward_functions.ts";
 import { importTransformers, type Transformers } from "../models/transformers_js.ts";
 
 /** Weight formats of transformers.js ONNX exports; each names a file suffix. */

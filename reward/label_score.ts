@@ -11,7 +11,7 @@ import {
   type ClassificationFunction,
   type TextClassifier,
 } from "../models/text_classification.ts";
-import type { RewardFunction } from "./functions.ts";
+import type { RewardFunction } from "../algorithms/common/reward_functions.ts";
 
 /** Options of {@link labelScoreReward}. */
 export interface LabelScoreRewardOptions {

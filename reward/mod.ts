@@ -42,7 +42,15 @@ export {
   tokenizeRewardRow,
 } from "./data.ts";
 export { rewardModelFunction, type RewardModelFunctionOptions } from "./reward_function.ts";
-export { keywordReward, lengthReward, type RewardFunction } from "./functions.ts";
+export {
+  keywordReward,
+  lengthReward,
+  type NamedRewardFunction,
+  type OnlineRewardFunction,
+  type RewardContext,
+  type RewardFunction,
+  scoreTexts,
+} from "../algorithms/common/reward_functions.ts";
 export {
   type ClassifierDtype,
   type ClassifierReward,

@@ -7,7 +7,7 @@
 
 import { noGrad, reshape, tensor, tidy } from "../core/mod.ts";
 import { padRight } from "../algorithms/common/batching.ts";
-import type { RewardFunction } from "./functions.ts";
+import type { RewardFunction } from "../algorithms/common/reward_functions.ts";
 import type { ScalarRewardModel } from "./trainer.ts";
 
 /** Options of {@link rewardModelFunction}. */
@@ -61,7 +61,8 @@ export function rewardModelFunction(
     throw new Error("rewardModelFunction: appendEos needs a tokenizer with an eosTokenId");
   }
   const pad = options.padTokenId ?? tokenizer.padTokenId ?? eos ?? 0;
-  return async (texts) => {
+  // Named, so online trainers log it as `rewards/reward_model/mean`.
+  const reward_model: RewardFunction = async (texts) => {
     const rows = texts.map((text, i) => {
       let ids = tokenizer.encode(text);
       if (options.appendEos && ids[ids.length - 1] !== eos) ids = [...ids, eos!];
@@ -100,4 +101,5 @@ export function rewardModelFunction(
     }
     return scores;
   };
+  return reward_model;
 }

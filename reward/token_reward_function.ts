@@ -10,7 +10,7 @@
 import { noGrad, sum, tensor, tidy } from "../core/mod.ts";
 import { mul } from "../core/mod.ts";
 import { padRight } from "../algorithms/common/batching.ts";
-import type { RewardFunction } from "./functions.ts";
+import type { RewardFunction } from "../algorithms/common/reward_functions.ts";
 import type { TokenRewardModel } from "./gpt2_token_reward_model.ts";
 
 /** The text trlX's summarization recipe puts before each text it scores. */

@@ -17,7 +17,7 @@ const IGNORED: Record<string, string> = {
  * Entry-point folders whose examples are not in the doc tests yet: their modules are being
  * rewritten, and they join the task's list when their examples run offline.
  */
-const PENDING = ["models/", "algorithms/ppo/", "examples/"];
+const PENDING = ["models/", "examples/"];
 
 /** Pages of docs/ whose code blocks are excerpts, not programs (left out of the doc tests). */
 const EXCERPT_DOCS = ["docs/ARCHITECTURES.md"];

@@ -35,4 +35,4 @@ export {
   type Candidate,
   type GenerateFn,
 } from "./sampler.ts";
-export type { RewardFunction } from "../../reward/functions.ts";
+export type { RewardFunction } from "../common/reward_functions.ts";

@@ -3,9 +3,14 @@
  * query is repeated `sampleSize` times, one max-new-tokens draw per query is shared by its samples,
  * the decoded texts (prompt included, as for decoder-only models) are scored, and candidates come
  * back in descending score order.
+ *
+ * Ties: TRL picks with `torch.topk`, which does not specify the order of equal scores. Here equal
+ * scores keep their sampling order (the sort is stable), so when a tie straddles the
+ * `nCandidates`-th place the earlier sample is kept. Compared with TRL, tied candidates agree
+ * as a set, not necessarily in order.
  */
 
-import { type RewardFunction, scoreTexts } from "../../reward/functions.ts";
+import { type RewardFunction, scoreTexts } from "../common/reward_functions.ts";
 import { isSampleStep, resolveSampleLog, type SampleRow } from "../../report/samples.ts";
 
 /** Generates continuations: rows of prompt tokens in, prompt + new tokens out. */
@@ -30,7 +35,7 @@ export interface BestOfNResult {
   query: number[];
   /** The `nCandidates` best texts, best first (TRL's return value). */
   best: string[];
-  /** All samples, ranked by descending score (ties keep sampling order). */
+  /** All samples, ranked by descending score (equal scores keep their sampling order). */
   ranked: Candidate[];
 }
 

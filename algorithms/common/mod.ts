@@ -2,7 +2,9 @@
  * What the trainers share: settings (one config rule for every trainer: Tether's names, their
  * snake_case spellings and TRL's names; unknown keys refused), text rows and their counts, the
  * training loop, `metrics.jsonl`, the progress line,
- * atomic checkpoints with exact resume, locked run folders, and the non-finite loss guard.
+ * atomic checkpoints with exact resume, locked run folders, the non-finite loss guard; and for
+ * online RL the rollout module (packing, `tokenLogprobs`, KL estimators), the `Reference` type,
+ * the minibatch update, the one online loop, and the reward-function signature.
  *
  * @module
  */
@@ -78,6 +80,63 @@ export {
 } from "./metrics.ts";
 export { assertFiniteLoss, NonFiniteLossError } from "./nonfinite.ts";
 export {
+  byChunks,
+  entropyFromLogits,
+  gatherRows,
+  type LogitsModel,
+  type PackedRollout,
+  packRollout,
+  type PolicyModel,
+  sequenceKl,
+  type SequenceKlOptions,
+  shiftedLogprobs,
+  type TokenLogprobs,
+  tokenLogprobs,
+  type TokenLogprobsOptions,
+} from "./rollout.ts";
+export { type FullKlInputs, KL_MODES, type KlEstimator, type KlPenalty, klPenalty } from "./kl.ts";
+export {
+  type AdapterSwitch,
+  type ParameterizedModel,
+  Reference,
+  type ReferenceKind,
+  type ReferenceParts,
+  resolveReference,
+} from "./reference.ts";
+export {
+  type MinibatchLoss,
+  type MinibatchPlan,
+  type MinibatchResult,
+  type MinibatchUpdate,
+  runMinibatches,
+  type StepOptimizer,
+} from "./online_update.ts";
+export {
+  ONLINE_CHECKPOINT_DIR,
+  type OnlineLoopOptions,
+  type OnlineLoopResult,
+  type OnlineQuery,
+  onlineStatsLine,
+  type OnlineStepContext,
+  type OnlineStepInfo,
+  type OnlineTrainer,
+  runOnlineLoop,
+  trainableParameters,
+} from "./online_loop.ts";
+export {
+  keywordReward,
+  lengthReward,
+  type NamedRewardFunction,
+  nameRewardFunctions,
+  type OnlineRewardFunction,
+  type RewardContext,
+  type RewardFunction,
+  type ScoredRewards,
+  scoreTexts,
+  scoreWithRewardFunctions,
+  weightedRewards,
+} from "./reward_functions.ts";
+export {
   acquireRunLock,
   describeHolder,
   type LockHolder,
@@ -108,6 +167,7 @@ export {
 } from "./tensor_file.ts";
 export {
   type CausalLM,
+  defaultOptimizer,
   makeScheduler,
   type MicroBatchResult,
   prefixed,

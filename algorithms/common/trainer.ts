@@ -108,8 +108,16 @@ export interface MicroBatchResult {
   stats: Record<string, Tensor>;
 }
 
-/** Base of the supervised trainers; see the module notes. */
-export abstract class TrainerBase<Example, Model extends TrainableModel = TrainableModel> {
+/**
+ * Base of the supervised trainers; see the module notes. `Batch` is what `computeLoss` takes:
+ * the micro-batch's rows as they are (the default), or what the async `prepareBatch` hook made
+ * of them before the loss (samples generated, scored or looked up inside the step).
+ */
+export abstract class TrainerBase<
+  Example,
+  Model extends TrainableModel = TrainableModel,
+  Batch = Example[],
+> {
   /** Validated settings. */
   readonly args: TrainingArgs;
   /** The model being trained. */
@@ -197,8 +205,23 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
     return Math.ceil(this.args.numTrainEpochs * perEpoch);
   }
 
+  /**
+   * Runs before each micro-batch's loss, outside the loss's scope and with awaits allowed: a
+   * trainer can generate, score or fetch here what its loss needs (the default hands the rows
+   * on as they are). The step's optimizer update waits for it; a resumed run calls it with the
+   * same rows and `step`, so seeding from `step` keeps resume exact.
+   *
+   * @param batch The micro-batch's rows.
+   * @param indices Their indices in the training set.
+   * @param step The optimizer step being taken (1-based).
+   */
+  protected prepareBatch(batch: Example[], indices: number[], step: number): Promise<Batch> {
+    void indices, step;
+    return Promise.resolve(batch as unknown as Batch);
+  }
+
   /** The loss and metrics of one micro-batch (called inside a scope, with grads on). */
-  protected abstract computeLoss(batch: Example[], indices: number[]): MicroBatchResult;
+  protected abstract computeLoss(batch: Batch, indices: number[]): MicroBatchResult;
 
   /**
    * Metrics of the model on the eval set under TRL names (logged as `eval/<name>`). Trainers
@@ -397,7 +420,13 @@ export abstract class TrainerBase<Example, Model extends TrainableModel = Traina
     try {
       for (let k = 0; k < accum; k++) {
         const indices = this.#order.indices(this.globalStep * accum + k);
-        const batch = indices.map((i) => rowAt(this.trainRows, i));
+        const batch = await this.prepareBatch(
+          indices.map((i) => rowAt(this.trainRows, i)),
+          indices,
+          step,
+        );
+        // The hook may have sampled in eval mode.
+        this.model.train?.();
         rows.push(keep(tidy(() => {
           const { loss, stats } = this.computeLoss(batch, indices);
           // CPU backends read the loss here; others are checked after the step's readback.
@@ -455,7 +484,17 @@ export function prefixed(prefix: string, metrics: Record<string, number>): Recor
   return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [prefix + k, v]));
 }
 
-function defaultOptimizer(model: TrainableModel, a: TrainingArgs): Optimizer<Hyperparams> {
+/**
+ * transformers' default optimizer: AdamW over the trainable parameters with the args' lr,
+ * betas, eps and decay, no decay on biases and normalisation weights.
+ *
+ * @param model The model (its `requiresGrad` parameters are optimized).
+ * @param a Learning rate, betas, eps, weight decay.
+ */
+export function defaultOptimizer(
+  model: { parameters(): Tensor[] },
+  a: Pick<TrainingArgs, "learningRate" | "adamBetas" | "adamEpsilon" | "weightDecay">,
+): Optimizer<Hyperparams> {
   const params = model.parameters().filter((p) => p.requiresGrad);
   const opts = {
     lr: a.learningRate,

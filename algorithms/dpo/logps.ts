@@ -1,17 +1,7 @@
 /** Sequence log-probs of completions, as DPO scores them (SPEC B.1). */
 
-import {
-  div,
-  equal,
-  greater,
-  mul,
-  slice,
-  sub,
-  sum,
-  type Tensor,
-  tokenLogProbs,
-  where,
-} from "../../core/mod.ts";
+import { div, equal, greater, mul, slice, sub, sum, type Tensor, where } from "../../core/mod.ts";
+import { shiftedLogprobs } from "../common/rollout.ts";
 
 /** Label value that marks prompt and padding positions. */
 export const LABEL_PAD_TOKEN_ID: number = -100;
@@ -21,17 +11,16 @@ export const LABEL_PAD_TOKEN_ID: number = -100;
  * logits[:, :-1] are scored against labels[:, 1:]. With `average`, divides by the token count.
  */
 export function sequenceLogps(logits: Tensor, labels: Tensor, average = false): Tensor {
-  const [B, L, V] = logits.shape;
+  const [B, L] = logits.shape;
   if (labels.shape[0] !== B || labels.shape[1] !== L) {
     throw new Error(
       `sequenceLogps: labels [${labels.shape}] must be [batch, length] = [${B}, ${L}] like the logits`,
     );
   }
-  const cut = slice(logits, [0, 0, 0], [B, L - 1, V]);
-  const next = slice(labels, [0, 1], [B, L - 1]);
-  const keep = sub(1, equal(next, LABEL_PAD_TOKEN_ID));
-  const safe = where(keep, next, 0);
-  const total = sum(mul(tokenLogProbs(cut, safe), keep), { axis: 1 });
+  const keep = sub(1, equal(slice(labels, [0, 1], [B, L - 1]), LABEL_PAD_TOKEN_ID));
+  // −100 is no token id: gather at 0 there, and let the mask drop it.
+  const safe = where(sub(1, equal(labels, LABEL_PAD_TOKEN_ID)), labels, 0);
+  const total = sum(mul(shiftedLogprobs(logits, safe), keep), { axis: 1 });
   if (!average) return total;
   const count = sum(keep, { axis: 1 });
   return div(total, where(greater(count, 0), count, 1));

@@ -23,6 +23,7 @@ import {
   TrainerBase,
   type TrainerParts,
 } from "../common/trainer.ts";
+import { type AdapterSwitch, Reference } from "../common/reference.ts";
 import { LABEL_PAD_TOKEN_ID, sequenceLogps } from "./logps.ts";
 import { DPO_LOSS_TYPES, dpoLoss, type DpoLossType, dpoMetrics, type PairLogps } from "./loss.ts";
 import {
@@ -73,6 +74,8 @@ export interface DPOConfig extends Partial<TrainingArgs> {
    */
   precomputeRefLogps?: boolean;
 }
+
+export type { AdapterSwitch };
 
 const nullableInt = (min: number) =>
   z.number().int().min(min).nullable().describe(`an integer >= ${min}, or null for no limit`)
@@ -143,12 +146,6 @@ export const DPO_CONFIG: ConfigParser<DPOConfig> = TRAINING_ARGS_CONFIG.extend<D
     },
   },
 );
-
-/** Something that can switch a model's adapters off for a call (a LoRA handle). */
-export interface AdapterSwitch {
-  /** Runs `fn` with the adapters off. */
-  withAdaptersDisabled<T>(fn: () => T): T;
-}
 
 /** Models, data and helpers of a {@link DPOTrainer}. */
 export interface DPOTrainerParts extends TrainerParts {
@@ -256,8 +253,8 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
     } & DpoLengthLimits
   >;
   readonly #tokenizer: DPOTrainerParts["tokenizer"];
-  readonly #refModel: CausalLM | undefined;
-  readonly #adapters: AdapterSwitch | undefined;
+  /** π_ref: the reference model, the adapters-off policy, or (to precompute) the untrained policy. */
+  readonly #reference: Reference<CausalLM> | null;
   readonly #padTokenId: number;
   readonly #precomputed = new WeakMap<object, RefLogps>();
 
@@ -312,12 +309,18 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
       precomputeRefLogps,
     });
     this.#tokenizer = parts.tokenizer;
-    this.#refModel = parts.refModel;
     const model = parts.model;
-    this.#adapters = parts.adapters ??
+    const adapters = parts.adapters ??
       (model.withAdaptersDisabled
-        ? { withAdaptersDisabled: (fn) => model.withAdaptersDisabled!(fn) }
+        ? { withAdaptersDisabled: <T>(fn: () => T) => model.withAdaptersDisabled!(fn) }
         : undefined);
+    this.#reference = parts.refModel
+      ? Reference.model(parts.refModel)
+      : adapters
+      ? Reference.adaptersOff<CausalLM>(model, adapters)
+      : precomputeRefLogps
+      ? Reference.initial<CausalLM>(model)
+      : null;
     this.#padTokenId = parts.padTokenId ?? parts.tokenizer?.padTokenId ??
       parts.tokenizer?.eosTokenId ?? 0;
   }
@@ -351,26 +354,16 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
     return { chosen: slice(all, [0], [B]), rejected: slice(all, [B], [B]) };
   }
 
-  /** Reference log-probs of a batch from the reference model or the adapters-off policy. */
+  /** Reference log-probs of a batch (the untrained policy only while precomputing). */
   #refLogps(batch: readonly DpoPairRows[]): { chosen: Tensor; rejected: Tensor } {
-    return noGrad(() => {
-      if (this.#refModel) {
-        this.#refModel.eval?.();
-        return this.#logps(this.#refModel, batch);
-      }
-      if (this.#adapters) {
-        return this.#adapters.withAdaptersDisabled(() => this.#logps(this.model, batch));
-      }
-      // Only reached while precomputing, before the first update: the policy is the reference.
-      return this.#logps(this.model, batch);
-    });
+    return noGrad(() => this.#reference!.run((m) => this.#logps(m, batch)));
   }
 
   /** Reference log-probs of every pair of `rows`, computed once and kept under `key`. */
   async #precompute(key: object, rows: readonly DpoPairRows[]): Promise<RefLogps> {
     const cached = this.#precomputed.get(key);
     if (cached) return cached;
-    if (!this.#refModel && !this.#adapters && this.globalStep > 0) {
+    if (this.#reference?.kind === "initial" && this.globalStep > 0) {
       throw new Error(
         "DPOTrainer: reference log-probs for these pairs were not precomputed, and the policy has " +
           `been trained for ${this.globalStep} steps, so it no longer is the reference; pass them ` +

@@ -1,6 +1,7 @@
 /**
- * The PPO training loop: query batches → `generate` → `reward` → `PPOTrainer.step`, with a
- * progress bar, one stats line per step, `metrics.jsonl`, atomic checkpoints and exact resume.
+ * The PPO training loop: query batches → `generate` → `reward` → `PPOTrainer.step`, on the one
+ * online loop of `algorithms/common` (progress bar, one stats line per step, `metrics.jsonl`,
+ * atomic checkpoints, exact resume, wall-clock and non-finite loss stops).
  *
  * A run is a function of its seed and step number: the batch of step s and the generator handed
  * to `generate` at step s are recomputed from (seed, s), and the checkpoint holds the weights,
@@ -10,39 +11,27 @@
  * @module
  */
 
-import { join } from "node:path";
-import { Generator, type GeneratorState } from "../../core/random.ts";
-import { formatMetric, Progress, type ProgressSink, progressSink } from "../../common/progress.ts";
-import { checkTokenRow, epochPermutation, rowAt, type Rows } from "../common/batching.ts";
+import type { Generator } from "../../core/random.ts";
+import type { ProgressSink } from "../../common/progress.ts";
+import type { ReportTarget } from "../../report/run_files.ts";
+import type { Rows } from "../common/batching.ts";
+import type { CheckpointModel } from "../common/checkpoint.ts";
 import {
-  type CheckpointModel,
-  type CheckpointOptimizer,
-  hasCheckpoint,
-  loadCheckpoint,
-  saveCheckpoint,
-} from "../common/checkpoint.ts";
-import { type ReportTarget, RunWriter } from "../../report/run_files.ts";
-import { isSampleStep, resolveSampleLog, samplesLines } from "../../report/samples.ts";
-import { acquireRunLock } from "../common/run_dir.ts";
-import { NonFiniteLossError } from "../common/nonfinite.ts";
+  ONLINE_CHECKPOINT_DIR,
+  type OnlineQuery,
+  onlineStatsLine,
+  type OnlineStepContext,
+  runOnlineLoop,
+  trainableParameters,
+} from "../common/online_loop.ts";
 import { scalarStats } from "./stats.ts";
-import type { PPOStats, PPOTrainer, PPOTrainerState } from "./trainer.ts";
+import type { PPOStats, PPOTrainer } from "./trainer.ts";
 
 /** A query: its token ids, or a row holding them (a `data` query builder's output). */
-export type PPOQuery = readonly number[] | { readonly inputIds: readonly number[] };
+export type PPOQuery = OnlineQuery;
 
 /** What `generate` and `reward` are told about the step they serve. */
-export interface PPOStepContext {
-  /** The step being run (1-based). */
-  step: number;
-  /** Rows of the query set in this batch, in batch order. */
-  indices: number[];
-  /**
-   * A generator seeded from (seed, step): draw sampling randomness from it (e.g. pass it to
-   * `models`' `generate` as `generator`) and a resumed run samples the same tokens.
-   */
-  generator: Generator;
-}
+export type PPOStepContext = OnlineStepContext;
 
 /** What `onStep` receives after each step. */
 export interface PPOStepInfo extends PPOStepContext {
@@ -148,7 +137,7 @@ export interface PPOLoopResult {
 }
 
 /** Name of the checkpoint folder under `outputDir`. */
-export const PPO_CHECKPOINT_DIR = "checkpoint";
+export const PPO_CHECKPOINT_DIR: string = ONLINE_CHECKPOINT_DIR;
 
 /** Statistics the per-step line shows, under the names `metrics.jsonl` gives them. */
 const LINE_STATS = ["env/reward_mean", "ppo/returns/mean", "objective/kl", "objective/kl_coef"];
@@ -165,15 +154,30 @@ const LINE_STATS = ["env/reward_mean", "ppo/returns/mean", "objective/kl", "obje
  *
  * @example
  * ```ts
- * import { PPOTrainer, trainPPO } from "@tether/rlhf/ppo";
+ * import { PPOConfig, PPOTrainer, trainPPO } from "@tether/rlhf/ppo";
+ * import { generate, loadCausalLM, loadTokenizer } from "@tether/rlhf/models";
+ * import { keywordReward } from "@tether/rlhf/reward";
+ *
+ * const path = "examples/assets/tiny-imdb/policy"; // tiny offline GPT-2
+ * const model = await loadCausalLM(path, { valueHead: true });
+ * const tokenizer = await loadTokenizer(path);
+ * const trainer = new PPOTrainer(new PPOConfig({ batchSize: 4, miniBatchSize: 2 }), {
+ *   model,
+ *   tokenizer,
+ * });
+ * const reward = keywordReward({ brilliant: 1, charming: 1, bland: -1, tedious: -1 });
+ * const prompts = ["the movie was", "the acting was", "the plot was", "the film was"];
  * const result = await trainPPO({
  *   trainer,
- *   queries, // e.g. [{ inputIds: [464, 3807] }, ...]
- *   generate: async (q, { generator }) => await sample(q, generator),
- *   reward: async (q, r) => await score(q, r),
- *   steps: 100,
- *   outputDir: "runs/ppo",
- *   resume: Deno.args.includes("--resume"),
+ *   queries: prompts.map((text) => ({ inputIds: tokenizer.encode(text) })),
+ *   // Sample with the step's generator, so a resumed run samples the same tokens.
+ *   generate: async (queries, { generator }) =>
+ *     (await generate(model, queries, { maxNewTokens: 8, doSample: true, generator })).tokens,
+ *   reward: async (_queries, responses) =>
+ *     await reward(responses.map((ids) => tokenizer.decode(ids))),
+ *   steps: 2,
+ *   outputDir: await Deno.makeTempDir(), // metrics.jsonl and checkpoint/ ("resume: true" continues)
+ *   log: false,
  * });
  * console.log(result.steps, result.lastStats?.["objective/kl"]);
  * ```
@@ -181,170 +185,55 @@ const LINE_STATS = ["env/reward_mean", "ppo/returns/mean", "objective/kl", "obje
  * @param options Trainer, data, callbacks, run length and outputs.
  */
 export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> {
-  const started = performance.now();
-  const { trainer, steps } = options;
-  const batchSize = trainer.config.batchSize;
-  const seed = options.seed ?? trainer.config.seed;
-  const checkpointEvery = options.checkpointEvery ?? 10;
-  const rows = toRows(options.queries);
-  checkOptions(options, rows.length, batchSize, checkpointEvery);
-  const sampleLog = resolveSampleLog(
-    "trainPPO",
-    options.logSamplesEvery,
-    options.logSamplesCount,
-    10,
-  );
+  const { trainer } = options;
+  const onStep = options.onStep;
   const decode = options.decode ?? ((ids: number[]) => ids.join(" "));
-  const model = options.model ?? trainableParameters(trainer);
-  const optimizer = options.outputDir ? checkpointable(trainer.optimizer) : undefined;
-  const checkpointDir = options.outputDir ? join(options.outputDir, PPO_CHECKPOINT_DIR) : null;
-  const dataOrder = { seed, batchSize, queries: rows.length };
-  const batchesPerEpoch = Math.floor(rows.length / batchSize);
-  // One writer per output folder: a second process training into it is refused at once.
-  await using _lock = options.outputDir
-    ? await acquireRunLock(options.outputDir, "trainPPO")
-    : null;
-
-  let resumedFrom: number | null = null;
-  if (options.resume) {
-    if (!checkpointDir || !(await hasCheckpoint(checkpointDir))) {
-      throw new Error(
-        `trainPPO: resume is set but there is no checkpoint at ${
-          checkpointDir ?? "(no outputDir)"
-        }; run without resume to start fresh`,
-      );
-    }
-    const loaded = await loadCheckpoint(checkpointDir, { model, optimizer });
-    checkDataOrder(loaded.extra.dataOrder as Record<string, number> | undefined, dataOrder);
-    trainer.loadStateDict(loaded.extra.ppo as PPOTrainerState);
-    const saved = (loaded.extra.generators ?? {}) as Record<string, GeneratorState>;
-    for (const [name, g] of definedGenerators(options.generators)) {
-      const state = saved[name];
-      if (!state) throw new Error(`trainPPO: ${loaded.dir} holds no state for generator '${name}'`);
-      g.setState(state);
-    }
-    if (trainer.currentStep !== loaded.step) {
-      throw new Error(
-        `trainPPO: ${loaded.dir} is at step ${loaded.step} but its trainer state at step ` +
-          `${trainer.currentStep}; the checkpoint was not written by trainPPO`,
-      );
-    }
-    resumedFrom = loaded.step;
-  } else if (trainer.currentStep !== 0) {
-    throw new Error(
-      `trainPPO: the trainer has already taken ${trainer.currentStep} steps; pass a fresh ` +
-        `trainer, or resume from a checkpoint`,
-    );
-  }
-
-  const save = async (step: number) => {
-    if (!checkpointDir) return;
-    const generators: Record<string, unknown> = {};
-    for (const [name, g] of definedGenerators(options.generators)) {
-      generators[name] = g.getState();
-    }
-    await saveCheckpoint(checkpointDir, {
-      model,
-      optimizer,
-      step,
-      extra: { trainer: "trainPPO", ppo: trainer.stateDict(), dataOrder, generators },
-    });
-  };
-
-  const writer = options.outputDir
-    ? await RunWriter.open(options.outputDir, {
-      resumeStep: resumedFrom ?? 0,
-      reportTo: options.reportTo,
-      config: { ppo: trainer.config, loop: { steps, seed, checkpointEvery } },
-    })
-    : null;
-  const sink = options.progress === true
-    ? progressSink()
-    : options.progress === false
-    ? undefined
-    : options.progress ?? (progressSink().isTerminal() ? progressSink() : undefined);
-  const progress = sink
-    ? new Progress({ label: "ppo", total: steps, start: trainer.currentStep, sink })
-    : null;
-  const log = options.log === false ? null : options.log ?? defaultLog(sink);
-
-  const history: Record<string, number>[] = [];
-  let lastStats: PPOStats | null = null;
-  let lastMetrics: Record<string, number> = {};
-  let stoppedEarly = false;
-  try {
-    for (let step = trainer.currentStep + 1; step <= steps; step++) {
-      const stepStarted = performance.now();
-      const elapsedSeconds = (stepStarted - started) / 1000;
-      if (options.shouldStop?.({ step: step - 1, elapsedSeconds }) === true) {
-        stoppedEarly = true;
-        // The last completed step, unless this call ran none or it was just saved.
-        if (history.length > 0 && (step - 1) % checkpointEvery !== 0) await save(step - 1);
-        break;
-      }
-      const indices = batchIndices(seed, step - 1, batchesPerEpoch, batchSize, rows.length);
-      const queries = indices.map((i) => queryIds(rowAt(rows, i), i));
-      const context: PPOStepContext = { step, indices, generator: stepGenerator(seed, step) };
-      const responses = await options.generate(queries, context);
-      const generated = performance.now();
-      const scores = await options.reward(queries, responses, context);
-      const rewarded = performance.now();
-      let stats: PPOStats;
-      try {
-        stats = await trainer.step(queries, responses, scores);
-      } catch (error) {
-        if (!(error instanceof NonFiniteLossError)) throw error;
-        // Restated with the loop's last metrics line (rewards and timing included).
-        const stopped = new NonFiniteLossError(
-          "trainPPO",
-          step,
-          error.loss,
-          lastMetrics,
-          error.afterUpdate,
-        );
-        stopped.cause = error;
-        throw stopped;
-      }
-      const done = performance.now();
-      const metrics: Record<string, number> = {
-        ...scalarStats(stats),
-        "env/reward_mean": mean(scores),
-        "env/reward_std": unbiasedStd(scores),
-        "time/generate": (generated - stepStarted) / 1000,
-        "time/reward": (rewarded - generated) / 1000,
-        "time/ppo/total": (done - rewarded) / 1000,
-        "time/step": (done - stepStarted) / 1000,
-      };
-      await writer?.write(step, metrics);
-      await writer?.writeDistribution(step, "env/reward_dist", scores);
-      const klDist = (stats["objective/kl_dist"] as number[] | undefined) ?? [];
-      if (klDist.length > 0) await writer?.writeDistribution(step, "objective/kl_dist", klDist);
-      history.push(metrics);
-      lastStats = stats;
-      lastMetrics = metrics;
-      log?.(statsLine(step, steps, metrics));
-      if (isSampleStep(step, steps, sampleLog)) {
-        const samples = queries.slice(0, sampleLog.count).map((q, i) => ({
-          prompt: decode(q),
-          completion: decode(responses[i]),
-          reward: scores[i],
-          kl: klDist[i],
-        }));
-        await writer?.writeSamples(step, samples);
-        log?.(samplesLines(`ppo step ${step} samples`, samples));
-      }
-      progress?.update(step, {
-        "env/reward_mean": metrics["env/reward_mean"],
-        "objective/kl": metrics["objective/kl"],
-      });
-      await options.onStep?.({ ...context, stats, metrics, queries, responses, scores });
-      if (step % checkpointEvery === 0 || step === steps) await save(step);
-    }
-  } finally {
-    progress?.finish();
-    writer?.close();
-  }
-  return { steps: trainer.currentStep, resumedFrom, lastStats, history, stoppedEarly };
+  const klDist = (stats: PPOStats) => (stats["objective/kl_dist"] as number[] | undefined) ?? [];
+  return await runOnlineLoop<PPOStats, number[]>({
+    name: "trainPPO",
+    label: "ppo",
+    stateKey: "ppo",
+    trainer,
+    batchSize: trainer.config.batchSize,
+    batchSizeName: "config.batchSize",
+    seed: options.seed ?? trainer.config.seed,
+    queries: options.queries,
+    generate: options.generate,
+    reward: options.reward,
+    update: (queries, responses, scores) => trainer.step(queries, responses, scores),
+    metrics: (stats, scores) => ({
+      ...scalarStats(stats),
+      "env/reward_mean": mean(scores),
+      "env/reward_std": unbiasedStd(scores),
+    }),
+    distributions: (stats, scores) => ({
+      "env/reward_dist": scores,
+      "objective/kl_dist": klDist(stats),
+    }),
+    samples: (queries, responses, scores, stats, count) =>
+      queries.slice(0, count).map((q, i) => ({
+        prompt: decode(q),
+        completion: decode(responses[i]),
+        reward: scores[i],
+        kl: klDist(stats)[i],
+      })),
+    config: { ppo: trainer.config },
+    line: statsLine,
+    progressMetrics: ["env/reward_mean", "objective/kl"],
+    steps: options.steps,
+    outputDir: options.outputDir,
+    checkpointEvery: options.checkpointEvery,
+    resume: options.resume,
+    model: options.model ?? trainableParameters(trainer.model),
+    generators: options.generators,
+    log: options.log,
+    onStep: onStep && ((info) => onStep({ ...info, scores: info.rewards })),
+    shouldStop: options.shouldStop,
+    progress: options.progress,
+    reportTo: options.reportTo,
+    logSamplesEvery: options.logSamplesEvery,
+    logSamplesCount: options.logSamplesCount,
+  });
 }
 
 /**
@@ -356,115 +245,13 @@ export async function trainPPO(options: PPOLoopOptions): Promise<PPOLoopResult> 
  * @param metrics The step's metrics line.
  */
 export function statsLine(step: number, total: number, metrics: Record<string, number>): string {
-  const parts = [`ppo step ${step}/${total}`];
-  for (const name of LINE_STATS) parts.push(`${name} ${fmt(metrics[name])}`);
-  parts.push(`${(metrics["time/step"] ?? NaN).toFixed(2)} s/step`);
-  return parts.join(" | ");
-}
-
-function fmt(v: number | undefined): string {
-  return v === undefined ? "-" : formatMetric(v);
-}
-
-function defaultLog(sink: ProgressSink | undefined): (line: string) => void {
-  // On a terminal the progress bar owns the current line: clear it, print, and let it redraw.
-  const clear = sink?.isTerminal() ? "\r\x1b[K" : "";
-  return (line) => progressSink().write(`${clear}${line}\n`);
-}
-
-/** Rows of `batch` (0-based step) in epoch-wise seeded shuffles of the query set. */
-function batchIndices(
-  seed: number,
-  batch: number,
-  batchesPerEpoch: number,
-  batchSize: number,
-  n: number,
-): number[] {
-  const epoch = Math.floor(batch / batchesPerEpoch), j = batch % batchesPerEpoch;
-  return epochPermutation(seed, epoch, n).slice(j * batchSize, (j + 1) * batchSize);
-}
-
-/** The generator handed to `generate`/`reward` at `step`: a function of (seed, step) alone. */
-function stepGenerator(seed: number, step: number): Generator {
-  return new Generator(
-    (Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) + Math.imul(step, 0x165667b1)) >>> 0,
+  return onlineStatsLine(
+    "ppo",
+    step,
+    total,
+    LINE_STATS.map((name) => [name, metrics[name]]),
+    metrics["time/step"],
   );
-}
-
-function toRows(queries: Rows<PPOQuery> | Iterable<PPOQuery>): Rows<PPOQuery> {
-  if (Array.isArray(queries)) return queries;
-  const indexed = queries as { length?: unknown; get?: unknown };
-  if (typeof indexed.length === "number" && typeof indexed.get === "function") {
-    return queries as Rows<PPOQuery>;
-  }
-  if (Symbol.iterator in Object(queries)) return Array.from(queries as Iterable<PPOQuery>);
-  throw new Error(
-    `trainPPO: queries must be an array, a Dataset or an iterable of token rows, got ${queries}`,
-  );
-}
-
-function queryIds(row: PPOQuery, index: number): number[] {
-  const ids = Array.isArray(row) ? row : (row as { inputIds?: unknown })?.inputIds;
-  checkTokenRow(`trainPPO: query row ${index}`, ids);
-  if (ids.length === 0) throw new Error(`trainPPO: query row ${index} is empty`);
-  return [...ids];
-}
-
-function checkOptions(
-  o: PPOLoopOptions,
-  rows: number,
-  batchSize: number,
-  checkpointEvery: number,
-): void {
-  if (!(Number.isInteger(o.steps) && o.steps >= 0)) {
-    throw new Error(`trainPPO: steps must be an integer >= 0, got ${o.steps}`);
-  }
-  if (!(Number.isInteger(checkpointEvery) && checkpointEvery >= 1)) {
-    throw new Error(`trainPPO: checkpointEvery must be an integer >= 1, got ${checkpointEvery}`);
-  }
-  if (rows < batchSize) {
-    throw new Error(
-      `trainPPO: the query set has ${rows} rows but config.batchSize is ${batchSize}; ` +
-        `a step needs a full batch: add queries or lower batchSize`,
-    );
-  }
-  if (typeof o.generate !== "function" || typeof o.reward !== "function") {
-    throw new Error("trainPPO: generate and reward must be functions");
-  }
-}
-
-function checkDataOrder(saved: Record<string, number> | undefined, now: Record<string, number>) {
-  if (!saved) return;
-  const differing = Object.keys(now).filter((k) => saved[k] !== now[k]);
-  if (differing.length > 0) {
-    throw new Error(
-      `trainPPO: cannot resume exactly: ${
-        differing.map((k) => `${k} was ${saved[k]}, now ${now[k]}`).join("; ")
-      } (the batch order depends on them); use the saved values or start a fresh run`,
-    );
-  }
-}
-
-function definedGenerators(
-  generators: Record<string, Generator | undefined> | undefined,
-): [string, Generator][] {
-  return Object.entries(generators ?? {}).filter((e): e is [string, Generator] => !!e[1]);
-}
-
-function trainableParameters(trainer: PPOTrainer): CheckpointModel {
-  const policy = trainer.model;
-  return { parameters: () => policy.parameters().filter((p) => p.requiresGrad) };
-}
-
-function checkpointable(optimizer: unknown): CheckpointOptimizer {
-  const o = optimizer as Partial<CheckpointOptimizer>;
-  if (typeof o.stateDict !== "function" || typeof o.loadStateDict !== "function") {
-    throw new Error(
-      "trainPPO: checkpoints need an optimizer with stateDict/loadStateDict (core optim's " +
-        "Adam/AdamW, or the trainer's default); pass one, or omit outputDir",
-    );
-  }
-  return o as CheckpointOptimizer;
 }
 
 function mean(xs: readonly number[]): number {

@@ -1,11 +1,13 @@
 /** The clipped PPO objective of TRL 0.7.4's `PPOTrainer.loss` (SPEC A.6), with its statistics. */
 
+import { entropyFromLogits } from "../common/rollout.ts";
+
+export { entropyFromLogits };
 import {
   add,
   clamp,
   exp,
   greater,
-  logSoftmax,
   maskedMean,
   maskedVar,
   maximum,
@@ -14,7 +16,6 @@ import {
   neg,
   square,
   sub,
-  sum,
   type Tensor,
   where,
 } from "../../core/mod.ts";
@@ -102,10 +103,4 @@ export function ppoLoss(x: PpoLossInputs, cfg: PpoLossConfig): PpoLossOutput {
   };
   if (x.logits) stats["policy/entropy"] = maskedMean(entropyFromLogits(x.logits), mask);
   return { loss, stats };
-}
-
-/** Entropy of each next-token distribution: −Σ_v p·log p over the last axis. */
-export function entropyFromLogits(logits: Tensor): Tensor {
-  const lp = logSoftmax(logits);
-  return neg(sum(mul(exp(lp), lp), { axis: -1 }));
 }

@@ -6,11 +6,16 @@
  * @example
  * ```ts
  * import { PPOConfig, PPOTrainer } from "@tether/rlhf/ppo";
- * const trainer = new PPOTrainer(new PPOConfig({ learningRate: 1.41e-5, batchSize: 64 }), {
- *   model, // a causal LM with a value head (forward → { logits, values })
- *   tokenizer,
- * });
- * const stats = await trainer.step(queries, responses, scores);
+ * import { loadCausalLM, loadTokenizer } from "@tether/rlhf/models";
+ *
+ * // The examples' tiny offline GPT-2 with a fresh value head; any causal LM or Hub id works.
+ * const path = "examples/assets/tiny-imdb/policy";
+ * const config = new PPOConfig({ learningRate: 1.41e-5, batchSize: 2, miniBatchSize: 1 });
+ * const trainer = new PPOTrainer(config, {
+ *   model: await loadCausalLM(path, { valueHead: true }), // forward → { logits, values }
+ *   tokenizer: await loadTokenizer(path),
+ * }); // a full fine-tune: the trainer keeps a frozen copy as the reference
+ * const stats = await trainer.step([[5, 9], [7, 3, 4]], [[17, 2, 30], [4, 8]], [1, -0.5]);
  * console.log(stats["objective/kl"], stats["ppo/returns/mean"]);
  * ```
  *
@@ -21,7 +26,6 @@
 
 export { makePPOConfig, PPOConfig, type PPOConfigInput, type PPOConfigValues } from "./config.ts";
 export {
-  type PolicyModel,
   type PpoOptimizer,
   type PPOStats,
   PPOTrainer,
@@ -40,11 +44,29 @@ export {
 } from "./loop.ts";
 export { scalarStats } from "./stats.ts";
 export {
+  byChunks,
+  entropyFromLogits,
+  gatherRows,
   type LogitsModel,
+  type PackedRollout,
+  packRollout,
+  type PolicyModel,
   sequenceKl,
   type SequenceKlOptions,
-  type WithReference,
-} from "./sequence_kl.ts";
+  shiftedLogprobs,
+  type TokenLogprobs,
+  tokenLogprobs,
+  type TokenLogprobsOptions,
+} from "../common/rollout.ts";
+export {
+  type AdapterSwitch,
+  type ParameterizedModel,
+  Reference,
+  type ReferenceKind,
+  type ReferenceParts,
+  resolveReference,
+} from "../common/reference.ts";
+export { KL_MODES, type KlEstimator } from "../common/kl.ts";
 // What the loop's options and errors mention.
 export { NonFiniteLossError } from "../common/nonfinite.ts";
 export type { CheckpointModel } from "../common/checkpoint.ts";
@@ -59,15 +81,8 @@ export {
   type TokenRewards,
 } from "./rewards.ts";
 export { type AdvantageOptions, type Advantages, computeAdvantages } from "./advantages.ts";
-export {
-  entropyFromLogits,
-  ppoLoss,
-  type PpoLossConfig,
-  type PpoLossInputs,
-  type PpoLossOutput,
-} from "./loss.ts";
+export { ppoLoss, type PpoLossConfig, type PpoLossInputs, type PpoLossOutput } from "./loss.ts";
 export { AdaptiveKlController, FixedKlController, type KlController } from "./kl_controller.ts";
 export { type BatchMoments, RunningMoments } from "./running_moments.ts";
-export { packBatch, type PackedBatch } from "./batch.ts";
 // Types the PPO API mentions (Tensor and what it references), so the docs resolve them.
 export type * from "../../core/mod.ts";

@@ -3,64 +3,10 @@
  * plus the sequence score on the last response token.
  */
 
-import {
-  abs,
-  add,
-  exp,
-  expand,
-  logSoftmax,
-  mul,
-  reshape,
-  square,
-  sub,
-  sum,
-  type Tensor,
-  tensor,
-} from "../../core/mod.ts";
+import { add, expand, mul, reshape, type Tensor, tensor } from "../../core/mod.ts";
+import { type FullKlInputs, type KlPenalty, klPenalty } from "../common/kl.ts";
 
-/** How the per-token KL between policy and reference is estimated. */
-export type KlPenalty = "kl" | "abs" | "mse" | "full";
-
-/** Logits for the `full` estimator, which needs whole next-token distributions. */
-export interface FullKlInputs {
-  /** Policy logits [B, T, V]. */
-  logits: Tensor;
-  /** Reference logits [B, T, V]. */
-  refLogits: Tensor;
-}
-
-/**
- * The per-token KL estimate k[b,t] (SPEC A.4): `kl` lp − rp, `abs` |lp − rp|, `mse` ½(lp − rp)²,
- * `full` Σ_v p(v)·(log p(v) − log p_ref(v)) from the full distributions.
- */
-export function klPenalty(
-  logprobs: Tensor,
-  refLogprobs: Tensor,
-  mode: KlPenalty,
-  full?: FullKlInputs,
-): Tensor {
-  switch (mode) {
-    case "kl":
-      return sub(logprobs, refLogprobs);
-    case "abs":
-      return abs(sub(logprobs, refLogprobs));
-    case "mse":
-      return mul(square(sub(logprobs, refLogprobs)), 0.5);
-    case "full": {
-      if (!full) {
-        throw new Error(
-          "klPenalty: kl_penalty 'full' needs the policy and reference logits ({ logits, refLogits })",
-        );
-      }
-      const lp = logSoftmax(full.logits), rp = logSoftmax(full.refLogits);
-      return sum(mul(exp(lp), sub(lp, rp)), { axis: -1 });
-    }
-    default:
-      throw new Error(
-        `klPenalty: unknown kl_penalty '${mode as string}'; use one of kl, abs, mse, full`,
-      );
-  }
-}
+export { type FullKlInputs, type KlPenalty, klPenalty };
 
 /** One-hot [B, T] marking each row's last response token (`lastIndex[b]`). */
 export function lastTokenOneHot(lastIndex: readonly number[], T: number, backend: string): Tensor {

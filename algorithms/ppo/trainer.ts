@@ -6,7 +6,6 @@
 
 import {
   concat,
-  detach,
   keep,
   mean,
   mul,
@@ -19,54 +18,52 @@ import {
   type Tensor,
   tensor,
   tidy,
-  tokenLogProbs,
 } from "../../core/mod.ts";
 import { Adam } from "../../core/optim/mod.ts";
-import { clipGradNorm } from "../../core/optim/clip_grad.ts";
 import { Generator, type GeneratorState } from "../../core/random.ts";
 import { NonFiniteLossError } from "../common/nonfinite.ts";
+import { klPenalty } from "../common/kl.ts";
+import { runMinibatches, type StepOptimizer } from "../common/online_update.ts";
+import { type AdapterSwitch, type Reference, resolveReference } from "../common/reference.ts";
+import {
+  byChunks,
+  gatherRows,
+  packRollout,
+  type PolicyModel,
+  tokenLogprobs,
+} from "../common/rollout.ts";
 import { computeAdvantages } from "./advantages.ts";
-import { packBatch } from "./batch.ts";
 import { makePPOConfig, type PPOConfigInput, type PPOConfigValues } from "./config.ts";
 import { AdaptiveKlController, FixedKlController, type KlController } from "./kl_controller.ts";
 import { ppoLoss } from "./loss.ts";
-import { klPenalty, rewardsFromKl } from "./rewards.ts";
+import { rewardsFromKl } from "./rewards.ts";
 import { RunningMoments } from "./running_moments.ts";
 import { scalarStats } from "./stats.ts";
 
-/** What a causal LM with a value head must offer PPO. */
-export interface PolicyModel {
-  /** Logits [B, L, V] and, for the policy, values [B, L]. */
-  forward(inputs: { inputIds: Tensor; attentionMask: Tensor }): { logits: Tensor; values?: Tensor };
-  /** Trainable parameters. */
-  parameters(): Tensor[];
-  /** Switches dropout off. */
-  eval?(): void;
-  /** Runs `fn` with LoRA adapters off, so the frozen base serves as the reference model. */
-  withAdaptersDisabled?<T>(fn: () => T): T;
-}
+export type { PolicyModel };
 
 /** The optimizer interface PPO drives. */
-export interface PpoOptimizer {
-  /** Applies one update from the accumulated gradients. */
-  step(): void;
-  /** Clears the gradients. */
-  zeroGrad(): void;
-}
+export type PpoOptimizer = StepOptimizer;
 
 /** Models and helpers of a trainer. */
-export interface PPOTrainerParts {
-  /** The policy with a value head. */
-  model: PolicyModel;
-  /** A frozen reference; omit it when the policy can switch its adapters off. */
-  refModel?: PolicyModel;
+export interface PPOTrainerParts<M extends PolicyModel = PolicyModel> {
+  /**
+   * The policy with a value head (forward → `{ logits, values }`). With LoRA, its adapters are
+   * the trainable weights and switching them off gives the reference; otherwise every
+   * trainable weight is tuned and the trainer keeps a frozen copy as the reference.
+   */
+  model: M;
+  /** A separate frozen reference (default: adapters off, else a frozen copy of the policy). */
+  refModel?: M;
+  /** The policy's LoRA handle (`applyLora`'s result): adapters off = the reference. */
+  adapters?: AdapterSwitch;
   /** Supplies the pad token id (GPT-2 pads with EOS, as TRL does). */
   tokenizer?: { padTokenId?: number | null; eosTokenId?: number | null };
   /** Pad token id, when no tokenizer is given. */
   padTokenId?: number;
   /** Side to pad rows on (TRL pads on the tokenizer's side; right by default). */
   paddingSide?: "left" | "right";
-  /** Defaults to Adam(lr = learningRate) over the policy's parameters, as TRL. */
+  /** Defaults to Adam(lr = learningRate) over the policy's trainable parameters, as TRL. */
   optimizer?: PpoOptimizer;
   /** Minibatch order per epoch; defaults to a seeded shuffle (replayable permutations in tests). */
   permutation?: (n: number, epoch: number) => number[];
@@ -90,7 +87,7 @@ export interface PPOTrainerState {
 }
 
 /** PPO with TRL 0.7.4's step semantics. */
-export class PPOTrainer {
+export class PPOTrainer<M extends PolicyModel = PolicyModel> {
   /** Validated configuration. */
   readonly config: PPOConfigValues;
   /** KL coefficient controller. */
@@ -99,45 +96,60 @@ export class PPOTrainer {
   readonly runningMoments: RunningMoments = new RunningMoments();
   /** Steps taken. */
   currentStep = 0;
-  readonly #parts: PPOTrainerParts;
+  /** The reference π_ref: `refModel`, the adapters-off policy, or a frozen copy. */
+  readonly reference: Reference<M>;
+  readonly #parts: PPOTrainerParts<M>;
+  readonly #trainable: Tensor[];
   readonly #optimizer: PpoOptimizer;
+  readonly #ownsOptimizer: boolean;
   readonly #padTokenId: number;
   readonly #rng: Generator;
   readonly #warn: (message: string) => void;
   #lastStats: Record<string, number> = {};
 
-  /** Creates a trainer; the config is validated (errors name the field and value). */
-  constructor(config: PPOConfigInput | PPOConfigValues, parts: PPOTrainerParts) {
+  /**
+   * Creates a trainer; the config is validated (errors name the field and value). The
+   * reference is `refModel` when given, else the policy with its LoRA adapters off (`adapters`,
+   * or the policy's own `withAdaptersDisabled`), else a frozen copy of the policy's trainable
+   * weights taken here, before any update (TRL's `create_reference_model`).
+   */
+  constructor(config: PPOConfigInput | PPOConfigValues, parts: PPOTrainerParts<M>) {
     this.config = makePPOConfig({ ...config });
-    if (!parts.refModel && !parts.model.withAdaptersDisabled) {
-      throw new Error(
-        "PPOTrainer: pass refModel, or a policy with LoRA adapters (withAdaptersDisabled) so the " +
-          "frozen base serves as the reference",
-      );
-    }
     const pad = parts.padTokenId ?? parts.tokenizer?.padTokenId ?? parts.tokenizer?.eosTokenId;
     if (pad === undefined || pad === null) {
       throw new Error("PPOTrainer: no pad token id: pass padTokenId or a tokenizer with one");
     }
     this.#padTokenId = pad;
     this.#parts = parts;
+    this.#trainable = parts.model.parameters().filter((p) => p.requiresGrad);
+    if (this.#trainable.length === 0) {
+      throw new Error("PPOTrainer: the policy has no trainable parameter (requiresGrad)");
+    }
+    this.reference = resolveReference(parts.model, parts);
     this.klCtl = this.config.adapKlCtrl
       ? new AdaptiveKlController(this.config.initKlCoef, this.config.target, this.config.horizon)
       : new FixedKlController(this.config.initKlCoef);
+    this.#ownsOptimizer = parts.optimizer === undefined;
     this.#optimizer = parts.optimizer ??
-      new Adam(parts.model.parameters(), { lr: this.config.learningRate });
+      new Adam(this.#trainable, { lr: this.config.learningRate });
     this.#rng = new Generator(this.config.seed);
     this.#warn = parts.warn ?? ((m) => console.warn(m));
   }
 
   /** The policy being trained. */
-  get model(): PolicyModel {
+  get model(): M {
     return this.#parts.model;
   }
 
   /** The optimizer (the one passed in, or the Adam the trainer made), e.g. to checkpoint it. */
   get optimizer(): PpoOptimizer {
     return this.#optimizer;
+  }
+
+  /** Frees what the trainer made: a frozen reference copy and its own Adam's state. */
+  dispose(): void {
+    this.reference.dispose();
+    if (this.#ownsOptimizer) (this.#optimizer as Adam).dispose();
   }
 
   /** Step counter, KL coefficient, running moments and shuffling state, as JSON-safe values. */
@@ -192,10 +204,9 @@ export class PPOTrainer {
     this.#checkBatch(queries, responses, scores);
     const before = { moments: this.runningMoments.stateDict(), rng: this.#rng.getState() };
     const held: Tensor[] = [];
-    const progress = { updates: 0 };
     let stats: PPOStats;
     try {
-      stats = await this.#update(queries, responses, scores, held, progress);
+      stats = await this.#update(queries, responses, scores, held);
     } catch (error) {
       if (error instanceof NonFiniteLossError && !error.afterUpdate) {
         this.runningMoments.loadStateDict(before.moments);
@@ -225,19 +236,18 @@ export class PPOTrainer {
 
   /**
    * The step's rollout, epochs and statistics. Tensors that outlive a scope go into `held`
-   * (freed by the caller, also on failure); `progress.updates` counts optimizer updates.
+   * (freed by the caller, also on failure).
    */
   async #update(
     queries: number[][],
     responses: number[][],
     scores: number[],
     held: Tensor[],
-    progress: { updates: number },
   ): Promise<PPOStats> {
     const cfg = this.config;
     const scaled = this.#scaleScores(scores);
-    const backend = this.#parts.model.parameters()[0]?.backend.name;
-    const packed = packBatch(
+    const backend = this.#trainable[0].backend.name;
+    const packed = packRollout(
       queries,
       responses,
       this.#padTokenId,
@@ -254,151 +264,99 @@ export class PPOTrainer {
     // Forward passes run in chunks of miniBatchSize rows, as TRL does, so full-vocabulary logits
     // never exist for the whole batch at once; only [rows, T] pieces outlive a chunk.
     this.#parts.model.eval?.();
-    // The outer scope frees the per-chunk pieces once they are concatenated.
     const rollout = noGrad(() =>
       tidy(() => {
-        const chunks: Record<"logprobs" | "refLogprobs" | "values" | "k", Tensor>[] = [];
-        for (let start = 0; start < B; start += cfg.miniBatchSize) {
-          const rows = Math.min(cfg.miniBatchSize, B - start);
-          chunks.push(tidy(() => this.#rolloutChunk(ids, att, start, rows)));
-        }
-        return tidy(() => {
-          const cat = (key: "logprobs" | "refLogprobs" | "values" | "k") =>
-            chunks.length === 1 ? chunks[0][key] : concat(chunks.map((c) => c[key]), 0);
-          const logprobs = cat("logprobs"), refLogprobs = cat("refLogprobs");
-          const { rewards, nonScoreReward } = rewardsFromKl(
-            tensor(scaled, [B], { backend }),
-            cat("k"),
-            packed.lastIndex,
-            klCoef,
-          );
-          const adv = computeAdvantages(cat("values"), rewards, mask, {
-            gamma: cfg.gamma,
-            lam: cfg.lam,
-            whitenRewards: cfg.whitenRewards,
-          });
-          const kl = sum(mul(sub(logprobs, refLogprobs), mask), { axis: 1 });
-          return {
-            logprobs,
-            refLogprobs,
-            values: adv.values,
-            advantages: adv.advantages,
-            returns: adv.returns,
-            nonScoreReward,
-            klPerSeq: kl,
-          };
+        const chunk = byChunks(B, cfg.miniBatchSize, (start, rows) => {
+          const take = (t: Tensor) => slice(t, [start, 0], [rows, t.shape[1]]);
+          return this.#rolloutChunk(take(ids), take(att));
         });
+        const { rewards, nonScoreReward } = rewardsFromKl(
+          tensor(scaled, [B], { backend }),
+          chunk.k,
+          packed.lastIndex,
+          klCoef,
+        );
+        const adv = computeAdvantages(chunk.values, rewards, mask, {
+          gamma: cfg.gamma,
+          lam: cfg.lam,
+          whitenRewards: cfg.whitenRewards,
+        });
+        return {
+          logprobs: chunk.logprobs,
+          refLogprobs: chunk.refLogprobs,
+          values: adv.values,
+          advantages: adv.advantages,
+          returns: adv.returns,
+          nonScoreReward,
+          klPerSeq: sum(mul(sub(chunk.logprobs, chunk.refLogprobs), mask), { axis: 1 }),
+        };
       })
     );
     for (const t of Object.values(rollout)) held.push(keep(t));
 
     // PPO epochs over minibatches of the fixed rollout.
-    const mbs = cfg.miniBatchSize, accum = cfg.gradientAccumulationSteps;
-    const statRows: Record<string, Tensor>[] = [];
-    let stop = false;
-    for (let epoch = 0; epoch < cfg.ppoEpochs && !stop; epoch++) {
-      const perm = this.#parts.permutation?.(B, epoch) ?? this.#rng.permutation(B);
-      let lastPolicyKl: Tensor | null = null;
-      for (let start = 0; start < B; start += mbs * accum) {
-        for (let m = 0; m < accum; m++) {
-          const rows = perm.slice(start + m * mbs, start + (m + 1) * mbs);
-          const stats = tidy(() => {
-            const take = (t: Tensor) => gatherRows(t, rows);
-            const pol = this.#forward(this.#parts.model, take(ids), take(att));
-            const out = ppoLoss({
-              oldLogprobs: take(rollout.logprobs),
-              values: take(rollout.values),
-              logits: pol.logits,
-              vpreds: this.#valuesOf(pol.values),
-              logprobs: pol.logprobs,
-              mask: take(mask),
-              advantages: take(rollout.advantages),
-              returns: take(rollout.returns),
-            }, {
-              cliprange: cfg.cliprange,
-              cliprangeValue: cfg.cliprangeValue,
-              vfCoef: cfg.vfCoef,
-              ratioThreshold: cfg.ratioThreshold,
-            });
-            if (out.loss.backend.readSync) {
-              const loss = out.loss.itemSync();
-              if (!Number.isFinite(loss)) {
-                throw new NonFiniteLossError(
-                  "PPOTrainer (ppo/loss/total)",
-                  this.currentStep + 1,
-                  loss,
-                  this.#lastStats,
-                  progress.updates > 0,
-                );
-              }
-            }
-            const scaledLoss = accum > 1 ? mul(out.loss, 1 / accum) : out.loss;
-            scaledLoss.backward();
-            const kept: Record<string, Tensor> = {};
-            for (const [k, v] of Object.entries(out.stats)) kept[k] = keep(detach(v));
-            return kept;
-          });
-          statRows.push(stats);
-          held.push(...Object.values(stats));
-          lastPolicyKl = stats["policy/policykl"];
-        }
-        if (cfg.maxGradNorm !== null) clipGradNorm(this.#parts.model.parameters(), cfg.maxGradNorm);
-        this.#optimizer.step();
-        progress.updates++;
-        this.#optimizer.zeroGrad();
-      }
-      if (cfg.earlyStopping && lastPolicyKl) {
-        const policyKl = await lastPolicyKl.item();
-        if (policyKl > 1.5 * cfg.targetKl) {
-          this.#optimizer.zeroGrad();
-          stop = true;
-        }
-      }
-    }
+    const accum = cfg.gradientAccumulationSteps;
+    const updates = await runMinibatches({
+      rows: B,
+      epochs: cfg.ppoEpochs,
+      miniBatchSize: cfg.miniBatchSize,
+      gradientAccumulationSteps: accum,
+      order: (epoch) => this.#parts.permutation?.(B, epoch) ?? this.#rng.permutation(B),
+      maxGradNorm: cfg.maxGradNorm,
+    }, {
+      where: "PPOTrainer (ppo/loss/total)",
+      step: this.currentStep + 1,
+      lastStats: this.#lastStats,
+      params: this.#trainable,
+      optimizer: this.#optimizer,
+      loss: (rows) => {
+        const take = (t: Tensor) => gatherRows(t, rows);
+        const pol = tokenLogprobs(this.#parts.model, take(ids), take(att));
+        const out = ppoLoss({
+          oldLogprobs: take(rollout.logprobs),
+          values: take(rollout.values),
+          logits: pol.logits,
+          vpreds: this.#valuesOf(pol.values),
+          logprobs: pol.logprobs,
+          mask: take(mask),
+          advantages: take(rollout.advantages),
+          returns: take(rollout.returns),
+        }, {
+          cliprange: cfg.cliprange,
+          cliprangeValue: cfg.cliprangeValue,
+          vfCoef: cfg.vfCoef,
+          ratioThreshold: cfg.ratioThreshold,
+        });
+        return { loss: accum > 1 ? mul(out.loss, 1 / accum) : out.loss, stats: out.stats };
+      },
+      stopAfterEpoch: cfg.earlyStopping
+        ? async (last) => (await last["policy/policykl"].item()) > 1.5 * cfg.targetKl
+        : undefined,
+    }, held);
 
     // One readback for everything the statistics need.
-    const stats = await this.#recordStats({
+    return await this.#recordStats({
       queries,
       responses,
       scaled,
       klCoef,
       rollout,
       mask,
-      statRows,
+      statRows: updates.stats,
     });
-    return stats;
   }
 
-  /** Policy and reference passes over rows [start, start + rows): the small per-token results. */
-  #rolloutChunk(ids: Tensor, att: Tensor, start: number, rows: number) {
-    const take = (t: Tensor) => slice(t, [start, 0], [rows, t.shape[1]]);
-    const chunkIds = take(ids), chunkAtt = take(att);
-    const pol = this.#forward(this.#parts.model, chunkIds, chunkAtt);
-    const ref = this.#parts.refModel
-      ? this.#forward(this.#parts.refModel, chunkIds, chunkAtt)
-      : this.#parts.model.withAdaptersDisabled!(() =>
-        this.#forward(this.#parts.model, chunkIds, chunkAtt)
-      );
+  /** Policy and reference passes over some rows: the small per-token results. */
+  #rolloutChunk(ids: Tensor, att: Tensor) {
+    const pol = tokenLogprobs(this.#parts.model, ids, att);
     const mode = this.config.klPenalty;
+    const ref = this.reference.run((m) => tokenLogprobs(m, ids, att));
     const full = mode === "full" ? { logits: pol.logits, refLogits: ref.logits } : undefined;
     return {
       logprobs: pol.logprobs,
       refLogprobs: ref.logprobs,
       values: this.#valuesOf(pol.values),
       k: klPenalty(pol.logprobs, ref.logprobs, mode, full),
-    };
-  }
-
-  #forward(model: PolicyModel, ids: Tensor, att: Tensor) {
-    const [B, L] = ids.shape;
-    const { logits, values } = model.forward({ inputIds: ids, attentionMask: att });
-    const V = logits.shape[2];
-    const cut = slice(logits, [0, 0, 0], [B, L - 1, V]);
-    const next = slice(ids, [0, 1], [B, L - 1]);
-    return {
-      logprobs: tokenLogProbs(cut, next),
-      values: values ? slice(values, [0, 0], [B, L - 1]) : null,
-      logits: cut,
     };
   }
 
@@ -526,13 +484,6 @@ export class PPOTrainer {
     stats["ppo/learning_rate"] = this.config.learningRate;
     return stats;
   }
-}
-
-/** Rows `rows` of a [B, ...] tensor, as one tensor. */
-function gatherRows(t: Tensor, rows: readonly number[]): Tensor {
-  const rest = t.shape.slice(1);
-  const parts = rows.map((r) => slice(t, [r, ...rest.map(() => 0)], [1, ...rest]));
-  return parts.length === 1 ? parts[0] : concat(parts, 0);
 }
 
 function meanOf(xs: readonly number[]): number {

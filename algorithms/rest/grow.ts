@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import { type RewardFunction, scoreTexts } from "../../reward/functions.ts";
+import { type RewardFunction, scoreTexts } from "../common/reward_functions.ts";
 import type { RewardInput } from "./config.ts";
 
 /**

@@ -84,5 +84,5 @@ export {
   type ThresholdSchedule,
   thresholdsForStep,
 } from "./thresholds.ts";
-export type { RewardFunction } from "../../reward/functions.ts";
+export type { RewardFunction } from "../common/reward_functions.ts";
 export type { CausalLM } from "../common/trainer.ts";

@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { Generator } from "../../core/mod.ts";
 import { generate as generateTokens, type GenerativeModel } from "../../models/generation.ts";
-import type { RewardFunction } from "../../reward/functions.ts";
+import type { RewardFunction } from "../common/reward_functions.ts";
 import { Progress, type ProgressSink } from "../../common/progress.ts";
 import { loadCheckpoint, saveCheckpoint } from "../common/checkpoint.ts";
 import { RunWriter, writeRunConfig } from "../../report/run_files.ts";

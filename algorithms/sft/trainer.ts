@@ -38,7 +38,7 @@ import {
   type TrainerParts,
   type TrainOutput,
 } from "../common/trainer.ts";
-import { MetricsWriter } from "../common/metrics.ts";
+import { RunWriter } from "../../report/run_files.ts";
 import { IGNORE_INDEX, type LmRow, packRows, type SftRow, sftRows } from "./data.ts";
 import {
   checkGenerationEval,
@@ -296,7 +296,8 @@ export class SFTTrainer extends TrainerBase<LmRow, CausalLM> {
     if (this.#generationEval && !evaluatedLast && out.globalStep > 0) {
       const metrics = this.evalLogRecord(await this.evaluate());
       if (this.args.outputDir) {
-        const writer = await MetricsWriter.open(this.args.outputDir);
+        // The end-of-run evaluation reaches TensorBoard too when the run reports there.
+        const writer = await RunWriter.open(this.args.outputDir, { reportTo: this.args.reportTo });
         try {
           await writer.write(out.globalStep, metrics);
         } finally {

@@ -1,5 +1,5 @@
 /**
- * The comparison as one function: load the tiny task, give PPO, DPO and ReST the same
+ * The comparison as one function: load the tiny task, give PPO, GRPO, RLOO, DPO and ReST the same
  * wall-clock training budget each, run best-of-n at inference only, and measure every result
  * the same way on the held-out prompts (same prompts, same sampling seed): mean reward before and
  * after, KL of the tuned samples to the untouched policy, reward gain per training second, and
@@ -12,6 +12,7 @@ import { Progress, type ProgressSink, stderrSink } from "../../common/progress.t
 import { runBestOfN } from "./best_of_n_run.ts";
 import { Budget } from "./budget.ts";
 import { runDpo } from "./dpo_run.ts";
+import { runGroup } from "./group_run.ts";
 import { mean, sampleHeldOut, sequenceKl } from "./held_out.ts";
 import { runPpo } from "./ppo_run.ts";
 import { runRest } from "./rest_run.ts";
@@ -36,7 +37,7 @@ export interface CompareOptions {
   out?: string | null;
   /** Settings (default {@link compareSettings}()). */
   settings?: CompareSettings;
-  /** Which algorithms, in table order (default all four). */
+  /** Which algorithms, in table order (default all six). */
   algorithms?: readonly AlgorithmName[];
   /** Progress lines (default: none). */
   log?: (line: string) => void;
@@ -202,6 +203,9 @@ async function train(
     switch (algorithm) {
       case "PPO":
         return await runPpo(task, settings, budget, run.seed, run.out, run.log);
+      case "GRPO":
+      case "RLOO":
+        return await runGroup(algorithm, task, settings, budget, run.seed, run.out);
       case "DPO":
         return await runDpo(task, settings, budget, run.seed, run.out);
       case "ReST":

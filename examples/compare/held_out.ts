@@ -8,9 +8,9 @@
  */
 
 import { Generator } from "../../core/mod.ts";
-import { sequenceKl as ppoSequenceKl } from "../../algorithms/ppo/mod.ts";
+import { Reference, sequenceKl as ppoSequenceKl } from "../../algorithms/ppo/mod.ts";
 import type { CausalLM } from "../../models/mod.ts";
-import { scoreTexts } from "../../reward/functions.ts";
+import { scoreTexts } from "../../reward/mod.ts";
 import type { TinyTask } from "./task.ts";
 
 /** How samples are drawn (the same for training rollouts and evaluation). */
@@ -62,7 +62,7 @@ export function sequenceKl(
 ): Promise<number[]> {
   policy.eval();
   reference.eval();
-  return ppoSequenceKl(policy, (fn) => fn(reference), queries, responses, {
+  return ppoSequenceKl(policy, Reference.model(reference), queries, responses, {
     padTokenId: reference.padTokenId ?? 0,
     chunk,
     backend: reference.backend,

@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { Adam } from "../../core/optim/mod.ts";
 import { PPOTrainer, trainPPO } from "../../algorithms/ppo/mod.ts";
-import { scoreTexts } from "../../reward/functions.ts";
+import { scoreTexts } from "../../reward/mod.ts";
 import type { Budget } from "./budget.ts";
 import { sampleResponses } from "./held_out.ts";
 import type { CompareSettings } from "./settings.ts";

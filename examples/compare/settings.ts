@@ -1,16 +1,28 @@
 /**
  * The comparison's settings on the tiny task (tiny preset only), as data. Learning rates are the
- * ones the tiny hh examples use for DPO and ReST; PPO's is its full-fine-tune counterpart
- * (measured here; the IMDB example's 3e-3 is for LoRA adapters).
+ * ones the tiny hh examples use for DPO, ReST and GRPO; PPO's is its full-fine-tune counterpart
+ * (measured here; the IMDB example's 3e-3 is for LoRA adapters); RLOO takes GRPO's.
  *
  * @module
  */
 
 /** The algorithms, in table order. */
-export const ALGORITHMS = ["PPO", "DPO", "ReST", "best-of-n"] as const;
+export const ALGORITHMS = ["PPO", "GRPO", "RLOO", "DPO", "ReST", "best-of-n"] as const;
 
 /** One of {@link ALGORITHMS}. */
 export type AlgorithmName = typeof ALGORITHMS[number];
+
+/** A group-sampling trainer's settings. */
+export interface GroupSettings {
+  /** Completions per round. */
+  batchSize: number;
+  /** Completions per prompt. */
+  numGenerations: number;
+  /** AdamW learning rate. */
+  learningRate: number;
+  /** KL coefficient β. */
+  beta: number;
+}
 
 /** Everything a comparison run uses besides the budget and the seed. */
 export interface CompareSettings {
@@ -30,6 +42,10 @@ export interface CompareSettings {
     learningRate: number;
     initKlCoef: number;
   };
+  /** GRPO (TRL 1.9's dapo loss and group scaling; full fine-tune, a frozen copy as reference). */
+  grpo: GroupSettings;
+  /** RLOO (TRL 1.9's; full fine-tune, a frozen copy as reference). */
+  rloo: GroupSettings;
   /** DPO (sigmoid loss, full fine-tune, the untouched policy as reference). */
   dpo: { batchSize: number; learningRate: number; beta: number };
   /** ReST (percentile thresholds, no dataset completions in the Grow set). */
@@ -47,13 +63,15 @@ export interface CompareSettings {
   bestOfN: { n: number };
 }
 
-/** The defaults: the whole comparison takes about 3 × budget + 30 s on two cores. */
+/** The defaults: the whole comparison takes about 5 × budget + 30 s on two cores. */
 export const DEFAULT_COMPARE_SETTINGS: Readonly<CompareSettings> = Object.freeze({
   maxNewTokens: 16,
   heldOutPrompts: 24,
   evalSamplesPerPrompt: 4,
   preferencePairs: 2048,
   ppo: { batchSize: 16, miniBatchSize: 16, ppoEpochs: 4, learningRate: 1e-4, initKlCoef: 0.2 },
+  grpo: { batchSize: 32, numGenerations: 4, learningRate: 1e-3, beta: 0.1 },
+  rloo: { batchSize: 32, numGenerations: 4, learningRate: 1e-3, beta: 0.05 },
   dpo: { batchSize: 16, learningRate: 1e-3, beta: 0.1 },
   rest: { prompts: null, samplesPerPrompt: 4, improveSteps: 2, learningRate: 2e-3, batchSize: 16 },
   bestOfN: { n: 16 },
@@ -71,6 +89,8 @@ export function compareSettings(
     ...d,
     ...overrides,
     ppo: { ...d.ppo, ...overrides.ppo },
+    grpo: { ...d.grpo, ...overrides.grpo },
+    rloo: { ...d.rloo, ...overrides.rloo },
     dpo: { ...d.dpo, ...overrides.dpo },
     rest: { ...d.rest, ...overrides.rest },
     bestOfN: { ...d.bestOfN, ...overrides.bestOfN },

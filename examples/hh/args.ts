@@ -46,7 +46,7 @@ export function hhFlags(name: string) {
     "reward-model": flag.string({
       help: "folder or Hub id of a 1-label classifier that scores samples",
       valueName: "ID",
-      defaultText: "the tiny reward model (tiny); a plain-code stand-in, said so (full)",
+      defaultText: "the tiny reward model (tiny); what hh_reward_model.ts saves (full)",
     }),
     "lora-r": flag.int({
       help: "LoRA rank on the policy; 0 fine-tunes every weight",

@@ -7,11 +7,13 @@
  */
 
 import { join } from "node:path";
+import { pathExists } from "../../models/io/atomic.ts";
 import { Generator } from "../../core/mod.ts";
 import {
   applyLora,
   type CausalLM,
   loadCausalLM,
+  loadLora,
   loadTokenizer,
   type LoraAdapters,
   type LoraConfig,
@@ -28,6 +30,11 @@ export interface HhPolicy {
   tokenizer: Tokenizer;
   /** The adapters, or null for a full fine-tune. */
   lora: LoraAdapters | null;
+  /**
+   * Whether the adapters are the SFT run's, loaded to train on: the starting policy is then
+   * base + adapters, so its reference is a frozen copy of them, not the adapters switched off.
+   */
+  loraFromSft: boolean;
   /** A frozen copy of the starting weights (full fine-tune with `withReference`), else null. */
   reference: CausalLM | null;
   /** The reference as DPO takes it: the frozen copy, or undefined (adapters off instead). */
@@ -46,6 +53,13 @@ export interface LoadHhPolicyOptions {
   backend?: string;
   /** Seed of the adapters' initial A matrices and of dropout. */
   seed: number;
+  /** Attach TRL's value head (PPO's critic), fresh. */
+  valueHead?: boolean;
+  /**
+   * Start from the SFT example's output: a folder with a whole model (`config.json`), or with
+   * PEFT adapters for `policy` (the full preset's LoRA run), which are loaded and trained on.
+   */
+  sft?: string | null;
 }
 
 /**
@@ -59,14 +73,33 @@ export async function loadHhPolicy(
   policy: string,
   options: LoadHhPolicyOptions,
 ): Promise<HhPolicy> {
-  const model = await loadCausalLM(policy, { backend: options.backend, seed: options.seed });
+  const sft = options.sft ?? null;
+  const wholeSft = sft !== null && await pathExists(join(sft, "config.json"));
+  const source = wholeSft ? sft : policy;
+  const model = await loadCausalLM(source, {
+    backend: options.backend,
+    seed: options.seed,
+    valueHead: options.valueHead,
+    // A fresh value head is expected, as in TRL.
+    log: options.valueHead ? (m) => !/v_head/.test(m) && console.warn(m) : undefined,
+  });
   let lora: LoraAdapters | null = null;
   let reference: CausalLM | null = null;
   let tokenizer: Tokenizer;
+  const loraFromSft = sft !== null && !wholeSft;
+  const generator = new Generator(options.seed + 1);
   try {
-    tokenizer = await loadTokenizer(policy);
-    if (options.lora) {
-      lora = applyLora(model, options.lora, { generator: new Generator(options.seed + 1) });
+    tokenizer = await loadTokenizer(source);
+    if (loraFromSft) {
+      if (!(await pathExists(join(sft, "adapter_config.json")))) {
+        throw new Error(
+          `no SFT policy at '${sft}' (neither a model nor PEFT adapters); run ` +
+            "`deno run -A examples/hh_sft.ts` first (it saves to <out>/model), or pass --sft",
+        );
+      }
+      lora = await loadLora(model, sft, { generator });
+    } else if (options.lora) {
+      lora = applyLora(model, options.lora, { generator });
     } else if (options.withReference) {
       reference = await loadCausalLM(policy, { backend: options.backend, log: () => {} });
       for (const p of reference.parameters()) p.requiresGrad = false;
@@ -80,6 +113,7 @@ export async function loadHhPolicy(
     model,
     tokenizer,
     lora,
+    loraFromSft,
     reference,
     refModel: reference ?? undefined,
     dispose: () => {
@@ -122,6 +156,21 @@ const TOKENIZER_FILES = [
 ];
 
 /**
+ * Copy a model's tokenizer files (those it has) into `dir`, creating it.
+ *
+ * @param source Folder or Hub id the tokenizer was loaded from.
+ * @param dir Target folder.
+ */
+export async function copyTokenizerFiles(source: string, dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const files = await openModel(source);
+  for (const name of TOKENIZER_FILES) {
+    const path = await files.file(name, { optional: true });
+    if (path) await Deno.copyFile(path, join(dir, name));
+  }
+}
+
+/**
  * Save the tuned policy so `loadCausalLM(dir)` and `loadTokenizer(dir)` read it back: the whole
  * model (config + safetensors), or with LoRA the adapters in PEFT's layout; the tokenizer files
  * are copied from the policy's source.
@@ -132,12 +181,7 @@ const TOKENIZER_FILES = [
  * @returns What was written, for the console.
  */
 export async function saveHhPolicy(policy: HhPolicy, source: string, dir: string): Promise<string> {
-  await Deno.mkdir(dir, { recursive: true });
-  const files = await openModel(source);
-  for (const name of TOKENIZER_FILES) {
-    const path = await files.file(name, { optional: true });
-    if (path) await Deno.copyFile(path, join(dir, name));
-  }
+  await copyTokenizerFiles(source, dir);
   if (policy.lora) {
     await saveLora(policy.lora, dir, source);
     return `LoRA adapters (PEFT layout, base ${source}) and tokenizer in ${dir}`;

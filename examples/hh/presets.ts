@@ -62,6 +62,70 @@ export interface HhRestSettings {
   epochs: number;
 }
 
+/** Settings of the reward-model example (TRL's `RewardConfig` names, camelCased). */
+export interface HhRewardModelSettings {
+  /** Model the reward model starts from (a 1-output sequence classifier is built on it). */
+  base: string;
+  /** Training pairs read (null: the whole train split). */
+  trainExamples: number | null;
+  /** Held-out pairs the accuracy is measured on (null: the whole test split). */
+  testExamples: number | null;
+  /** Longest text in tokens; longer pairs are skipped, as TRL's script filters. */
+  maxLength: number;
+  /** Pairs per micro-batch (`per_device_train_batch_size`). */
+  batchSize: number;
+  /** Micro-batches per optimizer step. */
+  gradientAccumulationSteps: number;
+  /** Peak learning rate. */
+  learningRate: number;
+  /** Passes over the pairs (used when `maxSteps` is null). */
+  epochs: number;
+  /** Optimizer steps (null: `epochs` passes). */
+  maxSteps: number | null;
+  /** Steps between checkpoints. */
+  saveSteps: number;
+}
+
+/** Settings of the PPO example (TRL 0.7.4's `PPOConfig` names, camelCased). */
+export interface HhPpoSettings {
+  /** Adam learning rate. */
+  learningRate: number;
+  /** Rollouts per PPO step. */
+  batchSize: number;
+  /** Rollouts per forward/backward. */
+  miniBatchSize: number;
+  /** Passes over each batch. */
+  ppoEpochs: number;
+  /** Initial KL coefficient β. */
+  initKlCoef: number;
+  /** PPO steps. */
+  steps: number;
+  /** Most new tokens per response. */
+  maxNewTokens: number;
+  /** Steps between checkpoints. */
+  checkpointEvery: number;
+}
+
+/** Settings of the GRPO example (TRL 1.9's `GRPOConfig` names, camelCased). */
+export interface HhGrpoSettings {
+  /** AdamW learning rate. */
+  learningRate: number;
+  /** Completions per micro-batch. */
+  batchSize: number;
+  /** Completions per prompt. */
+  numGenerations: number;
+  /** KL coefficient β. */
+  beta: number;
+  /** Most new tokens per completion. */
+  maxCompletionLength: number;
+  /** Generation rounds (null: `epochs` passes over the prompts). */
+  maxSteps: number | null;
+  /** Passes over the prompts when `maxSteps` is null. */
+  epochs: number;
+  /** Rounds between checkpoints. */
+  saveSteps: number;
+}
+
 /** Everything that differs between the full and the tiny run. */
 export interface HhPreset {
   /** Preset name. */
@@ -69,8 +133,8 @@ export interface HhPreset {
   /** Policy: a Hub id or a local folder (GPT-2 family). */
   policy: string;
   /**
-   * Reward model folder or Hub id (a 1-label sequence classifier with its tokenizer), or null:
-   * the full preset then scores with a plain-code stand-in unless `--reward-model` names one.
+   * Reward model folder or Hub id (a 1-label sequence classifier with its tokenizer); null in
+   * the tiny preset's RL examples, which train their own on the SYNTHETIC pairs first.
    */
   rewardModel: string | null;
   /** Pairs: hh-rlhf from the Hub, or the SYNTHETIC preference set written offline. */
@@ -99,10 +163,24 @@ export interface HhPreset {
   dpo: HhDpoSettings;
   /** ReST settings. */
   rest: HhRestSettings;
+  /** Reward-model settings. */
+  rm: HhRewardModelSettings;
+  /** PPO settings. */
+  ppo: HhPpoSettings;
+  /** GRPO settings. */
+  grpo: HhGrpoSettings;
+  /** Where the RL examples' policy starts: the SFT example's output (null: `policy` itself). */
+  sftPolicy: string | null;
 }
 
 /** Hub id of the full preset's policy. */
 export const FULL_POLICY = "gpt2";
+
+/** Where `hh_reward_model.ts --preset full` saves its model: the other full presets' reward. */
+export const FULL_REWARD_MODEL = "runs/hh_reward_model-full/model";
+
+/** Where `hh_sft.ts --preset full` saves its policy: where the RL examples start. */
+export const FULL_SFT_POLICY = "runs/hh_sft-full/model";
 
 const assets = (path: string) =>
   fileURLToPath(new URL(`../assets/tiny-imdb/${path}`, import.meta.url));
@@ -111,7 +189,7 @@ const assets = (path: string) =>
 const FULL: HhPreset = {
   name: "full",
   policy: FULL_POLICY,
-  rewardModel: null,
+  rewardModel: FULL_REWARD_MODEL,
   data: "hh-rlhf",
   trainExamples: 20_000,
   testExamples: 256,
@@ -149,6 +227,43 @@ const FULL: HhPreset = {
     batchSize: 8,
     epochs: 1,
   },
+  // TRL 0.7.4's examples/scripts/reward_modeling.py on hh-rlhf.
+  rm: {
+    base: "facebook/opt-350m",
+    trainExamples: null,
+    testExamples: null,
+    maxLength: 512,
+    batchSize: 64,
+    gradientAccumulationSteps: 16,
+    learningRate: 1.41e-5,
+    epochs: 1,
+    maxSteps: null,
+    saveSteps: 20,
+  },
+  // TRL 0.7.4's examples/scripts/ppo.py: lr 1.41e-5, batch = minibatch = 128, 4 epochs,
+  // adaptive KL from 0.2, 32 new tokens of plain sampling.
+  ppo: {
+    learningRate: 1.41e-5,
+    batchSize: 128,
+    miniBatchSize: 128,
+    ppoEpochs: 4,
+    initKlCoef: 0.2,
+    steps: 150,
+    maxNewTokens: 32,
+    checkpointEvery: 10,
+  },
+  // TRL 1.9's GRPOConfig defaults.
+  grpo: {
+    learningRate: 1e-6,
+    batchSize: 8,
+    numGenerations: 8,
+    beta: 0,
+    maxCompletionLength: 256,
+    maxSteps: null,
+    epochs: 3,
+    saveSteps: 500,
+  },
+  sftPolicy: FULL_SFT_POLICY,
 };
 
 /** The same examples on the tiny checkpoints and the SYNTHETIC preference set (measured). */
@@ -192,6 +307,40 @@ const TINY: HhPreset = {
     batchSize: 16,
     epochs: 1,
   },
+  // A reward model grown from the tiny policy (GPT-2 with a fresh score head).
+  rm: {
+    base: assets("policy"),
+    trainExamples: 2048,
+    testExamples: 256,
+    maxLength: 64,
+    batchSize: 32,
+    gradientAccumulationSteps: 1,
+    learningRate: 1e-3,
+    epochs: 1,
+    maxSteps: 40,
+    saveSteps: 20,
+  },
+  ppo: {
+    learningRate: 1e-4,
+    batchSize: 16,
+    miniBatchSize: 16,
+    ppoEpochs: 4,
+    initKlCoef: 0.2,
+    steps: 40,
+    maxNewTokens: 16,
+    checkpointEvery: 20,
+  },
+  grpo: {
+    learningRate: 1e-3,
+    batchSize: 32,
+    numGenerations: 4,
+    beta: 0.1,
+    maxCompletionLength: 16,
+    maxSteps: 25,
+    epochs: 1,
+    saveSteps: 25,
+  },
+  sftPolicy: null,
 };
 
 /** The presets by name. */

@@ -1,14 +1,15 @@
 /**
- * The reward that scores the hh examples' samples: a trained 1-label sequence classifier (the
- * tiny reward model, or any folder / Hub id given with `--reward-model`) over prompt +
- * completion, or, in the full preset without one, a plain-code stand-in that says so.
+ * The reward that scores the hh examples' samples: a trained 1-label sequence classifier over
+ * prompt + completion: the reward model `hh_reward_model.ts` trains (the full presets' default),
+ * the tiny reward model, or any folder / Hub id given with `--reward-model`.
  *
  * @module
  */
 
-import { loadSequenceClassifier, loadTokenizer } from "../../models/mod.ts";
-import { rewardModelFunction } from "../../reward/mod.ts";
-import type { RewardFunction } from "../../reward/functions.ts";
+import { isRepoId } from "../../models/mod.ts";
+import { pathExists } from "../../models/io/atomic.ts";
+import { type RewardFunction, rewardModelFunction } from "../../reward/mod.ts";
+import { loadRewardClassifier } from "./reward_model.ts";
 
 /** What scores samples, and how to describe it in the run's output. */
 export interface HhReward {
@@ -16,63 +17,29 @@ export interface HhReward {
   description: string;
   /** Scores texts: prompt + completion, or the completion alone (see `input`). */
   fn: RewardFunction;
-  /** `prompt_completion` for a reward model, `completion` for the stand-in (ReST's names). */
+  /** What the reward reads: `prompt_completion` (ReST's names). */
   input: "prompt_completion" | "completion";
-  /** Frees the reward model, if any. */
+  /** Frees the reward model. */
   dispose(): void;
 }
 
-/** Words a reply is credited for, at most, by the stand-in. */
-export const STAND_IN_WORD_CAP = 40;
-
 /**
- * The plain-code stand-in: the reply's distinct words over {@link STAND_IN_WORD_CAP}, capped
- * at 1. It rewards replies that say something without repeating themselves; it is not a model
- * of preferences.
+ * Load the reward model. A local folder that does not exist fails saying how to make it.
  *
- * @param texts Replies.
- */
-export function standInReward(texts: readonly string[]): number[] {
-  return texts.map((text) => {
-    const words = text.toLowerCase().match(/[a-z0-9']+/g) ?? [];
-    return Math.min(new Set(words).size, STAND_IN_WORD_CAP) / STAND_IN_WORD_CAP;
-  });
-}
-
-/**
- * Load the reward: a classifier folder or Hub id when given, else the stand-in.
- *
- * @param source Reward model folder or Hub id, or null for the stand-in.
+ * @param source Reward model folder or Hub id.
  * @param options Backend and texts per forward.
  */
 export async function loadHhReward(
-  source: string | null,
+  source: string,
   options: { backend?: string; batchSize: number },
 ): Promise<HhReward> {
-  if (source === null) {
-    return {
-      description: `plain-code stand-in: distinct words of the reply / ${STAND_IN_WORD_CAP}, ` +
-        "capped at 1 (pass --reward-model for a trained reward model)",
-      fn: standInReward,
-      input: "completion",
-      dispose: () => {},
-    };
-  }
-  const model = await loadSequenceClassifier(source, { backend: options.backend });
-  let tokenizer;
-  try {
-    tokenizer = await loadTokenizer(source);
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
-  const outputs = model.config.numLabels;
-  if (outputs !== 1) {
-    model.dispose();
+  if (!isRepoId(source) && !(await pathExists(source))) {
     throw new Error(
-      `--reward-model '${source}' has ${outputs} labels; a reward model has exactly one`,
+      `reward model '${source}' does not exist; train it first with ` +
+        "`deno run -A examples/hh_reward_model.ts` (its model/ folder), or pass --reward-model",
     );
   }
+  const { model, tokenizer } = await loadRewardClassifier(source, { backend: options.backend });
   const fn = rewardModelFunction(model, tokenizer, { batchSize: options.batchSize });
   return {
     description: `reward model ${source} (prompt + completion)`,

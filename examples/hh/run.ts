@@ -29,7 +29,8 @@ export interface HhRun {
  *
  * @param name The example's name.
  * @param preset Its preset.
- * @param o Backend choice, seed, reward model, log sink, and whether DPO needs a reference.
+ * @param o Backend choice, seed, reward model, log sink, whether DPO needs a reference, and for
+ *   the RL examples a value head and the SFT policy to start from.
  */
 export async function startHhRun(
   name: string,
@@ -40,6 +41,8 @@ export async function startHhRun(
     rewardModel: string | null;
     log?: (line: string) => void;
     withReference?: boolean;
+    valueHead?: boolean;
+    sftPolicy?: string | null;
   },
 ): Promise<HhRun> {
   const log = o.log ?? ((line: string) => console.log(line));
@@ -53,8 +56,11 @@ export async function startHhRun(
     withReference: o.withReference ?? false,
     backend: backend.name,
     seed: o.seed,
+    valueHead: o.valueHead,
+    sft: o.sftPolicy,
   });
   try {
+    if (o.rewardModel === null) throw new Error(`${name}: no reward model; pass --reward-model`);
     const reward = await loadHhReward(o.rewardModel, { batchSize: preset.rewardBatchSize });
     return {
       log,

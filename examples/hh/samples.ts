@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import type { CausalLM, Tokenizer } from "../../models/mod.ts";
-import { scoreTexts } from "../../reward/functions.ts";
+import { scoreTexts } from "../../reward/mod.ts";
 import {
   type SideBySideRow,
   type SideBySideSummary,
@@ -24,6 +24,8 @@ const GENERATION_BATCH = 16;
 export interface ScoredSamples {
   /** Completion texts (special tokens dropped). */
   completions: string[];
+  /** Completion token ids (EOS included when produced). */
+  completionIds: number[][];
   /** Their rewards. */
   rewards: number[];
 }
@@ -48,7 +50,7 @@ export async function scoredSamples(
   reward: HhReward,
   seed: number,
 ): Promise<ScoredSamples> {
-  const completions: string[] = [], scored: string[] = [];
+  const completions: string[] = [], scored: string[] = [], completionIds: number[][] = [];
   const wasTraining = model.training;
   model.eval();
   try {
@@ -63,6 +65,7 @@ export async function scoredSamples(
         seed: seed + start,
       });
       tokens.forEach((t, i) => {
+        completionIds.push(t);
         const completion = tokenizer.decode(t, { skipSpecialTokens: true });
         completions.push(completion);
         scored.push(
@@ -75,7 +78,7 @@ export async function scoredSamples(
   } finally {
     if (wasTraining) model.train();
   }
-  return { completions, rewards: await scoreTexts(reward.fn, scored) };
+  return { completions, completionIds, rewards: await scoreTexts(reward.fn, scored) };
 }
 
 /**
@@ -138,18 +141,24 @@ export class HeldOutSamples {
     return new HeldOutSamples(policy, prompts, sampling, reward, seed, before);
   }
 
+  /** The prompts' token ids, in order. */
+  get promptIds(): readonly number[][] {
+    return this.#ids;
+  }
+
   /**
    * Sample the tuned policy, then print and save the side-by-side table.
    *
    * @param out Run folder.
-   * @param label Column name of the tuned model ("SFT", "DPO", "ReST").
+   * @param label Column name of the tuned model ("SFT", "DPO", "ReST", "PPO", "GRPO").
    * @param log Where the table is printed.
    */
+
   async compare(
     out: string,
     label: string,
     log: (line: string) => void,
-  ): Promise<SideBySideSummary & { path: string }> {
+  ): Promise<SideBySideSummary & { path: string; after: ScoredSamples }> {
     const { policy } = this;
     const after = await scoredSamples(
       policy.model,
@@ -160,7 +169,8 @@ export class HeldOutSamples {
       this.seed,
     );
     const rows = sideBySideRows(this.prompts, this.before, after);
-    return await writeSideBySide(out, rows, { before: "original", after: label }, log);
+    const summary = await writeSideBySide(out, rows, { before: "original", after: label }, log);
+    return { ...summary, after };
   }
 }
 

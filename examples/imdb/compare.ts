@@ -8,8 +8,9 @@
  */
 
 import { Generator } from "../../core/mod.ts";
-import { sequenceKl } from "../../algorithms/ppo/mod.ts";
-import { scoreTexts } from "../../reward/functions.ts";
+import { type Reference, sequenceKl } from "../../algorithms/ppo/mod.ts";
+import type { CausalLM } from "../../models/mod.ts";
+import { scoreTexts } from "../../reward/mod.ts";
 import type { RewardFunction } from "../../reward/mod.ts";
 import type { SideBySideRow } from "../common/side_by_side.ts";
 import type { ImdbPolicy } from "./models.ts";
@@ -32,7 +33,8 @@ export interface HeldOutComparison {
  * Sample the held-out prompts with the original and the tuned policy (same seed, same length),
  * score both and measure the tuned samples' KL to the original.
  *
- * @param policy The trained policy (adapters on) and its reference.
+ * @param policy The trained policy (adapters on).
+ * @param reference The original model: the adapters-off policy or the trainer's frozen copy.
  * @param reward Scores texts.
  * @param prompts Held-out query rows.
  * @param settings Sampling settings.
@@ -40,6 +42,7 @@ export interface HeldOutComparison {
  */
 export async function compareOnHeldOut(
   policy: ImdbPolicy,
+  reference: Reference<CausalLM>,
   reward: RewardFunction,
   prompts: readonly (readonly number[])[],
   settings: SamplingSettings,
@@ -47,14 +50,15 @@ export async function compareOnHeldOut(
 ): Promise<HeldOutComparison> {
   // The longest length the policy was trained on, so both models write as much as they can.
   const maxNew = settings.responseLength.max - 1;
-  const before = await policy.asReference((m) =>
+  const before = await reference.run((m) =>
     sampleResponses(m, prompts, settings, maxNew, new Generator(seed))
   );
   const after = await sampleResponses(policy.model, prompts, settings, maxNew, new Generator(seed));
   const text = (q: readonly number[], r: number[]) => sampleText(policy.tokenizer, q, r);
   const beforeScores = await scoreTexts(reward, prompts.map((q, i) => text(q, before[i])));
   const afterScores = await scoreTexts(reward, prompts.map((q, i) => text(q, after[i])));
-  const kl = await sequenceKl(policy.model, policy.asReference, prompts, after, {
+  policy.model.eval();
+  const kl = await sequenceKl(policy.model, reference, prompts, after, {
     padTokenId: policy.model.padTokenId ?? 0,
     backend: policy.model.backend,
   });

@@ -1,12 +1,13 @@
 /**
  * The models of the IMDB tutorial: the policy (GPT-2 with TRL's value head, LoRA adapters when
  * the preset asks for them) and the reward model (a 1-label sequence classifier) as a reward
- * function over texts.
+ * function over texts. `PPOTrainer` takes the policy as it is: with LoRA the adapters-off model
+ * is the reference, for a full fine-tune the trainer keeps a frozen copy.
  *
  * @module
  */
 
-import { Generator, type Tensor } from "../../core/mod.ts";
+import { Generator } from "../../core/mod.ts";
 import {
   applyLora,
   type CausalLM,
@@ -17,11 +18,10 @@ import {
 } from "../../models/mod.ts";
 import { pathExists } from "../../models/io/atomic.ts";
 import { type RewardFunction, rewardModelFunction } from "../../reward/mod.ts";
-import type { PolicyModel } from "../../algorithms/ppo/mod.ts";
 import { loadRewardModel, type RewardModelBundle } from "./reward_model.ts";
 import type { ImdbPreset } from "./presets.ts";
 
-/** The policy, its tokenizer and the view PPO trains. */
+/** The policy and its tokenizer. */
 export interface ImdbPolicy {
   /** GPT-2 with a value head (adapters inside when LoRA is on). */
   model: CausalLM;
@@ -31,14 +31,6 @@ export interface ImdbPolicy {
   lora: LoraAdapters | null;
   /** Source of the adapters' initial weights and dropout masks (a checkpoint keeps its state). */
   loraGenerator: Generator;
-  /** The policy as PPO sees it: only trainable parameters, the frozen base as reference. */
-  ppoModel: PolicyModel;
-  /** PPO's reference for a full fine-tune (a frozen copy); undefined with LoRA. */
-  refModel?: PolicyModel;
-  /**
-   * Runs `fn` on the original model: adapters off with LoRA, else the frozen copy kept for it.
-   */
-  asReference<T>(fn: (model: CausalLM) => T): T;
   /** Frees the weights. */
   dispose(): void;
 }
@@ -78,46 +70,13 @@ export async function loadImdbPolicy(
   const tokenizer = await loadTokenizer(preset.policy);
   const loraGenerator = new Generator(seed + 1);
   let lora: LoraAdapters | null = null;
-  let reference: CausalLM | null = null;
   try {
-    if (preset.lora) {
-      lora = applyLora(model, preset.lora, { generator: loraGenerator });
-    } else {
-      reference = await loadCausalLM(preset.policy, { backend: options.backend, log: () => {} });
-    }
+    if (preset.lora) lora = applyLora(model, preset.lora, { generator: loraGenerator });
   } catch (e) {
     model.dispose();
     throw e;
   }
-  const trainable: Tensor[] = model.parameters().filter((p) => p.requiresGrad);
-  const ppoModel: PolicyModel = lora
-    ? {
-      forward: (x) => model.forward(x),
-      parameters: () => trainable,
-      eval: () => model.eval(),
-      withAdaptersDisabled: <T>(fn: () => T) => lora!.withAdaptersDisabled(fn),
-    }
-    : { forward: (x) => model.forward(x), parameters: () => trainable, eval: () => model.eval() };
-  return {
-    model,
-    tokenizer,
-    lora,
-    loraGenerator,
-    ppoModel,
-    asReference: <T>(fn: (m: CausalLM) => T): T =>
-      lora ? lora.withAdaptersDisabled(() => fn(model)) : fn(reference!),
-    dispose: () => {
-      model.dispose();
-      reference?.dispose();
-    },
-    refModel: reference
-      ? {
-        forward: (x) => reference!.forward(x),
-        parameters: () => [],
-        eval: () => reference!.eval(),
-      }
-      : undefined,
-  };
+  return { model, tokenizer, lora, loraGenerator, dispose: () => model.dispose() };
 }
 
 /** The reward model and the reward function built on it. */

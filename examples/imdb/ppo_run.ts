@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { PPOTrainer, trainPPO } from "../../algorithms/ppo/mod.ts";
 import { saveLora } from "../../models/mod.ts";
 import { type ReportTarget, writeRunConfig } from "../../report/run_files.ts";
-import { scoreTexts } from "../../reward/functions.ts";
+import { scoreTexts } from "../../reward/mod.ts";
 import { type SideBySideSummary, writeSideBySide } from "../common/side_by_side.ts";
 import { compareOnHeldOut, type HeldOutComparison } from "./compare.ts";
 import { type ImdbPolicy, type ImdbReward, loadImdbPolicy, loadImdbReward } from "./models.ts";
@@ -18,6 +18,11 @@ import type { ImdbPreset } from "./presets.ts";
 import { imdbQueries } from "./queries.ts";
 import { rewardAccuracyLine, rewardModelAccuracy } from "./reward_check.ts";
 import { drawLength, sampleResponses, sampleText } from "./sampling.ts";
+
+/** Weights the optimizer updates (the adapters and the value head, or everything). */
+function trainableWeights(model: { parameters(): { requiresGrad: boolean; size: number }[] }) {
+  return model.parameters().filter((p) => p.requiresGrad).reduce((s, p) => s + p.size, 0);
+}
 
 /** Options of {@link runImdbPpo}. */
 export interface RunImdbPpoOptions {
@@ -93,13 +98,13 @@ export async function runImdbPpo(o: RunImdbPpoOptions): Promise<ImdbPpoResult> {
             preset.lora!.alpha
           } on ${policy.lora.targets.length} modules`
           : "full fine-tune"
-      }, ${policy.ppoModel.parameters().reduce((s, p) => s + p.size, 0)} trainable weights; ` +
+      }, ${trainableWeights(policy.model)} trainable weights; ` +
         `${queries.train.length} training queries, ${queries.heldOut.length} held-out prompts`,
     );
 
     const trainer = new PPOTrainer({ ...preset.ppo, seed }, {
-      model: policy.ppoModel,
-      refModel: policy.refModel,
+      model: policy.model,
+      adapters: policy.lora ?? undefined,
       padTokenId: policy.model.padTokenId ?? undefined,
     });
     const p = policy, r = reward;
@@ -127,6 +132,7 @@ export async function runImdbPpo(o: RunImdbPpoOptions): Promise<ImdbPpoResult> {
 
     const heldOut = await compareOnHeldOut(
       policy,
+      trainer.reference,
       reward.score,
       queries.heldOut.map((q) => q.inputIds),
       preset.sampling,

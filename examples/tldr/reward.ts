@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type RewardFunction, scoreTexts } from "../../reward/functions.ts";
+import { type RewardFunction, scoreTexts } from "../../reward/mod.ts";
 import { policyPrompt, type SftRow, TLDR_CUE, type TldrTokenizer } from "./data.ts";
 
 /**

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { bestOfN } from "../../algorithms/best_of_n/mod.ts";
-import { keywordReward, lengthReward, scoreTexts } from "../../reward/functions.ts";
+import { keywordReward, lengthReward, scoreTexts } from "../../reward/mod.ts";
 
 const golden = JSON.parse(
   await Deno.readTextFile(new URL("../fixtures/trl/preference.json", import.meta.url)),
@@ -28,11 +28,50 @@ Deno.test("bestOfN reproduces TRL 0.7.4 BestOfNSampler on its fake model", async
     nCandidates: golden.n_candidates,
     lengthSampler: () => draws.shift(),
   });
-  assert.deepEqual(results.map((r) => r.best), golden.result);
+  // TRL's torch.topk leaves the order of equal scores open: tied candidates compare as a set.
+  results.forEach((r, q) => assertSameUpToTies(r.best, golden.result[q], r.ranked));
   for (const r of results) {
     assert.equal(r.ranked.length, golden.sample_size);
     for (let i = 1; i < r.ranked.length; i++) assert.ok(r.ranked[i - 1].score >= r.ranked[i].score);
   }
+});
+
+/** `got` equals `want` except that candidates of equal score may come in any order. */
+function assertSameUpToTies(
+  got: string[],
+  want: string[],
+  ranked: { text: string; score: number }[],
+) {
+  const score = new Map(ranked.map((c) => [c.text, c.score]));
+  const byScore = (texts: string[]) => {
+    const groups = new Map<number, string[]>();
+    for (const t of texts) {
+      groups.set(score.get(t)!, [...(groups.get(score.get(t)!) ?? []), t].sort());
+    }
+    return [...groups.entries()];
+  };
+  assert.deepEqual(byScore(got), byScore(want));
+}
+
+Deno.test("bestOfN keeps sampling order among equal scores, and the best set is what TRL's topk keeps", async () => {
+  // Samples 0–3 of one query; scores 1, 3, 3, 2: samples 1 and 2 tie for first place.
+  const scores = [1, 3, 3, 2];
+  const best = async (nCandidates: number) =>
+    (await bestOfN([[9]], {
+      generate: (rows) => rows.map((q, i) => [...q, i]),
+      decode: (ids) => ids.join(","),
+      reward: (texts) => texts.map((t) => scores[Number(t.split(",")[1])]),
+      sampleSize: 4,
+      nCandidates,
+      maxNewTokens: 1,
+    }))[0];
+  const r = await best(2);
+  assert.deepEqual(r.ranked.map((c) => c.text), ["9,1", "9,2", "9,3", "9,0"], "stable order");
+  // torch.topk([1, 3, 3, 2], 2) keeps indices {1, 2} in either order.
+  assertSameUpToTies(r.best, ["9,2", "9,1"], r.ranked);
+  // A tie straddling the cut: nCandidates 1 keeps the earlier sample.
+  const one = await best(1);
+  assert.deepEqual(one.best, ["9,1"]);
 });
 
 Deno.test("bestOfN rejects bad settings and bad reward outputs by name", async () => {

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { tensor } from "../../core/mod.ts";
-import { sequenceKl } from "../../algorithms/ppo/mod.ts";
+import { Reference, sequenceKl } from "../../algorithms/ppo/mod.ts";
 import { e2e, TinyLMWithValueHead } from "./ppo_tiny_lm.ts";
 
 const policy = new TinyLMWithValueHead(e2e.init_params, "cpu");
@@ -29,7 +29,7 @@ function logProbsOf(model: TinyLMWithValueHead, query: number[], response: numbe
 }
 
 Deno.test("sequenceKl: Σ log π − log π_ref over response tokens, as unpadded rows give it", async () => {
-  const got = await sequenceKl(policy, (fn) => fn(reference), queries, responses, {
+  const got = await sequenceKl(policy, Reference.model(reference), queries, responses, {
     padTokenId: e2e.pad_token_id,
     chunk: 3,
   });
@@ -47,12 +47,13 @@ Deno.test("sequenceKl: Σ log π − log π_ref over response tokens, as unpadde
 });
 
 Deno.test("sequenceKl: the policy against itself is exactly 0; mismatched rows are named", async () => {
-  const same = await sequenceKl(policy, (fn) => fn(policy), queries, responses, {
+  const same = await sequenceKl(policy, Reference.model(policy), queries, responses, {
     padTokenId: e2e.pad_token_id,
   });
   assert.deepEqual(same, same.map(() => 0));
   await assert.rejects(
-    () => sequenceKl(policy, (fn) => fn(policy), queries, responses.slice(1), { padTokenId: 0 }),
+    () =>
+      sequenceKl(policy, Reference.model(policy), queries, responses.slice(1), { padTokenId: 0 }),
     /sequenceKl: \d+ queries but \d+ responses/,
   );
 });

@@ -21,7 +21,7 @@ import {
 } from "../../algorithms/rest/mod.ts";
 import { slice, type Tensor } from "../../core/mod.ts";
 import { SyntheticWordTokenizer } from "../../data/mod.ts";
-import { keywordReward } from "../../reward/functions.ts";
+import { keywordReward } from "../../reward/mod.ts";
 import { readSamples } from "../../report/run_files.ts";
 import { BigramLM } from "./tiny_lms.ts";
 

@@ -19,9 +19,14 @@ Deno.test("compareAlgorithms on a 1.5 s budget: a well-formed table, best-of-n's
       evalSamplesPerPrompt: 2,
       preferencePairs: 512,
       rest: { prompts: 16 },
+      grpo: { batchSize: 8 },
+      rloo: { batchSize: 8 },
     }),
   });
-  assert.deepEqual(r.rows.map((row) => row.algorithm), ["PPO", "DPO", "ReST", "best-of-n"]);
+  assert.deepEqual(
+    r.rows.map((row) => row.algorithm),
+    ["PPO", "GRPO", "RLOO", "DPO", "ReST", "best-of-n"],
+  );
   assert.deepEqual(r.heldOut, { prompts: 4, samplesPerPrompt: 2 });
   const rewardBefore = r.rows[0].rewardBefore;
   for (const row of r.rows) {
@@ -31,7 +36,7 @@ Deno.test("compareAlgorithms on a 1.5 s budget: a well-formed table, best-of-n's
     }
     assert.ok(row.inferenceMsPerPrompt > 0, `${row.algorithm}: sampling cost measured`);
   }
-  for (const row of r.rows.slice(0, 3)) {
+  for (const row of r.rows.slice(0, 5)) {
     assert.ok(
       Number.isInteger(row.steps) && row.steps >= 1,
       `${row.algorithm}: ${row.steps} steps`,
@@ -41,7 +46,7 @@ Deno.test("compareAlgorithms on a 1.5 s budget: a well-formed table, best-of-n's
     // A trained policy differs from the reference on its own samples.
     assert.notEqual(row.kl, 0, `${row.algorithm}: KL`);
   }
-  const bon = r.rows[3];
+  const bon = r.rows[5];
   assert.equal(bon.kl, 0, "the best-of-n policy is the reference itself");
   assert.equal(bon.steps, 0);
   assert.equal(bon.trainSeconds, 0);
@@ -55,7 +60,7 @@ Deno.test("compareAlgorithms on a 1.5 s budget: a well-formed table, best-of-n's
   const table = markdownTable(r).split("\n");
   assert.match(table[0], new RegExp(`^\\| ${TABLE_HEADER[0]} +\\| ${TABLE_HEADER[1]}`));
   assert.match(table[1], /^\| -+ \| -+ \|/);
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < r.rows.length; i++) {
     const cells = table[2 + i].split("|").slice(1, -1);
     assert.equal(cells.length, TABLE_HEADER.length, table[2 + i]);
     assert.equal(cells[0].trim(), r.rows[i].algorithm);

@@ -7,7 +7,7 @@ import { readMetrics } from "../../algorithms/common/metrics.ts";
 import { bestOfN } from "../../algorithms/best_of_n/mod.ts";
 import { SFTTrainer } from "../../algorithms/sft/mod.ts";
 import { SyntheticWordTokenizer } from "../../data/mod.ts";
-import { keywordReward } from "../../reward/functions.ts";
+import { keywordReward } from "../../reward/mod.ts";
 import {
   readDistributions,
   readRunConfig,

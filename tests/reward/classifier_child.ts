@@ -8,7 +8,7 @@
  */
 
 import { classifierReward, type ClassifierRewardOptions } from "../../reward/classifier.ts";
-import { scoreTexts } from "../../reward/functions.ts";
+import { scoreTexts } from "../../reward/mod.ts";
 
 /** One model load and the batches scored with it. */
 export interface ClassifierRequest {
