@@ -25,7 +25,13 @@ interface TokenizerExpectation {
   pad: number;
 }
 
-const GPT2: TokenizerExpectation = { vocabSize: 50257, prefix: [], suffix: [], eos: 50256, pad: 50256 };
+const GPT2: TokenizerExpectation = {
+  vocabSize: 50257,
+  prefix: [],
+  suffix: [],
+  eos: 50256,
+  pad: 50256,
+};
 
 /** Expectations by Hub id. */
 export const TOKENIZER_EXPECTATIONS: Readonly<Record<string, TokenizerExpectation>> = {
@@ -33,7 +39,13 @@ export const TOKENIZER_EXPECTATIONS: Readonly<Record<string, TokenizerExpectatio
   "openai-community/gpt2": GPT2,
   "lvwerra/gpt2-imdb": GPT2,
   "distilbert-base-cased": { vocabSize: 28996, prefix: [101], suffix: [102], eos: -1, pad: 0 },
-  "SamLowe/roberta-base-go_emotions": { vocabSize: 50265, prefix: [0], suffix: [2], eos: 2, pad: 1 },
+  "SamLowe/roberta-base-go_emotions": {
+    vocabSize: 50265,
+    prefix: [0],
+    suffix: [2],
+    eos: 2,
+    pad: 1,
+  },
   "google/flan-t5-small": { vocabSize: 32100, prefix: [], suffix: [1], eos: 1, pad: 0 },
   "HuggingFaceTB/SmolLM2-135M": { vocabSize: 49152, prefix: [], suffix: [], eos: 0, pad: 0 },
   "facebook/opt-350m": { vocabSize: 50265, prefix: [2], suffix: [], eos: 2, pad: 1 },
@@ -57,7 +69,10 @@ const SAMPLE = "The movie was great, I loved it.";
  * @param hubDir The filled hub cache.
  * @param ids Repos to check (datasets and unknown ids are passed over).
  */
-export async function checkTokenizers(hubDir: string, ids: readonly string[]): Promise<TokenizerCheck[]> {
+export async function checkTokenizers(
+  hubDir: string,
+  ids: readonly string[],
+): Promise<TokenizerCheck[]> {
   const out: TokenizerCheck[] = [];
   for (const id of ids) {
     if (!Object.hasOwn(CHECKPOINTS, id)) continue;
@@ -67,18 +82,26 @@ export async function checkTokenizers(hubDir: string, ids: readonly string[]): P
       const ids = t.encode(SAMPLE);
       const bare = ids.slice(want.prefix.length, ids.length - want.suffix.length);
       const problems: string[] = [];
-      if (t.vocabSize !== want.vocabSize) problems.push(`vocabulary ${t.vocabSize}, not ${want.vocabSize}`);
-      const head = ids.slice(0, want.prefix.length), tail = ids.slice(ids.length - want.suffix.length);
+      if (t.vocabSize !== want.vocabSize) {
+        problems.push(`vocabulary ${t.vocabSize}, not ${want.vocabSize}`);
+      }
+      const head = ids.slice(0, want.prefix.length),
+        tail = ids.slice(ids.length - want.suffix.length);
       if (JSON.stringify(head) !== JSON.stringify(want.prefix)) {
         problems.push(`starts with [${head}], not [${want.prefix}]`);
       }
       if (want.suffix.length > 0 && JSON.stringify(tail) !== JSON.stringify(want.suffix)) {
         problems.push(`ends with [${tail}], not [${want.suffix}]`);
       }
-      if (want.suffix.length === 0 && ids.length > 0 && [want.eos, want.pad].includes(ids[ids.length - 1]) && want.eos >= 0) {
+      if (
+        want.suffix.length === 0 && ids.length > 0 &&
+        [want.eos, want.pad].includes(ids[ids.length - 1]) && want.eos >= 0
+      ) {
         problems.push(`ends with a special token ${ids[ids.length - 1]}`);
       }
-      if (want.eos >= 0 && t.eosTokenId !== want.eos) problems.push(`eos ${t.eosTokenId}, not ${want.eos}`);
+      if (want.eos >= 0 && t.eosTokenId !== want.eos) {
+        problems.push(`eos ${t.eosTokenId}, not ${want.eos}`);
+      }
       if (t.padTokenId !== want.pad) problems.push(`pad ${t.padTokenId}, not ${want.pad}`);
       const roundTrip = t.decode(ids, { skipSpecialTokens: true }).trim();
       if (roundTrip !== SAMPLE) problems.push(`decodes to ${JSON.stringify(roundTrip)}`);
@@ -86,7 +109,9 @@ export async function checkTokenizers(hubDir: string, ids: readonly string[]): P
         id,
         ok: problems.length === 0,
         detail: problems.length === 0
-          ? `${t.vocabSize} tokens, "${SAMPLE}" → [${ids.slice(0, 4)}…] ${bare.length} tokens + [${want.prefix}]/[${want.suffix}]`
+          ? `${t.vocabSize} tokens, "${SAMPLE}" → [${
+            ids.slice(0, 4)
+          }…] ${bare.length} tokens + [${want.prefix}]/[${want.suffix}]`
           : problems.join("; "),
       });
     } catch (e) {

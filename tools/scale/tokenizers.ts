@@ -60,13 +60,14 @@ function byteLevelVocab(
   tail: readonly string[],
 ): { vocab: Record<string, number>; mergesText: string } {
   const vocab: Record<string, number> = {};
-  const add = (token: string) => (vocab[token] = Object.keys(vocab).length);
+  let next = 0;
+  const add = (token: string) => (vocab[token] = next++);
   head.forEach(add);
   bytesToUnicode().forEach(add);
   const { merges, tokens } = patternMerges(size - head.length - 256 - tail.length);
   tokens.forEach(add);
   tail.forEach(add);
-  if (Object.keys(vocab).length !== size) {
+  if (next !== size || Object.keys(vocab).length !== size) {
     throw new Error(`byte-level vocabulary has ${Object.keys(vocab).length} entries, not ${size}`);
   }
   return { vocab, mergesText: ["#version: 0.2", ...merges].join("\n") + "\n" };
