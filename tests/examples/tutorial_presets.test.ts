@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { hhPreset } from "../../examples/hh/presets.ts";
 import { imdbPreset } from "../../examples/imdb/presets.ts";
 
 /** One tutorial value: where the preset holds it, what the tutorial says, and where it says it. */
@@ -81,5 +82,46 @@ Deno.test("imdb full preset = the RLHF seminar notebook (reward model, best-of-n
     { field: "sampling.stopAtEos", actual: p.sampling.stopAtEos, expected: true, source: nb("generation_kwargs min_length=-1, pad_token_id=eos: EOS ends a sample") },
     { field: "steps", actual: p.steps, expected: 50, source: nb("max_steps = 50") },
     { field: "rewardBatchSize", actual: p.rewardBatchSize, expected: 64, source: nb("compute_reward(batch['response']): the step's 64 texts in one batch") },
+  ]);
+});
+
+// The hh-rlhf lesson's reward model and PPO stages are TRL 0.7.4's example scripts (read at the
+// v0.7.4 tag); its GRPO stage is TRL 1.9's GRPOConfig as it comes.
+const TRL_RM = "TRL 0.7.4 examples/scripts/reward_modeling.py";
+const TRL_PPO = "TRL 0.7.4 examples/scripts/ppo.py";
+const GRPO_DEFAULT = "TRL 1.9.0 GRPOConfig default";
+
+Deno.test("hh full presets = TRL's reward_modeling.py and ppo.py (0.7.4) and GRPOConfig (1.9)", () => {
+  const p = hhPreset("full");
+  const rm = (line: string) => `${TRL_RM}: ${line}`;
+  const ppo = (line: string) => `${TRL_PPO}: ${line}`;
+  // deno-fmt-ignore
+  check("hh", [
+    // hh_reward_model.ts
+    { field: "rm.base", actual: p.rm.base, expected: "facebook/opt-350m", source: rm('model_name: str = "facebook/opt-350m"') },
+    { field: "data", actual: p.data, expected: "hh-rlhf", source: rm('dataset_name: str = "Anthropic/hh-rlhf"') },
+    { field: "rm.trainExamples", actual: p.rm.trainExamples, expected: null, source: rm('load_dataset(args.dataset_name, split="train"): every pair') },
+    { field: "rm.maxLength", actual: p.rm.maxLength, expected: 512, source: rm("RewardConfig(max_length=512), pairs longer filtered out") },
+    { field: "rm.batchSize", actual: p.rm.batchSize, expected: 64, source: rm("RewardConfig(per_device_train_batch_size=64)") },
+    { field: "rm.gradientAccumulationSteps", actual: p.rm.gradientAccumulationSteps, expected: 16, source: rm("RewardConfig(gradient_accumulation_steps=16)") },
+    { field: "rm.learningRate", actual: p.rm.learningRate, expected: 1.41e-5, source: rm("RewardConfig(learning_rate=1.41e-5)") },
+    { field: "rm.epochs", actual: p.rm.epochs, expected: 1, source: rm("RewardConfig(num_train_epochs=1)") },
+    { field: "rm.maxSteps", actual: p.rm.maxSteps, expected: null, source: "transformers TrainingArguments default max_steps=-1 (epochs decide)" },
+    // hh_ppo.ts
+    { field: "ppo.learningRate", actual: p.ppo.learningRate, expected: 1.41e-5, source: ppo("PPOConfig(learning_rate=1.41e-5)") },
+    { field: "ppo.batchSize", actual: p.ppo.batchSize, expected: 128, source: ppo("PPOConfig(batch_size=128)") },
+    { field: "ppo.miniBatchSize", actual: p.ppo.miniBatchSize, expected: 128, source: ppo("PPOConfig(mini_batch_size=128)") },
+    { field: "ppo.ppoEpochs", actual: p.ppo.ppoEpochs, expected: 4, source: "TRL 0.7.4 PPOConfig default ppo_epochs=4" },
+    { field: "ppo.initKlCoef", actual: p.ppo.initKlCoef, expected: 0.2, source: "TRL 0.7.4 PPOConfig default init_kl_coef=0.2" },
+    { field: "ppo.maxNewTokens", actual: p.ppo.maxNewTokens, expected: 32, source: ppo('generation_kwargs "max_new_tokens": 32') },
+    // hh_grpo.ts
+    { field: "grpo.learningRate", actual: p.grpo.learningRate, expected: 1e-6, source: `${GRPO_DEFAULT} learning_rate=1e-6` },
+    { field: "grpo.batchSize", actual: p.grpo.batchSize, expected: 8, source: "transformers TrainingArguments default per_device_train_batch_size=8" },
+    { field: "grpo.numGenerations", actual: p.grpo.numGenerations, expected: 8, source: `${GRPO_DEFAULT} num_generations=8` },
+    { field: "grpo.beta", actual: p.grpo.beta, expected: 0, source: `${GRPO_DEFAULT} beta=0.0` },
+    { field: "grpo.maxCompletionLength", actual: p.grpo.maxCompletionLength, expected: 256, source: `${GRPO_DEFAULT} max_completion_length=256` },
+    { field: "grpo.epochs", actual: p.grpo.epochs, expected: 3, source: "transformers TrainingArguments default num_train_epochs=3" },
+    { field: "grpo.maxSteps", actual: p.grpo.maxSteps, expected: null, source: "transformers TrainingArguments default max_steps=-1" },
+    { field: "grpo.saveSteps", actual: p.grpo.saveSteps, expected: 500, source: "transformers TrainingArguments default save_steps=500" },
   ]);
 });
