@@ -52,7 +52,7 @@ const EMOTIONS = "google-research-datasets/go_emotions";
 export const EXAMPLES: readonly SmokeExample[] = [
   {
     name: "imdb_reward_model",
-    args: ["--steps", "2", "--eval-pairs", "8"],
+    args: ["--steps", "1", "--eval-pairs", "8"],
     needs: ["distilbert-base-cased", IMDB],
   },
   {
@@ -103,12 +103,30 @@ export const EXAMPLES: readonly SmokeExample[] = [
   },
   {
     name: "tldr_sft",
-    args: ["--max-steps", "1", "--train-examples", "32", "--eval-examples", "4", "--table-posts", "2"],
+    args: [
+      "--max-steps",
+      "1",
+      "--train-examples",
+      "32",
+      "--eval-examples",
+      "4",
+      "--table-posts",
+      "2",
+    ],
     needs: ["gpt2", TLDR],
   },
   {
     name: "tldr_reward_model",
-    args: ["--max-steps", "2", "--train-examples", "16", "--eval-examples", "8", "--table-posts", "2"],
+    args: [
+      "--max-steps",
+      "2",
+      "--train-examples",
+      "16",
+      "--eval-examples",
+      "8",
+      "--table-posts",
+      "2",
+    ],
     needs: [TLDR_PAIRS],
     after: ["tldr_sft"],
   },
@@ -201,7 +219,17 @@ async function runExample(
   const script = join(ROOT, "examples", `${e.name}.ts`);
   const log = join(work, "logs", `${e.name}.log`);
   const deno = Deno.execPath();
-  const argv = ["run", "-A", script, "--preset", "full", ...e.args, "--backend", "cpu", "--overwrite"];
+  const argv = [
+    "run",
+    "-A",
+    script,
+    "--preset",
+    "full",
+    ...e.args,
+    "--backend",
+    "cpu",
+    "--overwrite",
+  ];
   const useTime = exists("/usr/bin/time");
   const timeFile = join(work, "logs", `${e.name}.time`);
   const cmd = useTime
@@ -231,11 +259,21 @@ async function runExample(
       polled = Math.max(polled, kib);
     } catch { /* exited */ }
   }, 200);
-  const out = await child.output();
+  // Both streams go to the log as they arrive, so a long stage can be followed with `tail -f`.
+  const file = await Deno.open(log, { write: true, create: true, truncate: true });
+  let text = "";
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk, { stream: true });
+      await file.write(chunk);
+    }
+  };
+  const [status] = await Promise.all([child.status, drain(child.stdout), drain(child.stderr)]);
+  file.close();
   if (poll !== undefined) clearInterval(poll);
   const seconds = (performance.now() - started) / 1000;
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  await Deno.writeTextFile(log, text);
+  const out = { code: status.code };
   const tail = text.trimEnd().split("\n").slice(-12).join("\n");
   console.log(tail);
   const peakMiB = useTime ? timeOutput(timeFile) : polled / 1024;
@@ -269,7 +307,10 @@ if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      work: { type: "string", default: join(Deno.env.get("TMPDIR") ?? "/tmp", "tether-scale-smoke") },
+      work: {
+        type: "string",
+        default: join(Deno.env.get("TMPDIR") ?? "/tmp", "tether-scale-smoke"),
+      },
       only: { type: "string" },
       "fill-all": { type: "boolean", default: false },
       refill: { type: "boolean", default: false },

@@ -96,22 +96,46 @@ export const GPT2_CONFIG = {
   vocab_size: 50257,
 };
 
+/** GPT-2's sizes (the real ones by default; a test writes a tiny one the same way). */
+export interface Gpt2Shape {
+  /** Blocks. */
+  layers: number;
+  /** Hidden width. */
+  width: number;
+  /** Attention heads. */
+  heads: number;
+  /** Positions. */
+  positions: number;
+}
+
+const GPT2_SMALL: Gpt2Shape = { layers: 12, width: 768, heads: 12, positions: 1024 };
+
 /**
  * GPT-2 small as `gpt2` / `openai-community/gpt2` ships it: bare tensor names (no
  * `transformer.`), the causal-mask buffers, `tokenizer.json` beside the legacy files.
  *
  * @param id The Hub id to file it under.
+ * @param shape Sizes (default GPT-2 small's; the vocabulary is always GPT-2's 50,257).
  */
-export function gpt2Repo(id: string): CheckpointRepo {
-  const tensors = gpt2Tensors("", 12, 768, 1024);
+export function gpt2Repo(id: string, shape: Gpt2Shape = GPT2_SMALL): CheckpointRepo {
+  const { layers, width, heads, positions } = shape;
+  const tensors = gpt2Tensors("", layers, width, positions);
+  const small = shape === GPT2_SMALL;
   return {
     id,
-    describe: "GPT-2 124M (bare names, f32)",
+    describe: small ? "GPT-2 124M (bare names, f32)" : `GPT-2 ${layers}x${width} (bare names, f32)`,
     tensors,
     files: {
-      "config.json": json(GPT2_CONFIG),
+      "config.json": json({
+        ...GPT2_CONFIG,
+        n_layer: layers,
+        n_embd: width,
+        n_head: heads,
+        n_ctx: positions,
+        n_positions: positions,
+      }),
       "generation_config.json": json({ bos_token_id: 50256, eos_token_id: 50256 }),
-      ...gpt2TokenizerFiles({ tokenizerJson: true, config: { model_max_length: 1024 } }),
+      ...gpt2TokenizerFiles({ tokenizerJson: true, config: { model_max_length: positions } }),
       "model.safetensors": safetensorsFile(tensors, "F32"),
     },
   };
