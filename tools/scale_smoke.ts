@@ -10,6 +10,14 @@
  * high-water mark of the child, from `/usr/bin/time`, else `/proc/<pid>/status` VmHWM).
  *
  *   deno run -A tools/scale_smoke.ts [--work DIR] [--only a,b] [--fill-all] [--refill]
+ *                                    [--max-rss-gib 18] [--stand-in a,b]
+ *
+ * Each stage's resident memory is capped (`--max-rss-gib`, default 18): past it the stage is
+ * killed and reported, so the kernel's OOM killer never picks another process on a shared
+ * machine. When a stage fails, the stages that read its output (a reward model, an SFT policy)
+ * run on a stand-in of it: the same architecture and files, untrained (`scale/stand_ins.ts`);
+ * `--stand-in a,b` writes those up front to run later stages alone. The table names each
+ * stand-in a stage ran on.
  *
  * Exit status 0 only when every present example passed. A row whose script is not in the tree
  * prints "not present" and counts as neither pass nor failure; tiny-only examples say so. Adding
@@ -26,6 +34,7 @@ import { CHECKPOINTS } from "./scale/checkpoints.ts";
 import { DATASETS } from "./scale/datasets.ts";
 import { writeRepo } from "./scale/hub_cache.ts";
 import { countWeights } from "./scale/safetensors_stream.ts";
+import { STAND_INS } from "./scale/stand_ins.ts";
 import { checkTokenizers } from "./scale/tokenizer_checks.ts";
 
 /** One example of the smoke run. */
@@ -68,26 +77,30 @@ export const EXAMPLES: readonly SmokeExample[] = [
     after: ["imdb_reward_model"],
   },
   { name: "imdb_demo", args: [], needs: [], tinyOnly: true },
+  // The hh-rlhf lesson: the reward model first (every hh example's table scores with it), then
+  // SFT, whose policy PPO and GRPO start from.
+  {
+    name: "hh_reward_model",
+    args: ["--max-steps", "1", "--train-examples", "64", "--test-examples", "8"],
+    needs: ["facebook/opt-350m", HH],
+  },
   {
     name: "hh_sft",
     args: ["--max-steps", "1", "--train-examples", "64", "--test-examples", "8", "--samples", "2"],
     needs: ["gpt2", HH],
+    after: ["hh_reward_model"],
   },
   {
     name: "hh_dpo",
-    args: ["--max-steps", "2", "--train-examples", "32", "--test-examples", "8", "--samples", "2"],
+    args: ["--max-steps", "1", "--train-examples", "32", "--test-examples", "8", "--samples", "2"],
     needs: ["gpt2", HH],
+    after: ["hh_reward_model"],
   },
   {
     name: "hh_rest",
     args: ["--grow-prompts", "2", "--improve-steps", "1", "--test-examples", "8", "--samples", "2"],
     needs: ["gpt2", HH],
-  },
-  // Arriving with the online-RL branch: reward model on hh-rlhf, then PPO and GRPO against it.
-  {
-    name: "hh_reward_model",
-    args: ["--max-steps", "1", "--train-examples", "64", "--test-examples", "8"],
-    needs: ["facebook/opt-350m", HH],
+    after: ["hh_reward_model"],
   },
   {
     name: "hh_ppo",
@@ -130,10 +143,11 @@ export const EXAMPLES: readonly SmokeExample[] = [
     needs: [TLDR_PAIRS],
     after: ["tldr_sft"],
   },
-  // Arriving later: the TL;DR PPO stage and the go_emotions tutorial.
+  // Arriving later (each row runs once its script exists): the TL;DR PPO stage (trlX's
+  // total_steps) and the go_emotions tutorial.
   {
     name: "tldr_ppo",
-    args: ["--steps", "1", "--eval-examples", "4", "--table-posts", "2"],
+    args: ["--total-steps", "1", "--eval-examples", "4", "--table-posts", "2"],
     needs: [TLDR, TLDR_PAIRS],
     after: ["tldr_sft", "tldr_reward_model"],
   },
@@ -207,18 +221,110 @@ async function fill(hubDir: string, names: Set<string>, refill: boolean): Promis
 
 /** Peak RSS in MiB of a finished `/usr/bin/time -f %M` run, from its output file. */
 function timeOutput(path: string): number | undefined {
-  const kib = Number(Deno.readTextFileSync(path).trim().split("\n").pop());
-  return Number.isFinite(kib) && kib > 0 ? kib / 1024 : undefined;
+  try {
+    const kib = Number(Deno.readTextFileSync(path).trim().split("\n").pop());
+    return Number.isFinite(kib) && kib > 0 ? kib / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process and its descendants, from `/proc/<pid>/task/<pid>/children`. */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      const children = Deno.readTextFileSync(`/proc/${out[i]}/task/${out[i]}/children`);
+      out.push(...children.trim().split(/\s+/).filter(Boolean).map(Number));
+    } catch { /* exited */ }
+  }
+  return out;
+}
+
+/** `VmRSS` / `VmHWM` of a process in KiB (0 once it has exited). */
+function memoryKiB(pid: number, field: "VmRSS" | "VmHWM"): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(status.match(new RegExp(`${field}:\\s+(\\d+)`))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** One child process of the smoke run: its status, wall time, peak RSS and output. */
+interface ChildRun {
+  code: number;
+  seconds: number;
+  peakMiB?: number;
+  /** Set when the run was stopped at the RSS cap. */
+  capped: boolean;
+  text: string;
+}
+
+/**
+ * Run `deno <argv>` in `work` with the Hub switched off, its output streamed into `log`, its
+ * peak RSS measured (`/usr/bin/time`, else the kernel's VmHWM), and the whole process tree
+ * killed if its resident memory passes `capMiB`: the machine is shared, and the kernel's OOM
+ * killer may otherwise pick someone else's process.
+ */
+async function runChild(
+  argv: string[],
+  o: { work: string; hfHome: string; log: string; capMiB: number },
+): Promise<ChildRun> {
+  const deno = Deno.execPath();
+  const useTime = exists("/usr/bin/time");
+  const timeFile = `${o.log}.time`;
+  const env = { HF_HOME: o.hfHome, HF_HUB_OFFLINE: "1", NO_COLOR: "1" };
+  const cmd = useTime
+    ? new Deno.Command("/usr/bin/time", {
+      args: ["-f", "%M", "-o", timeFile, deno, ...argv],
+      cwd: o.work,
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    })
+    : new Deno.Command(deno, { args: argv, cwd: o.work, env, stdout: "piped", stderr: "piped" });
+  const started = performance.now();
+  const child = cmd.spawn();
+  let polledKiB = 0;
+  let capped = false;
+  const poll = setInterval(() => {
+    const tree = processTree(child.pid);
+    const rss = tree.reduce((sum, pid) => sum + memoryKiB(pid, "VmRSS"), 0);
+    polledKiB = Math.max(polledKiB, ...tree.map((pid) => memoryKiB(pid, "VmHWM")));
+    if (!capped && rss > o.capMiB * 1024) {
+      capped = true;
+      for (const pid of tree.reverse()) {
+        try {
+          Deno.kill(pid, "SIGKILL");
+        } catch { /* exited */ }
+      }
+    }
+  }, 250);
+  // Both streams go to the log as they arrive, so a long stage can be followed with `tail -f`.
+  const file = await Deno.open(o.log, { write: true, create: true, truncate: true });
+  let text = "";
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk, { stream: true });
+      await file.write(chunk);
+    }
+  };
+  const [status] = await Promise.all([child.status, drain(child.stdout), drain(child.stderr)]);
+  clearInterval(poll);
+  file.close();
+  const seconds = (performance.now() - started) / 1000;
+  const timed = useTime && !capped ? timeOutput(timeFile) : undefined;
+  const peakMiB = timed ?? (polledKiB > 0 ? polledKiB / 1024 : undefined);
+  return { code: status.code, seconds, peakMiB, capped, text };
 }
 
 async function runExample(
   e: SmokeExample,
-  work: string,
-  hfHome: string,
+  o: { work: string; hfHome: string; capMiB: number; standIns: readonly string[] },
 ): Promise<Outcome> {
   const script = join(ROOT, "examples", `${e.name}.ts`);
-  const log = join(work, "logs", `${e.name}.log`);
-  const deno = Deno.execPath();
   const argv = [
     "run",
     "-A",
@@ -230,64 +336,50 @@ async function runExample(
     "cpu",
     "--overwrite",
   ];
-  const useTime = exists("/usr/bin/time");
-  const timeFile = join(work, "logs", `${e.name}.time`);
-  const cmd = useTime
-    ? new Deno.Command("/usr/bin/time", {
-      args: ["-f", "%M", "-o", timeFile, deno, ...argv],
-      cwd: work,
-      env: { HF_HOME: hfHome, HF_HUB_OFFLINE: "1", NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    })
-    : new Deno.Command(deno, {
-      args: argv,
-      cwd: work,
-      env: { HF_HOME: hfHome, HF_HUB_OFFLINE: "1", NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    });
-  console.log(`\n== ${e.name}: deno ${argv.slice(2).join(" ")}`);
-  const started = performance.now();
-  const child = cmd.spawn();
-  let polled = 0;
-  const poll = useTime ? undefined : setInterval(() => {
-    try {
-      const kib = Number(
-        Deno.readTextFileSync(`/proc/${child.pid}/status`).match(/VmHWM:\s+(\d+)/)?.[1] ?? 0,
-      );
-      polled = Math.max(polled, kib);
-    } catch { /* exited */ }
-  }, 200);
-  // Both streams go to the log as they arrive, so a long stage can be followed with `tail -f`.
-  const file = await Deno.open(log, { write: true, create: true, truncate: true });
-  let text = "";
-  const drain = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      text += decoder.decode(chunk, { stream: true });
-      await file.write(chunk);
-    }
-  };
-  const [status] = await Promise.all([child.status, drain(child.stdout), drain(child.stderr)]);
-  file.close();
-  if (poll !== undefined) clearInterval(poll);
-  const seconds = (performance.now() - started) / 1000;
-  const out = { code: status.code };
-  const tail = text.trimEnd().split("\n").slice(-12).join("\n");
-  console.log(tail);
-  const peakMiB = useTime ? timeOutput(timeFile) : polled / 1024;
-  if (out.code !== 0) {
-    const lines = text.trimEnd().split("\n").filter((l) => !/^\s*at /.test(l));
+  console.log(`\n== ${e.name}: deno ${argv.slice(2).join(" ").replace(ROOT, "")}`);
+  const log = join(o.work, "logs", `${e.name}.log`);
+  const run = await runChild(argv, { ...o, log });
+  console.log(run.text.trimEnd().split("\n").slice(-12).join("\n"));
+  const standIn = o.standIns.length > 0 ? `on a stand-in for ${o.standIns.join(", ")}` : "";
+  const base = { name: e.name, seconds: run.seconds, peakMiB: run.peakMiB };
+  if (run.capped) {
     return {
-      name: e.name,
+      ...base,
       status: "FAIL",
-      seconds,
-      peakMiB,
-      detail: `exit ${out.code}: ${lines.slice(-3).join(" / ").slice(0, 300)}`,
+      detail: [
+        `stopped at the ${(o.capMiB / 1024).toFixed(0)} GiB RSS cap: ${lastLine(run.text)}`,
+        standIn,
+      ].filter(Boolean).join("; "),
     };
   }
-  return { name: e.name, status: "pass", seconds, peakMiB };
+  if (run.code !== 0) {
+    const detail = `exit ${run.code}: ${lastLines(run.text, 3)}`;
+    return { ...base, status: "FAIL", detail: [detail, standIn].filter(Boolean).join("; ") };
+  }
+  return { ...base, status: "pass", detail: standIn || undefined };
+}
+
+/** The last line of a run's output that is not a stack frame. */
+function lastLine(text: string): string {
+  return lastLines(text, 1);
+}
+
+function lastLines(text: string, n: number): string {
+  const lines = text.trimEnd().split("\n").filter((l) => l.trim() && !/^\s*at /.test(l));
+  return lines.slice(-n).join(" / ").slice(0, 300);
+}
+
+/** Write the stand-in for a failed stage's output, so the stages after it still run. */
+async function writeStandIn(
+  stage: string,
+  o: { work: string; hfHome: string; capMiB: number },
+): Promise<boolean> {
+  if (!Object.hasOwn(STAND_INS, stage)) return false;
+  const script = join(ROOT, "tools", "scale", "stand_ins.ts");
+  const log = join(o.work, "logs", `${stage}.stand-in.log`);
+  const run = await runChild(["run", "-A", script, stage], { ...o, log });
+  console.log(`stand-in for ${stage}: ${run.code === 0 ? STAND_INS[stage].describe : "FAILED"}`);
+  return run.code === 0;
 }
 
 function table(outcomes: readonly Outcome[]): string {
@@ -314,8 +406,15 @@ if (import.meta.main) {
       only: { type: "string" },
       "fill-all": { type: "boolean", default: false },
       refill: { type: "boolean", default: false },
+      "max-rss-gib": { type: "string", default: "18" },
+      "stand-in": { type: "string" },
     },
   });
+  const capMiB = Number(values["max-rss-gib"]) * 1024;
+  if (!(capMiB > 0)) {
+    console.error(`bad --max-rss-gib (${values["max-rss-gib"]}): use a number of GiB > 0`);
+    Deno.exit(2);
+  }
   const work = resolve(values.work!);
   const hfHome = join(work, "hf_home");
   const hubDir = join(hfHome, "hub");
@@ -349,6 +448,16 @@ if (import.meta.main) {
   });
 
   const failed = new Set<string>();
+  const stoodIn = new Set<string>();
+  const ranHere = new Set<string>();
+  // Stand-ins asked for up front: run later stages alone, without the stage that trains their input.
+  for (const stage of values["stand-in"]?.split(",") ?? []) {
+    if (!(await writeStandIn(stage, { work, hfHome, capMiB }))) {
+      console.error(`no stand-in written for '${stage}' (see its log)`);
+      Deno.exit(1);
+    }
+    stoodIn.add(stage);
+  }
   for (const e of selected) {
     if (!present(e)) {
       outcomes.push({ name: e.name, status: "not present", detail: "no script on this branch" });
@@ -358,13 +467,20 @@ if (import.meta.main) {
       outcomes.push({ name: e.name, status: "tiny only", detail: "no full preset" });
       continue;
     }
-    const blocked = (e.after ?? []).filter((d) => failed.has(d));
+    // A failed stage's output is written untrained, so the stages after it still run.
+    const blocked = [];
+    for (const d of (e.after ?? []).filter((d) => failed.has(d))) {
+      if (!stoodIn.has(d) && await writeStandIn(d, { work, hfHome, capMiB })) stoodIn.add(d);
+      if (!stoodIn.has(d)) blocked.push(d);
+    }
     if (blocked.length > 0) {
       failed.add(e.name);
       outcomes.push({ name: e.name, status: "skipped", detail: `needs ${blocked.join(", ")}` });
       continue;
     }
-    const o = await runExample(e, work, hfHome);
+    const standIns = (e.after ?? []).filter((d) => stoodIn.has(d) && !ranHere.has(d));
+    const o = await runExample(e, { work, hfHome, capMiB, standIns });
+    if (o.status === "pass") ranHere.add(e.name);
     if (o.status !== "pass") failed.add(e.name);
     outcomes.push(o);
   }
