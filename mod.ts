@@ -56,3 +56,15 @@ export type {
   TrainerScheduler,
 } from "./algorithms/grpo/mod.ts";
 export { GroupTrainer } from "./algorithms/grpo/mod.ts";
+export {
+  parseTrlxConfig,
+  train,
+  type TrlxConfig,
+  type TrlxConfigInput,
+  type TrlxEvaluation,
+  type TrlxGenerateOptions,
+  type TrlxRewardContext,
+  type TrlxRewardFn,
+  type TrlxTrainer,
+  type TrlxTrainOptions,
+} from "./algorithms/ppo_trlx/mod.ts";

@@ -149,7 +149,10 @@ interface Candidate {
  *
  * @example
  * ```ts
- * const out = await beamSearch(model, [[5, 6, 7], [8]], {
+ * import { beamSearch, loadCausalLM } from "@tether/rlhf/models";
+ *
+ * const model = (await loadCausalLM("examples/assets/tiny-imdb/policy")).eval(); // tiny GPT-2
+ * const out = await beamSearch(model, [[15, 36, 60], [36]], {
  *   numBeams: 4, maxNewTokens: 16, lengthPenalty: 1.0, earlyStopping: true,
  * });
  * console.log(out.tokens[0], out.sequenceScores[0]);

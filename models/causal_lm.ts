@@ -191,8 +191,11 @@ async function fill(
  * @example
  * ```ts
  * import { loadCausalLM } from "@tether/rlhf/models";
- * const policy = await loadCausalLM("HuggingFaceTB/SmolLM2-135M", { valueHead: true });
- * const { tokens } = await policy.generate([[1, 504, 3458]], { maxNewTokens: 8 });
+ * // A tiny Llama of the test fixtures; a Hub id such as "HuggingFaceTB/SmolLM2-135M" works too.
+ * const path = "tests/fixtures/models/llama-a";
+ * const policy = await loadCausalLM(path, { valueHead: true, log: () => {} }); // fresh v_head
+ * const { tokens } = await policy.generate([[1, 54, 38]], { maxNewTokens: 8 });
+ * console.log(tokens[0].length <= 8); // true
  * ```
  *
  * @param idOrPath A model folder or a Hub id.
@@ -314,7 +317,11 @@ async function loadClassifier(
  * @example
  * ```ts
  * import { loadCausalLMForSequenceClassification } from "@tether/rlhf/models";
- * const rm = await loadCausalLMForSequenceClassification("./qwen2-rm", { numLabels: 1 });
+ * // A tiny Qwen2 of the test fixtures (no score head yet, so a fresh one is drawn).
+ * const rm = await loadCausalLMForSequenceClassification("tests/fixtures/models/qwen2-a", {
+ *   numLabels: 1,
+ * });
+ * console.log(rm.numLabels); // 1
  * ```
  *
  * @param idOrPath A model folder or a Hub id.

@@ -66,8 +66,12 @@ function classifierClass(base: CausalLM): string {
  * @example
  * ```ts
  * import { loadCausalLMForSequenceClassification } from "@tether/rlhf/models";
- * const rm = await loadCausalLMForSequenceClassification("./my-qwen2-rm", { numLabels: 1 });
+ * // A tiny Qwen2 checkpoint of the test fixtures; a Hub id such as "Qwen/Qwen2.5-0.5B" works too.
+ * const rm = await loadCausalLMForSequenceClassification("tests/fixtures/models/qwen2-a", {
+ *   numLabels: 1,
+ * });
  * const { logits } = rm.forward({ inputIds: [[1, 2, 3]], attentionMask: [[1, 1, 1]] });
+ * console.log(logits.shape); // [1, 1]: one score per row (a fresh score head)
  * ```
  */
 export class CausalLMForSequenceClassification extends Module {

@@ -311,9 +311,13 @@ interface Start {
  *
  * @example
  * ```ts
- * const { tokens, logProbs } = await generate(model, [[5, 6, 7], [8]], {
+ * import { generate, loadCausalLM } from "@tether/rlhf/models";
+ *
+ * const model = (await loadCausalLM("examples/assets/tiny-imdb/policy")).eval(); // tiny GPT-2
+ * const { tokens, logProbs } = await generate(model, [[15, 36, 60], [36]], {
  *   maxNewTokens: 16, doSample: true, topK: 0, topP: 1.0, seed: 0,
  * });
+ * console.log(tokens.length, logProbs!.length); // 2 2: one row of new tokens per prompt
  * ```
  */
 export async function generate(

@@ -145,9 +145,23 @@ function writeInto(param: Tensor, values: Float32Array, offset: number): void {
  *
  * @example
  * ```ts
- * import { loadWeights, openCheckpoint, openModel } from "@tether/rlhf/models";
- * using reader = await openCheckpoint(await openModel("./my-llama"));
- * await loadWeights(model, reader, { describe: "my model" });
+ * import {
+ *   llamaCheckpointKey,
+ *   LlamaForCausalLM,
+ *   loadConfig,
+ *   loadWeights,
+ *   openCheckpoint,
+ *   openModel,
+ * } from "@tether/rlhf/models";
+ *
+ * const files = await openModel("tests/fixtures/models/llama-a"); // a tiny Llama (or a Hub id)
+ * const model = new LlamaForCausalLM(await loadConfig(files), { initWeights: false });
+ * using reader = await openCheckpoint(files);
+ * const result = await loadWeights(model, reader, {
+ *   mapKey: llamaCheckpointKey,
+ *   describe: "my model",
+ * });
+ * console.log(result.unused, result.initialized); // [] []: every tensor found its parameter
  * ```
  */
 export async function loadWeights(

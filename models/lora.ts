@@ -273,9 +273,16 @@ const adapted = new WeakSet<Module>();
  *
  * @example
  * ```ts
+ * import { optim } from "@tether/rlhf/core";
+ * import { applyLora, loadCausalLM } from "@tether/rlhf/models";
+ *
+ * const model = await loadCausalLM("examples/assets/tiny-imdb/policy"); // tiny offline GPT-2
  * const lora = applyLora(model, { r: 8, alpha: 16, dropout: 0.05, targetModules: ["c_attn"] });
  * const opt = new optim.AdamW(lora.parameters(), { lr: 1e-4 });
+ * const batch = { inputIds: [[15, 36, 60]] };
  * const refLogits = lora.withAdaptersDisabled(() => model.forward(batch).logits);
+ * opt.zeroGrad();
+ * console.log(lora.parameters().length, refLogits.shape); // A and B of each c_attn; [1, 3, 169]
  * ```
  */
 export function applyLora(

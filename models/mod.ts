@@ -7,10 +7,12 @@
  * @example
  * ```ts
  * import { loadConfig, loadStateDict, loadTokenizer, normalizeGpt2Keys } from "@tether/rlhf/models";
- * const config = await loadConfig("openai-community/gpt2");
- * const weights = normalizeGpt2Keys(await loadStateDict("openai-community/gpt2"));
- * const tokenizer = await loadTokenizer("openai-community/gpt2");
- * console.log(config.n_layer, weights.get("wte.weight")!.shape, tokenizer.encode("Hello"));
+ * // The examples' tiny GPT-2; a Hub id such as "openai-community/gpt2" is read the same way.
+ * const path = "examples/assets/tiny-imdb/policy";
+ * const config = await loadConfig(path);
+ * const weights = normalizeGpt2Keys(await loadStateDict(path));
+ * const tokenizer = await loadTokenizer(path);
+ * console.log(config.n_layer, weights.get("wte.weight")!.shape, tokenizer.encode("great"));
  * ```
  * @module
  */
@@ -200,7 +202,24 @@ export {
   type StateDictWeightsResult,
 } from "./state_dict_weights.ts";
 
-// Types of the core that model signatures mention (tensors, modules, generators).
-export type * from "../core/mod.ts";
-export type * from "../core/nn/mod.ts";
+// Types of the core that model signatures mention (their own pages are core's), so this page
+// resolves them without listing the core's functions.
+export type { Generator, Tensor } from "../core/mod.ts";
+export type {
+  Conv1D,
+  Dropout,
+  Embedding,
+  LayerNorm,
+  Linear,
+  LoadStateDictResult,
+  Module,
+  RMSNorm,
+  StateDictInput,
+} from "../core/nn/mod.ts";
+export type { ProgressEvent } from "../common/progress.ts";
 export type { LoadStateDictOptions as ModuleLoadStateDictOptions } from "../core/nn/mod.ts";
+// What those types mention in turn, so this page resolves every type it shows.
+export type { Attrs, Backend, BackendCounters, BackendLimits } from "../core/backend.ts";
+export type { GeneratorState } from "../core/random.ts";
+export type { Shape } from "../core/shape.ts";
+export type { Storage, TapeNode } from "../core/tensor.ts";

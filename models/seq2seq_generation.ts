@@ -201,9 +201,13 @@ function padPrompts(prompts: number[][], pad: number, vocab: number) {
  *
  * @example
  * ```ts
+ * import { generateSeq2Seq, loadSeq2SeqLM } from "@tether/rlhf/models";
+ *
+ * const t5 = await loadSeq2SeqLM("tests/fixtures/models/t5-a"); // tiny T5 (or "google/flan-t5-small")
  * const { tokens, logProbs } = await generateSeq2Seq(t5, [[37, 8, 1], [42, 1]], {
  *   maxNewTokens: 32, doSample: true, topK: 10, seed: 0,
  * });
+ * console.log(tokens.length, logProbs!.length); // 2 2
  * ```
  */
 export async function generateSeq2Seq(

@@ -77,9 +77,12 @@ function rowFor(config: Record<string, unknown>, who: string): ArchitectureRow<S
  * @example
  * ```ts
  * import { loadSeq2SeqLM } from "@tether/rlhf/models";
- * const t5 = await loadSeq2SeqLM("google/flan-t5-small");
- * const { tokens } = await t5.generate([[363, 19, 8, 1]], { maxNewTokens: 16 });
- * const policy = await loadSeq2SeqLM("google/flan-t5-small", { valueHead: true });
+ * // A tiny T5 of the test fixtures; a Hub id such as "google/flan-t5-small" works the same.
+ * const path = "tests/fixtures/models/t5-a";
+ * const t5 = await loadSeq2SeqLM(path);
+ * const { tokens } = await t5.generate([[63, 19, 8, 1]], { maxNewTokens: 16 });
+ * const policy = await loadSeq2SeqLM(path, { valueHead: true, log: () => {} }); // fresh v_head
+ * console.log(tokens[0].length <= 16, policy.modelType); // true t5
  * ```
  */
 export function loadSeq2SeqLM(

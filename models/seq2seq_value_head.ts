@@ -31,7 +31,8 @@ import { adoptChildren } from "./with_value_head.ts";
  * @example
  * ```ts
  * import { loadSeq2SeqLM, Seq2SeqLMWithValueHead } from "@tether/rlhf/models";
- * const policy = new Seq2SeqLMWithValueHead(await loadSeq2SeqLM("google/flan-t5-small"));
+ * // A tiny T5 of the test fixtures; "google/flan-t5-small" works the same.
+ * const policy = new Seq2SeqLMWithValueHead(await loadSeq2SeqLM("tests/fixtures/models/t5-a"));
  * const { logits, values } = policy.forward({
  *   inputIds: [[37, 8, 1]],
  *   decoderInputIds: [[0, 94, 12]],

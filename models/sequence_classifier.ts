@@ -94,8 +94,11 @@ export function sequenceClassifierFromConfig(
  * @example
  * ```ts
  * import { loadSequenceClassifier } from "@tether/rlhf/models";
- * const rm = await loadSequenceClassifier("distilbert-base-uncased", { numLabels: 1 });
- * const { logits } = rm.forward({ inputIds: [[101, 2307, 102]], attentionMask: [[1, 1, 1]] });
+ * // The examples' tiny DistilBERT reward model; from "distilbert-base-uncased" the one-label
+ * // head would start fresh (with a warning saying so).
+ * const rm = await loadSequenceClassifier("examples/assets/tiny-imdb/reward", { numLabels: 1 });
+ * const { logits } = rm.forward({ inputIds: [[1, 23, 2]], attentionMask: [[1, 1, 1]] });
+ * console.log(logits.shape); // [1, 1]
  * ```
  *
  * @param idOrPath A model folder or a Hub id.

@@ -120,9 +120,10 @@ export function configLabels(config: Record<string, unknown>): string[] {
  * @example
  * ```ts
  * import { loadTextClassifier } from "@tether/rlhf/models";
- * const classifier = await loadTextClassifier("SamLowe/roberta-base-go_emotions");
+ * // The examples' tiny go_emotions classifier; "SamLowe/roberta-base-go_emotions" works the same.
+ * const classifier = await loadTextClassifier("examples/assets/tiny-emotions/classifier");
  * const [scores] = await classifier.scores(["I love this!"], { functionToApply: "softmax" });
- * console.log(scores.joy);
+ * console.log(scores.joy); // the softmax probability of the "joy" label
  * ```
  */
 export class TextClassifier {

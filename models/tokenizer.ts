@@ -251,9 +251,10 @@ export class Tokenizer {
    * @example
    * ```ts
    * import { loadTokenizer } from "@tether/rlhf/models";
-   * const tokenizer = await loadTokenizer("openai-community/gpt2");
-   * const batch = tokenizer.batchEncode(["Hello", "Hello world"], { padding: "left" });
-   * // batch.attentionMask[0] starts with 0s where padding went
+   * // The examples' tiny word-level tokenizer; a Hub id such as "openai-community/gpt2" works too.
+   * const tokenizer = await loadTokenizer("examples/assets/tiny-imdb/policy");
+   * const batch = tokenizer.batchEncode(["great", "a great movie"], { padding: "left" });
+   * console.log(batch.attentionMask); // [[0, 0, 1], [1, 1, 1]]: padding went to the left
    * ```
    *
    * @param texts The texts.
@@ -336,11 +337,24 @@ export class Tokenizer {
    *
    * @example
    * ```ts
-   * const tokenizer = await loadTokenizer("HuggingFaceTB/SmolLM2-135M-Instruct");
+   * import { createTokenizer } from "@tether/rlhf/models";
+   *
+   * // An instruct model's tokenizer brings its template (loadTokenizer("HuggingFaceTB/
+   * // SmolLM2-135M-Instruct")); here one is given to the tiny offline tokenizer.
+   * const dir = "examples/assets/tiny-imdb/policy";
+   * const tokenizer = await createTokenizer(
+   *   JSON.parse(await Deno.readTextFile(`${dir}/tokenizer.json`)),
+   *   {
+   *     eos_token: "<|endoftext|>",
+   *     chat_template: "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}" +
+   *       "{% if add_generation_prompt %}assistant:{% endif %}",
+   *   },
+   * );
    * const prompt = tokenizer.applyChatTemplate(
    *   [{ role: "user", content: "Name a colour." }],
    *   { addGenerationPrompt: true },
    * );
+   * console.log(prompt); // "user: Name a colour.\nassistant:"
    * ```
    *
    * @param messages The conversation.
@@ -564,9 +578,10 @@ async function readJsonFile(path: string): Promise<Record<string, unknown>> {
  * @example
  * ```ts
  * import { loadTokenizer } from "@tether/rlhf/models";
- * const tokenizer = await loadTokenizer("openai-community/gpt2");
- * const ids = tokenizer.encode("Hello world"); // [15496, 995]
- * console.log(tokenizer.decode(ids), tokenizer.padTokenId === tokenizer.eosTokenId);
+ * // A folder, or a Hub id such as "openai-community/gpt2" (read from the Hugging Face cache).
+ * const tokenizer = await loadTokenizer("examples/assets/tiny-imdb/policy");
+ * const ids = tokenizer.encode("a great movie");
+ * console.log(tokenizer.decode(ids), tokenizer.padTokenId); // a great movie 1 (no pad_token: EOS pads)
  * ```
  *
  * @param ref A folder, a Hub id, or opened {@link ModelFiles}.

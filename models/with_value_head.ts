@@ -49,8 +49,10 @@ export function configJsonOf(model: CausalLM): Record<string, unknown> {
  * @example
  * ```ts
  * import { CausalLMWithValueHead, loadCausalLM } from "@tether/rlhf/models";
- * const policy = new CausalLMWithValueHead(await loadCausalLM("HuggingFaceTB/SmolLM2-135M"));
+ * // A tiny Llama of the test fixtures; a Hub id such as "HuggingFaceTB/SmolLM2-135M" works too.
+ * const policy = new CausalLMWithValueHead(await loadCausalLM("tests/fixtures/models/llama-a"));
  * const { logits, values } = policy.forward({ inputIds: [[1, 2, 3]] });
+ * console.log(logits.shape, values!.shape); // [1, 3, 96] [1, 3]
  * ```
  */
 export class CausalLMWithValueHead extends Module implements CausalLM, HasConfigJson {

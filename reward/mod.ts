@@ -98,8 +98,8 @@ export {
   type TokenRowOptions,
 } from "./token_reward_function.ts";
 // Types the per-token reward model's API mentions, so the docs resolve them.
-export type * from "../models/gpt2/mod.ts";
-export type * from "../core/nn/mod.ts";
+export type { GPT2Config, GPT2Model } from "../models/gpt2/mod.ts";
+export type { Dropout, Linear, Module } from "../core/nn/mod.ts";
 export type {
   GenerateOptions,
   GenerateResult,

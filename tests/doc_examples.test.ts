@@ -14,10 +14,10 @@ const IGNORED: Record<string, string> = {
 };
 
 /**
- * Entry-point folders whose examples are not in the doc tests yet: their modules are being
- * rewritten, and they join the task's list when their examples run offline.
+ * Folders with examples that are not in the doc tests yet, each with the reason. Everything
+ * else with an `@example` (outside tests/, tools/ and bench/) is in the test task's list.
  */
-const PENDING = ["models/", "examples/"];
+const PENDING: Record<string, string> = {};
 
 /** Pages of docs/ whose code blocks are excerpts, not programs (left out of the doc tests). */
 const EXCERPT_DOCS = ["docs/ARCHITECTURES.md"];
@@ -29,24 +29,31 @@ async function docArgs(): Promise<string[]> {
   return task.split(/\s+/);
 }
 
-async function docFolders(): Promise<string[]> {
-  return (await docArgs()).filter((arg) => arg.endsWith("/") && arg !== "tests/");
+/** Folders and single modules whose examples the test task runs. */
+async function docPaths(): Promise<string[]> {
+  return (await docArgs()).filter((arg) =>
+    (arg.endsWith("/") && arg !== "tests/") || (arg.endsWith(".ts") && !arg.startsWith("tests/"))
+  );
 }
 
 async function* tsFiles(dir: string): AsyncGenerator<string> {
   for await (const entry of Deno.readDir(dir)) {
     const path = join(dir, entry.name);
+    if (entry.isDirectory && /^(\..*|node_modules|runs|fixtures)$/.test(entry.name)) continue;
     if (entry.isDirectory) yield* tsFiles(path);
     else if (entry.name.endsWith(".ts")) yield path;
   }
 }
 
 Deno.test("every @example in the doc-tested folders is a fenced ts block that runs", async () => {
-  const folders = await docFolders();
+  const paths = await docPaths();
   const unfenced: string[] = [], ignored: string[] = [];
   let examples = 0;
-  for (const folder of folders) {
-    for await (const file of tsFiles(join(root, folder))) {
+  for (const path of paths) {
+    const files = path.endsWith(".ts") ? [join(root, path)] : await Array.fromAsync(
+      tsFiles(join(root, path)),
+    );
+    for (const file of files) {
       const lines = (await Deno.readTextFile(file)).split("\n");
       const name = relative(root, file);
       lines.forEach((line, i) => {
@@ -64,18 +71,27 @@ Deno.test("every @example in the doc-tested folders is a fenced ts block that ru
   assert.ok(examples >= 40, `${examples} examples found`);
 });
 
-Deno.test("every entry point's folder is doc-tested or listed as pending", async () => {
-  const folders = await docFolders();
+Deno.test("every entry point and every module with an @example is doc-tested or pending", async () => {
+  const paths = await docPaths();
+  const covered = (file: string) => paths.some((p) => file === p || file.startsWith(p));
+  const pending = (file: string) => Object.keys(PENDING).some((p) => file.startsWith(p));
   const config = JSON.parse(await Deno.readTextFile(join(root, "deno.json")));
   for (const [name, path] of Object.entries(config.exports as Record<string, string>)) {
-    if (name === ".") continue; // mod.ts re-exports core
-    const folder = (path as string).replace(/^\.\//, "").replace(/[^/]+$/, "");
+    const file = (path as string).replace(/^\.\//, "");
     assert.ok(
-      folders.includes(folder) || PENDING.includes(folder),
-      `${name} (${folder}) is neither in the test task's --doc folders nor pending`,
+      covered(file) || pending(file),
+      `${name} (${file}) is neither in the test task's --doc list nor pending`,
     );
   }
-  for (const folder of PENDING) assert.ok(!folders.includes(folder), `${folder} is listed twice`);
+  const missing: string[] = [];
+  for await (const file of tsFiles(root)) {
+    const name = relative(root, file);
+    if (/^(tests|tools|bench|node_modules|\.git)\//.test(name)) continue;
+    if (!/^\s*\*\s*@example\b/m.test(await Deno.readTextFile(file))) continue;
+    if (!covered(name) && !pending(name)) missing.push(name);
+    if (covered(name) && pending(name)) missing.push(`${name} (listed and pending)`);
+  }
+  assert.deepEqual(missing, [], "modules whose examples deno task test does not run");
 });
 
 Deno.test("the README and every guide in docs/ run their code blocks in the test task", async () => {
@@ -89,4 +105,23 @@ Deno.test("the README and every guide in docs/ run their code blocks in the test
       `${page}: list it in the test task (its ts blocks run) or in EXCERPT_DOCS, not both`,
     );
   }
+});
+
+Deno.test("an entry point's page shows its own API: no wholesale re-export of another module", async () => {
+  const config = JSON.parse(await Deno.readTextFile(join(root, "deno.json")));
+  const wholesale: string[] = [];
+  for (const [name, path] of Object.entries(config.exports as Record<string, string>)) {
+    if (name === "." || name === "./core") continue; // the root re-exports core by design
+    const source = await Deno.readTextFile(join(root, path));
+    for (const m of source.matchAll(/^export (?:type )?\* from "([^"]+)"/gm)) {
+      // A module's own sub-folders are its API; another module's whole surface is not (a
+      // curated list such as common/group_api.ts may be shared).
+      if (!m[1].startsWith("./") && m[1].endsWith("mod.ts")) wholesale.push(`${name}: ${m[0]}`);
+    }
+  }
+  assert.deepEqual(
+    wholesale,
+    [],
+    "export just the types the signatures need (export type { ... })",
+  );
 });

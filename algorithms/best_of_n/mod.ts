@@ -29,10 +29,21 @@
  */
 
 export {
+  BEST_OF_N_CONFIG,
   bestOfN,
+  type BestOfNInput,
   type BestOfNOptions,
   type BestOfNResult,
   type Candidate,
   type GenerateFn,
 } from "./sampler.ts";
 export type { RewardFunction } from "../common/reward_functions.ts";
+export type { SampleRow } from "../../report/samples.ts";
+export type { ConfigParser, SnakeCased } from "../common/config_schema.ts";
+// What those types mention in turn, so this page resolves every type it shows.
+export type {
+  ConfigNames,
+  ObjectSchema,
+  SnakeCase,
+  UnsupportedSetting,
+} from "../common/config_schema.ts";

@@ -10,7 +10,9 @@
  * as a set, not necessarily in order.
  */
 
+import { z } from "zod";
 import { type RewardFunction, scoreTexts } from "../common/reward_functions.ts";
+import { type ConfigParser, type SnakeCased, strictConfig } from "../common/config_schema.ts";
 import { isSampleStep, resolveSampleLog, type SampleRow } from "../../report/samples.ts";
 
 /** Generates continuations: rows of prompt tokens in, prompt + new tokens out. */
@@ -67,11 +69,69 @@ export interface BestOfNOptions {
   logSamplesCount?: number;
 }
 
-/** Best-of-n over a list of queries; each query's samples are generated as one batch. */
+/**
+ * What `bestOfN` accepts: {@link BestOfNOptions}, whose settings also answer to their snake_case
+ * spellings (TRL's `sample_size`, `n_candidates`, `length_sampler`), and TRL's
+ * `queries_to_scores` for `reward` (untyped: TypeScript callers write `reward`).
+ */
+export type BestOfNInput =
+  & BestOfNOptions
+  & Partial<SnakeCased<Omit<BestOfNOptions, "generate" | "decode" | "reward">>>;
+
+const fn = (what: string) =>
+  z.custom<(...args: never[]) => unknown>((v) => typeof v === "function").describe(what);
+
+/** Validates `bestOfN`'s options under the one config rule (`config_schema.ts`). */
+export const BEST_OF_N_CONFIG: ConfigParser<Partial<BestOfNOptions>> = strictConfig<
+  Partial<BestOfNOptions>
+>(
+  "bestOfN",
+  z.object({
+    generate: fn("a function (rows, maxNewTokens) => rows of prompt + new tokens").optional(),
+    decode: fn("a function (tokens) => text").optional(),
+    reward: fn("a reward function (texts) => scores").optional(),
+    sampleSize: z.number().int().min(1).describe("an integer >= 1").optional(),
+    nCandidates: z.number().int().min(1).describe("an integer >= 1").optional(),
+    lengthSampler: fn("a function () => max new tokens (e.g. a LengthSampler's sample)")
+      .optional(),
+    maxNewTokens: z.number().int().min(1).describe("an integer >= 1").optional(),
+    logSamples: fn("a function (step, rows) => void").optional(),
+    logSamplesEvery: z.number().int().min(0).describe("an integer >= 0").optional(),
+    logSamplesCount: z.number().int().min(1).describe("an integer >= 1").optional(),
+  }),
+  {
+    trlNames: { queries_to_scores: "reward" },
+    unsupported: {
+      seed: {
+        reason: "sampling is the generate callback's: seed it there (generate(model, rows, " +
+          "{ seed }))",
+      },
+      generation_config: {
+        reason: "sampling settings are the generate callback's (doSample, topK, topP, ...)",
+        accepts: [null],
+      },
+    },
+  },
+);
+
+/**
+ * Best-of-n over a list of queries; each query's samples are generated as one batch. The options
+ * follow the one config rule: TRL's snake_case names are accepted, an unknown key is refused
+ * naming it and the closest valid name.
+ *
+ * @param queries Token ids of each query.
+ * @param options Generation, decoding, the reward function and TRL's settings.
+ */
 export async function bestOfN(
   queries: readonly (readonly number[])[],
-  opts: BestOfNOptions,
+  options: BestOfNInput,
 ): Promise<BestOfNResult[]> {
+  const opts = BEST_OF_N_CONFIG.parse(options) as BestOfNOptions;
+  for (const field of ["generate", "decode", "reward"] as const) {
+    if (opts[field] === undefined) {
+      throw new Error(`bestOfN: ${field} is required (see BestOfNOptions)`);
+    }
+  }
   const sampleSize = opts.sampleSize ?? 4;
   const nCandidates = opts.nCandidates ?? 1;
   if (!Number.isInteger(sampleSize) || sampleSize < 1) {

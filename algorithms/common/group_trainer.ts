@@ -171,7 +171,7 @@ export interface GroupTrainOptions {
   generators?: Record<string, Generator | undefined>;
   /** A progress bar: `true`, `false`, or a sink (default: the parts' sink, else a TTY check). */
   progress?: boolean | ProgressSink;
-  /** Also write TensorBoard event files into `outputDir` (`"tensorboard"`). */
+  /** Also write TensorBoard event files into `outputDir` (default: the config's `reportTo`). */
   reportTo?: ReportTarget | readonly ReportTarget[] | "none";
   /**
    * Log a table of `logSamplesCount` completions with their rewards every this many rounds (and
@@ -491,7 +491,7 @@ export abstract class GroupTrainer<
           })),
       shouldStop: options.shouldStop,
       progress: options.progress ?? this.#parts.progressSink,
-      reportTo: options.reportTo,
+      reportTo: options.reportTo ?? c.reportTo,
       logSamplesEvery: options.logSamplesEvery,
       logSamplesCount: options.logSamplesCount,
     });

@@ -129,6 +129,11 @@ export interface OnlineLoopOptions<Stats, Rewards> {
     stats: Stats,
     count: number,
   ) => SampleRow[];
+  /**
+   * Further sample tables of a step by table name (e.g. trlX's evaluation table as
+   * `eval/completions`), written to `samples.jsonl` and the stats log when non-empty.
+   */
+  tables?: (stats: Stats) => Record<string, readonly SampleRow[]>;
   /** Settings recorded in the run's `config.json`, by section. */
   config?: Record<string, unknown>;
   /** The per-step line from the metrics. */
@@ -306,10 +311,22 @@ export async function runOnlineLoop<Stats, Rewards>(
         return Array.from({ length: repeat }, () => [...ids]);
       });
       const context: OnlineStepContext = { step, indices, generator: stepGenerator(seed, step) };
-      const responses = await options.generate(queries, context);
-      const generated = performance.now();
-      const rewards = await options.reward(queries, responses, context);
-      const rewarded = performance.now();
+      let responses: number[][], rewards: Rewards, generated: number, rewarded: number;
+      try {
+        responses = await options.generate(queries, context);
+        generated = performance.now();
+        rewards = await options.reward(queries, responses, context);
+        rewarded = performance.now();
+      } catch (error) {
+        // Nothing of this step has touched the weights: keep what earlier steps trained.
+        if (checkpointDir && step > 1 && (history.length > 0 || resumedFrom !== null)) {
+          if (history.length > 0 && (step - 1) % checkpointEvery !== 0) await save(step - 1);
+          if (error instanceof Error) {
+            error.message += ` (the run is checkpointed at step ${step - 1}: fix this and resume)`;
+          }
+        }
+        throw error;
+      }
       let stats: Stats;
       try {
         stats = await options.update(queries, responses, rewards, context);
@@ -347,6 +364,11 @@ export async function runOnlineLoop<Stats, Rewards>(
         const table = options.samples(queries, responses, rewards, stats, sampleLog.count);
         await writer?.writeSamples(step, table);
         log?.(samplesLines(`${options.label} step ${step} samples`, table));
+      }
+      for (const [name, rows] of Object.entries(options.tables?.(stats) ?? {})) {
+        if (rows.length === 0) continue;
+        await writer?.writeSamples(step, rows, name);
+        log?.(samplesLines(`${options.label} step ${step} ${name}`, rows));
       }
       progress?.update(
         step,

@@ -31,7 +31,9 @@
  */
 
 export {
+  GRPO_CONFIG,
   GRPOConfig,
+  type GRPOConfigFields,
   type GRPOConfigInput,
   type GRPOConfigValues,
   makeGRPOConfig,
@@ -56,5 +58,5 @@ export {
   type GrpoLossType,
 } from "./loss.ts";
 export * from "../common/group_api.ts";
-// Types the API mentions (Tensor and what it references), so the docs resolve them.
-export type * from "../../core/mod.ts";
+// Types the API mentions, so its page resolves them (their own pages are core's and report's).
+export type { Generator, GeneratorState, Tensor } from "../../core/mod.ts";

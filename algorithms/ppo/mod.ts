@@ -24,7 +24,15 @@
  * @module
  */
 
-export { makePPOConfig, PPOConfig, type PPOConfigInput, type PPOConfigValues } from "./config.ts";
+export {
+  makePPOConfig,
+  PPO_CONFIG,
+  PPO_DEFAULTS,
+  PPO_TRL_NAMES,
+  PPOConfig,
+  type PPOConfigInput,
+  type PPOConfigValues,
+} from "./config.ts";
 export {
   type PpoOptimizer,
   type PPOStats,
@@ -84,5 +92,20 @@ export { type AdvantageOptions, type Advantages, computeAdvantages } from "./adv
 export { ppoLoss, type PpoLossConfig, type PpoLossInputs, type PpoLossOutput } from "./loss.ts";
 export { AdaptiveKlController, FixedKlController, type KlController } from "./kl_controller.ts";
 export { type BatchMoments, RunningMoments } from "./running_moments.ts";
-// Types the PPO API mentions (Tensor and what it references), so the docs resolve them.
-export type * from "../../core/mod.ts";
+// Types the PPO API mentions, so its page resolves them (their own pages are core's, report's,
+// and common's).
+export type { Generator, GeneratorState, Tensor } from "../../core/mod.ts";
+export type { ReportTarget } from "../../report/run_files.ts";
+export type { ProgressEvent } from "../../common/progress.ts";
+export type { ConfigInput, ConfigParser, SnakeCased } from "../common/config_schema.ts";
+// What those types mention in turn, so this page resolves every type it shows.
+export type {
+  ConfigNames,
+  ObjectSchema,
+  SnakeCase,
+  TrlNameTable,
+  UnsupportedSetting,
+} from "../common/config_schema.ts";
+export type { Attrs, Backend, BackendCounters, BackendLimits } from "../../core/backend.ts";
+export type { Shape } from "../../core/shape.ts";
+export type { Storage, TapeNode } from "../../core/tensor.ts";

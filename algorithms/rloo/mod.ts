@@ -30,7 +30,9 @@
 
 export {
   makeRLOOConfig,
+  RLOO_CONFIG,
   RLOOConfig,
+  type RLOOConfigFields,
   type RLOOConfigInput,
   type RLOOConfigValues,
 } from "./config.ts";
@@ -43,5 +45,5 @@ export {
   type RlooLossSettings,
 } from "./loss.ts";
 export * from "../common/group_api.ts";
-// Types the API mentions (Tensor and what it references), so the docs resolve them.
-export type * from "../../core/mod.ts";
+// Types the API mentions, so its page resolves them (their own pages are core's and report's).
+export type { Generator, GeneratorState, Tensor } from "../../core/mod.ts";

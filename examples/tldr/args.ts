@@ -2,8 +2,9 @@
  * The flags of the TL;DR examples, as flag tables for `defineCli`: the preset, the run folder
  * flags, the stage's trainer settings (steps, learning rate, batch size), how much data it reads,
  * the side-by-side table's size and the model it starts from ({@link tldrSftFlags},
- * {@link tldrRewardFlags}). Defaults come from the preset, so `--help` shows each preset's value;
- * {@link tldrSftPreset} and {@link tldrRewardPreset} apply the parsed values to a copy of it.
+ * {@link tldrRewardFlags}, {@link tldrPpoFlags}). Defaults come from the preset, so `--help`
+ * shows each preset's value; {@link tldrSftPreset}, {@link tldrRewardPreset} and
+ * {@link tldrPpoPreset} apply the parsed values to a copy of it.
  *
  * @module
  */
@@ -11,6 +12,7 @@
 import { flag, perPreset, type Preset, presetFlag, PRESETS, runFlags } from "../common/cli.ts";
 import {
   TINY_TLDR_ASSETS,
+  type TldrPpoSettings,
   type TldrPreset,
   tldrPreset,
   type TldrRewardSettings,
@@ -211,6 +213,132 @@ export function tldrRewardPreset(a: TldrRewardFlagValues): TldrPreset {
   p.reward.trainPairs = a.trainExamples ?? p.reward.trainPairs;
   p.reward.testPairs = a.evalExamples ?? p.reward.testPairs;
   p.reward.sftModel = a.model ?? p.reward.sftModel;
+  p.tablePosts = a.tablePosts;
+  return p;
+}
+
+/** The PPO stage's trlX config sections, as the flags read and write them. */
+const ppoConfig = (p: TldrPreset) => {
+  const c = p.ppo.config;
+  return {
+    train: c.train!,
+    model: c.model!,
+    method: c.method!,
+    lr: (c.optimizer!.kwargs as { lr: number }).lr,
+  };
+};
+
+/**
+ * The flags of the PPO example (`examples/tldr_ppo.ts`): the trlX config's most tuned fields
+ * (`train.total_steps`, `train.batch_size`, `optimizer.kwargs.lr`, `method.num_rollouts`,
+ * `method.init_kl_coef`), how many posts it reads, the table and the two models it starts from.
+ *
+ * @param name The script's name (its default run folder).
+ */
+export function tldrPpoFlags(name: string) {
+  const cfg = (p: string) => ppoConfig(preset(p));
+  return {
+    preset: presetFlag({
+      full: "trlX's summarize_rlhf PPO config on the models tldr_sft and tldr_reward_model " +
+        "--preset full saved, prompts from CarperAI/openai_summarize_tldr (Hub or cache)",
+      tiny: "offline: the tiny SFT GPT-2 and reward model in examples/assets/tiny-tldr on " +
+        "SYNTHETIC posts, a minute or two on two cores",
+    }),
+    ...runFlags(name),
+    "total-steps": flag.int({
+      help: "PPO optimizer steps (trlX's train.total_steps)",
+      min: 1,
+      default: perPreset((p) => cfg(p).train.total_steps!),
+    }),
+    "learning-rate": flag.number({
+      help: "AdamW learning rate (optimizer.kwargs.lr; the cosine schedule's eta_min follows it, " +
+        "so the rate stays flat as in the tutorial)",
+      above: 0,
+      default: perPreset((p) => cfg(p).lr),
+    }),
+    "batch-size": flag.int({
+      help: "rollouts per PPO minibatch (trlX's train.batch_size)",
+      min: 1,
+      default: perPreset((p) => cfg(p).train.batch_size!),
+    }),
+    "num-rollouts": flag.int({
+      help: "rollouts collected before each round of PPO epochs (method.num_rollouts)",
+      min: 1,
+      default: perPreset((p) => cfg(p).method.num_rollouts!),
+    }),
+    "init-kl-coef": flag.number({
+      help: "initial KL coefficient β (method.init_kl_coef)",
+      min: 0,
+      default: perPreset((p) => cfg(p).method.init_kl_coef!),
+    }),
+    "train-examples": flag.int({
+      help: "training posts read (the prompts PPO samples from)",
+      min: 1,
+      example: "2000",
+      defaultText: perPresetText((p) => wholeSplit(p.ppo.trainPrompts)),
+    }),
+    "eval-examples": flag.int({
+      help: "held-out posts evaluated (ROUGE, reward and KL before and after)",
+      min: 1,
+      default: perPreset((p) => preset(p).ppo.evalPrompts),
+    }),
+    "table-posts": tablePostsFlag,
+    model: flag.string({
+      help: "the SFT policy PPO starts from, also the KL reference (model.model_path)",
+      valueName: "ID",
+      defaultText: perPresetText((p) => shownModel(String(p.ppo.config.model!.model_path))),
+    }),
+    "reward-model": flag.string({
+      help: "the per-token reward model that scores summaries: a folder or Hub id",
+      valueName: "ID",
+      defaultText: perPresetText((p) => shownModel(p.ppo.rewardModel)),
+    }),
+  };
+}
+
+/** The parsed values of {@link tldrPpoFlags} the preset takes. */
+export interface TldrPpoFlagValues {
+  /** `--preset`. */
+  preset: Preset;
+  /** `--total-steps`. */
+  totalSteps: number;
+  /** `--learning-rate`. */
+  learningRate: number;
+  /** `--batch-size`. */
+  batchSize: number;
+  /** `--num-rollouts`. */
+  numRollouts: number;
+  /** `--init-kl-coef`. */
+  initKlCoef: number;
+  /** `--train-examples`. */
+  trainExamples: number | undefined;
+  /** `--eval-examples`. */
+  evalExamples: number;
+  /** `--table-posts`. */
+  tablePosts: number;
+  /** `--model`. */
+  model: string | undefined;
+  /** `--reward-model`. */
+  rewardModel: string | undefined;
+}
+
+/**
+ * The preset with the PPO example's flags applied to its trlX config.
+ *
+ * @param a Parsed flags.
+ */
+export function tldrPpoPreset(a: TldrPpoFlagValues): TldrPreset {
+  const p = tldrPreset(a.preset);
+  const s: TldrPpoSettings = p.ppo;
+  const c = s.config;
+  c.train = { ...c.train, total_steps: a.totalSteps, batch_size: a.batchSize };
+  c.optimizer = { ...c.optimizer, kwargs: { ...c.optimizer!.kwargs, lr: a.learningRate } };
+  c.scheduler = { ...c.scheduler, kwargs: { ...c.scheduler!.kwargs, eta_min: a.learningRate } };
+  c.method = { ...c.method, num_rollouts: a.numRollouts, init_kl_coef: a.initKlCoef };
+  c.model = { ...c.model, model_path: a.model ?? c.model!.model_path };
+  s.rewardModel = a.rewardModel ?? s.rewardModel;
+  s.trainPrompts = a.trainExamples ?? s.trainPrompts;
+  s.evalPrompts = a.evalExamples;
   p.tablePosts = a.tablePosts;
   return p;
 }

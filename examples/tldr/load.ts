@@ -91,3 +91,38 @@ export async function loadComparisonSplits(preset: TldrPreset): Promise<Comparis
     .toArray();
   return { train, test, testGists: null };
 }
+
+/** The PPO stage's posts: training prompts and held-out prompts with their references. */
+export interface PpoSplits {
+  /** Posts PPO trains on (`train`, as the tutorial). */
+  train: SftRow[];
+  /** Held-out posts (the first `evalPrompts` of `valid`). */
+  eval: SftRow[];
+  /** Gists of the held-out posts (SYNTHETIC only). */
+  evalGists: SummaryGist[] | null;
+}
+
+/**
+ * The PPO stage's rows: the tutorial's prompts come from the SFT dataset's `train` split and its
+ * evaluation prompts are the first 1000 of `valid`; the tiny preset draws the same two SYNTHETIC
+ * streams the SFT stage reads.
+ *
+ * @param preset Source and counts.
+ */
+export async function loadPpoSplits(preset: TldrPreset): Promise<PpoSplits> {
+  const p = preset.ppo;
+  if (preset.data === "synthetic") {
+    const seeds = preset.syntheticSeeds;
+    const train = generateSyntheticSummaries(p.trainPrompts ?? 2048, { seed: seeds.sftTrain });
+    const test = generateSyntheticSummaries(p.evalPrompts, { seed: seeds.sftTest }).toArray();
+    return {
+      train: train.toArray().map(({ prompt, label }) => ({ prompt, label })),
+      eval: test.map(({ prompt, label }) => ({ prompt, label })),
+      evalGists: test.map((x) => x.gist),
+    };
+  }
+  const evalRows = (await loadTldrSft({ split: "valid", limit: p.evalPrompts })).toArray();
+  const train = (await loadTldrSft({ split: "train", limit: p.trainPrompts ?? undefined }))
+    .toArray();
+  return { train, eval: evalRows, evalGists: null };
+}

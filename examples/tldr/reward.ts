@@ -34,8 +34,14 @@ export function postSummaryDict(
  *
  * @example
  * ```ts
- * const reward = normalizedReward(rm, postSummaryDict(rows, tokenizer, 500));
- * const scores = await reward([prompt + " a sampled summary"]);
+ * import { normalizedReward } from "./reward.ts";
+ *
+ * // A reward model stand-in that pays for shorter texts; a trained one goes here the same way.
+ * const rm = (texts: readonly string[]) => texts.map((t) => -t.length / 100);
+ * const prompt = "My cat sleeps all day and ignores me.\nTL;DR:";
+ * const reward = normalizedReward(rm, new Map([[prompt, " my cat ignores me all day long"]]));
+ * const [score] = await reward([prompt + " cat ignores me"]);
+ * if (!(score > 0)) throw new Error("a shorter summary than the reference scores above 0");
  * ```
  *
  * @param rm Scores whole texts (post and summary).

@@ -227,6 +227,9 @@ function initGpt2Weights(model: GPT2Model, config: GPT2Config, g: Generator): vo
  *
  * @example
  * ```ts
+ * import { tensor } from "@tether/rlhf/core";
+ * import { GPT2LMHeadModel } from "@tether/rlhf/models";
+ *
  * const model = new GPT2LMHeadModel({ n_layer: 2, n_embd: 32, n_head: 4, vocab_size: 97 });
  * model.eval();
  * const { logits } = model.forward({ inputIds: tensor([[1, 2, 3]]) });

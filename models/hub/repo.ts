@@ -179,8 +179,10 @@ class HubModelFiles implements ModelFiles {
  * @example
  * ```ts
  * import { openModel } from "@tether/rlhf/models";
- * const model = await openModel("openai-community/gpt2", { offline: true });
+ * // A folder; a Hub id ("openai-community/gpt2", { offline: true }) reads the cache instead.
+ * const model = await openModel("examples/assets/tiny-imdb/policy");
  * const configPath = await model.file("config.json");
+ * console.log(configPath.endsWith("config.json")); // true
  * ```
  *
  * @param ref A folder path or a Hub model id.

@@ -146,8 +146,9 @@ async function openSharded(files: ModelFiles, indexPath: string): Promise<Checkp
  * @example
  * ```ts
  * import { openCheckpoint, openModel } from "@tether/rlhf/models";
- * using reader = await openCheckpoint(await openModel("openai-community/gpt2"));
- * console.log(reader.entries.get("wte.weight")); // { dtype: "F32", shape: [50257, 768], ... }
+ * // The examples' tiny GPT-2; "openai-community/gpt2" gives shape [50257, 768].
+ * using reader = await openCheckpoint(await openModel("examples/assets/tiny-imdb/policy"));
+ * console.log(reader.entries.get("transformer.wte.weight")); // { dtype: "F32", shape: [169, 64], ... }
  * ```
  *
  * @param files The model's files.
@@ -182,8 +183,9 @@ export async function findCheckpointFile(
  * @example
  * ```ts
  * import { loadStateDict, normalizeGpt2Keys } from "@tether/rlhf/models";
- * const weights = normalizeGpt2Keys(await loadStateDict("openai-community/gpt2"));
- * console.log(weights.get("wte.weight")!.shape); // [50257, 768]
+ * // The examples' tiny GPT-2; "openai-community/gpt2" gives [50257, 768].
+ * const weights = normalizeGpt2Keys(await loadStateDict("examples/assets/tiny-imdb/policy"));
+ * console.log(weights.get("wte.weight")!.shape); // [169, 64]
  * ```
  *
  * @param ref A folder or Hub id, or already opened {@link ModelFiles}.

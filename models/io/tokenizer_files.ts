@@ -78,9 +78,12 @@ export interface WordLevelOptions {
  *
  * @example
  * ```ts
- * import { saveTokenizer, wordLevelTokenizerJson } from "@tether/rlhf/models";
+ * import { loadTokenizer, saveTokenizer, wordLevelTokenizerJson } from "@tether/rlhf/models";
  * const json = wordLevelTokenizerJson(["[PAD]", "[UNK]", "good", "bad"]);
- * await saveTokenizer("./my-tokenizer", json, { pad_token: "[PAD]", unk_token: "[UNK]" });
+ * const dir = await Deno.makeTempDir(); // e.g. "./my-tokenizer"
+ * await saveTokenizer(dir, json, { pad_token: "[PAD]", unk_token: "[UNK]" });
+ * console.log((await loadTokenizer(dir)).encode("good bad")); // [2, 3]
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @param vocabulary Tokens in id order.

@@ -178,9 +178,18 @@ Deno.test("bad GRPO and RLOO input fails naming the field, the value and the fix
     () => new GRPOConfig({ lossType: "ppo" as "grpo" }),
     /GRPOConfig: lossType must be one of grpo, bnpo, dr_grpo, dapo, got "ppo"/,
   );
-  assert.throws(() => new GRPOConfig({ numGenerations: 1 }), /numGenerations = 1/);
-  assert.throws(() => new GRPOConfig({ epsilon: 1.5 }), /epsilon = 1.5/);
-  assert.throws(() => new GRPOConfig({ lossTyp: "dapo" } as never), /lossTyp/);
+  assert.throws(
+    () => new GRPOConfig({ numGenerations: 1 }),
+    /numGenerations must be an integer >= 2 \(advantages compare completions\), got 1/,
+  );
+  assert.throws(
+    () => new GRPOConfig({ epsilon: 1.5 }),
+    /epsilon must be a number in \(0, 1\), got 1.5/,
+  );
+  assert.throws(
+    () => new GRPOConfig({ lossTyp: "dapo" } as never),
+    /unknown key "lossTyp"; the closest valid name is "lossType"/,
+  );
   const model = await task.loadPolicy({ seed: 0 });
   try {
     const parts = { model, tokenizer: task.tokenizer, trainDataset: prompts };

@@ -13,7 +13,11 @@ import {
   strictConfig,
   TRAINING_ARGS_CONFIG,
 } from "../../algorithms/common/mod.ts";
+import { bestOfN } from "../../algorithms/best_of_n/mod.ts";
 import { DPOTrainer } from "../../algorithms/dpo/mod.ts";
+import { type GRPOConfigInput, GRPOTrainer } from "../../algorithms/grpo/mod.ts";
+import { PPOConfig, type PPOConfigInput, PPOTrainer } from "../../algorithms/ppo/mod.ts";
+import { RLOOTrainer } from "../../algorithms/rloo/mod.ts";
 import { SFTTrainer } from "../../algorithms/sft/mod.ts";
 import { resolveReSTConfig, ReST } from "../../algorithms/rest/mod.ts";
 import { RewardTrainer, TokenRewardTrainer } from "../../reward/mod.ts";
@@ -300,4 +304,199 @@ Deno.test("TokenRewardTrainer: the same rule (snake_case fields, unknown keys na
     parts,
   );
   assert.deepEqual([t.rewardConfig.maxLength, t.args.maxSteps], [8, 1]);
+});
+
+Deno.test("PPOConfig / PPOTrainer: TRL 0.7.4's names honoured, unknown keys named", () => {
+  const parts = { model: new BigramLM(0), padTokenId: 0 };
+  const t = new PPOTrainer({
+    learning_rate: 1.41e-5,
+    batch_size: 16,
+    forward_batch_size: 4, // TRL 0.7.4's deprecated name of mini_batch_size
+    gradient_accumulation_steps: 2,
+    init_kl_coef: 0.05,
+    adap_kl_ctrl: false,
+    kl_penalty: "abs",
+    cliprange_value: 0.3,
+    vf_coef: 0.5,
+    use_score_scaling: true,
+    score_clip: 3,
+    log_with: null, // TRL settings Tether lacks pass at the value that changes nothing (untyped)
+  } as PPOConfigInput, parts);
+  assert.deepEqual(
+    [t.config.learningRate, t.config.batchSize, t.config.miniBatchSize, t.config.klPenalty],
+    [1.41e-5, 16, 4, "abs"],
+  );
+  assert.deepEqual(
+    [t.config.cliprangeValue, t.config.vfCoef, t.config.useScoreScaling, t.config.scoreClip],
+    [0.3, 0.5, true, 3],
+  );
+  assert.equal(t.klCtl.value, 0.05); // a fixed controller at init_kl_coef
+  assert.equal(t.config.ppoEpochs, 4); // TRL 0.7.4's defaults fill the rest
+  t.dispose();
+  assert.throws(
+    () => new PPOTrainer({ init_kl_coeff: 0.05 } as never, parts),
+    /^ConfigError: PPOConfig: unknown key "init_kl_coeff"; the closest valid name is "init_kl_coef" \(initKlCoef\)$/,
+  );
+  assert.throws(
+    () => new PPOConfig({ mini_batch_size: 4, forward_batch_size: 4 }),
+    /miniBatchSize is given twice, as "mini_batch_size" and "forward_batch_size"; keep one/,
+  );
+  assert.throws(
+    () => new PPOConfig({ ppo_epochs: "4" } as never),
+    /ppo_epochs \(ppoEpochs\) must be an integer >= 1, got "4" \(a string\); write the number itself: ppo_epochs: 4/,
+  );
+  assert.throws(
+    () => new PPOConfig({ log_with: "wandb", model_name: "lvwerra/gpt2-imdb" } as never),
+    /log_with = "wandb" \(a string\) is a TRL setting Tether does not support: .*reportTo: "tensorboard" to trainPPO.*; model_name = .*loadCausalLM/,
+  );
+});
+
+/** A group trainer's parts on the bigram model: fixed completions, reward = completion length. */
+function groupParts() {
+  return {
+    model: new BigramLM(0),
+    tokenizer: { decode: (ids: number[]) => ids.join(" "), eosTokenId: 1, padTokenId: 0 },
+    rewardFuncs: [function length(texts: readonly string[]) {
+      return texts.map((t) => t.length);
+    }],
+    trainDataset: [[5, 6], [7, 8, 9], [10], [11, 12]],
+    generate: (prompts: number[][]) => Promise.resolve(prompts.map((_, i) => [13, 14 + i, 1])),
+    progressSink: quiet,
+  };
+}
+
+Deno.test("GRPOTrainer: TRL 1.9's names honoured (and train), unknown keys named", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const t = new GRPOTrainer({
+      learning_rate: 1e-2,
+      per_device_train_batch_size: 2,
+      generation_batch_size: 4, // → steps_per_generation 2
+      gradient_accumulation_steps: 2,
+      num_generations: 2,
+      max_completion_length: 3,
+      loss_type: "dr_grpo",
+      scale_rewards: false,
+      beta: 0,
+      max_steps: 2,
+      adam_beta2: 0.99,
+      output_dir: join(dir, "run"),
+      save_steps: 1,
+      report_to: "none",
+      use_vllm: false,
+      gradient_checkpointing: false,
+    } as GRPOConfigInput, groupParts());
+    const c = t.config;
+    assert.deepEqual(
+      [c.learningRate, c.batchSize, c.stepsPerGeneration, c.numGenerations, c.lossType],
+      [1e-2, 2, 2, 2, "dr_grpo"],
+    );
+    assert.deepEqual([c.scaleRewards, c.adamBetas, c.epsilonHigh, c.topK], [
+      "none",
+      [0.9, 0.99],
+      0.2,
+      0,
+    ]);
+    assert.deepEqual([t.sizes.promptsPerStep, t.totalSteps], [2, 2]);
+    const { steps } = await t.train({ log: false });
+    assert.equal(steps, 2);
+    assert.deepEqual((await readMetrics(join(dir, "run"))).map((l) => l.step), [1, 2]);
+    t.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.throws(
+    () => new GRPOTrainer({ num_generation: 4 } as never, groupParts()),
+    /^ConfigError: GRPOConfig: unknown key "num_generation"; the closest valid name is "num_generations" \(numGenerations\)$/,
+  );
+  assert.throws(
+    () => new GRPOTrainer({ steps_per_generation: 2, generation_batch_size: 16 }, groupParts()),
+    /two ways to give the round's size; give one of them/,
+  );
+  assert.throws(
+    () =>
+      new GRPOTrainer(
+        { use_vllm: true, importance_sampling_level: "sequence" } as never,
+        groupParts(),
+      ),
+    /use_vllm = true is a TRL setting Tether does not support: .*\(false is accepted\); importance_sampling_level = "sequence"/,
+  );
+});
+
+Deno.test("RLOOTrainer: TRL 1.9's names honoured, unknown keys named", () => {
+  const t = new RLOOTrainer({
+    num_generations: 4,
+    per_device_train_batch_size: 4,
+    normalize_advantages: true,
+    reward_clip_range: [-1, 1],
+    mask_truncated_completions: true,
+    epsilon_high: 0.28,
+    max_steps: -1, // TRL's "not set": num_train_epochs decides
+    num_train_epochs: 2,
+  }, groupParts());
+  const c = t.config;
+  assert.deepEqual(
+    [c.numGenerations, c.batchSize, c.normalizeAdvantages, c.rewardClipRange, c.epsilonHigh],
+    [4, 4, true, [-1, 1], 0.28],
+  );
+  assert.deepEqual([c.maskTruncatedCompletions, c.maxSteps, c.beta, c.learningRate], [
+    true,
+    null,
+    0.05,
+    1e-6,
+  ]);
+  assert.equal(t.totalSteps, 8); // 4 prompts, 1 per round (4 completions), × 2 epochs
+  t.dispose();
+  assert.throws(
+    () => new RLOOTrainer({ rloo_k: 4 } as never, groupParts()),
+    /^ConfigError: RLOOConfig: rloo_k is TRL's old name of num_generations \(numGenerations\)$/,
+  );
+  assert.throws(
+    () => new RLOOTrainer({ normalize_advantage: true } as never, groupParts()),
+    /unknown key "normalize_advantage"; the closest valid name is "normalize_advantages" \(normalizeAdvantages\)/,
+  );
+  assert.throws(
+    () => new RLOOTrainer({ max_prompt_length: 64 } as never, groupParts()),
+    /RLOOConfig: max_prompt_length is no longer a TRL setting \(removed in TRL 0.28\)/,
+  );
+  assert.throws(
+    () => new RLOOTrainer({ reward_clip_range: [1, -1] }, groupParts()),
+    /reward_clip_range \(rewardClipRange\) must be \[min, max\] with min < max, or null, got \[1,-1\]/,
+  );
+});
+
+Deno.test("bestOfN: TRL's BestOfNSampler names honoured, unknown keys named", async () => {
+  const queries = [[1, 2], [3]];
+  const generate = (rows: number[][]) => rows.map((r, i) => [...r, 10 + i]);
+  const decode = (ids: number[]) => ids.join(" ");
+  const reward = (texts: readonly string[]) => texts.map((t) => Number(t.split(" ").at(-1)));
+  const results = await bestOfN(queries, {
+    generate,
+    decode,
+    reward,
+    sample_size: 3,
+    n_candidates: 2,
+    max_new_tokens: 1,
+  });
+  assert.deepEqual(results.map((r) => r.best), [["1 2 12", "1 2 11"], ["3 12", "3 11"]]);
+  const trlStyle = {
+    generate,
+    decode,
+    queries_to_scores: reward,
+    sample_size: 2,
+    max_new_tokens: 1,
+  };
+  assert.deepEqual((await bestOfN(queries, trlStyle as never))[0].ranked.length, 2);
+  await assert.rejects(
+    () => bestOfN(queries, { generate, decode, reward, sample_sise: 3 } as never),
+    /^ConfigError: bestOfN: unknown key "sample_sise"; the closest valid name is "sample_size" \(sampleSize\)$/,
+  );
+  await assert.rejects(
+    () => bestOfN(queries, { generate, decode, reward, n_candidates: 0, maxNewTokens: 1 }),
+    /n_candidates \(nCandidates\) must be an integer >= 1, got 0/,
+  );
+  await assert.rejects(
+    () => bestOfN(queries, { generate, decode, reward, seed: 0 } as never),
+    /seed = 0 is a TRL setting Tether does not support: sampling is the generate callback's/,
+  );
 });
