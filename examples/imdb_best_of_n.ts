@@ -28,7 +28,7 @@ import {
 } from "./common/cli.ts";
 import { type ImdbPreset, imdbPreset } from "./imdb/presets.ts";
 import { runImdbBestOfN } from "./imdb/best_of_n_run.ts";
-import { IMDB_PRESET_HELP } from "./imdb_ppo.ts";
+import { IMDB_PRESET_HELP, imdbStageFlags } from "./imdb_ppo.ts";
 import { writeRunReport } from "./common/report.ts";
 
 const NAME = "imdb_best_of_n";
@@ -48,6 +48,12 @@ export const CLI = defineCli({
       min: 1,
       default: perPreset((p) => imdbPreset(p as Preset).bestOfNSamples),
     }),
+    prompts: flag.int({
+      help: "neutral prompts sampled from (the first N of the preset's)",
+      min: 1,
+      default: perPreset((p) => imdbPreset(p as Preset).bestOfNPrompts.length),
+    }),
+    ...imdbStageFlags(),
     ...runFlags(NAME, { resume: false }),
   },
   examples: [
@@ -69,7 +75,17 @@ export type ImdbBestOfNArgs = ParsedArgs<typeof CLI.flags> & {
  */
 export function parseImdbBestOfNArgs(args: readonly string[]): ImdbBestOfNArgs {
   const a = CLI.parse(args);
-  return Object.assign(a, { settings: imdbPreset(a.preset, { bestOfNSamples: a.n }) });
+  return Object.assign(a, { settings: settingsOf(a) });
+}
+
+function settingsOf(a: ParsedArgs<typeof CLI.flags>): ImdbPreset {
+  const base = imdbPreset(a.preset);
+  return imdbPreset(a.preset, {
+    bestOfNSamples: a.n,
+    bestOfNPrompts: base.bestOfNPrompts.slice(0, a.prompts),
+    targetLabel: a.targetLabel,
+    accuracyPairs: a.accuracyPairs,
+  });
 }
 
 /**
@@ -79,13 +95,14 @@ export function parseImdbBestOfNArgs(args: readonly string[]): ImdbBestOfNArgs {
  */
 export function main(args: readonly string[]): Promise<number> {
   return CLI.run(args, async (a) => {
-    const s = imdbPreset(a.preset, { bestOfNSamples: a.n });
+    const s = settingsOf(a);
     // The run folder first: a clash or an unwritable folder fails before any model loads.
     await using _folder = await openRun(CLI, a, { argv: args });
     const backend = await selectBackend(a.backend, { quiet: true });
     console.log(
       `imdb best-of-${s.bestOfNSamples} (${s.name}): ${s.bestOfNPrompts.length} prompts, policy ` +
-        `${s.policy}, top_k ${s.sampling.topK}, top_p ${s.sampling.topP}; backend ` +
+        `${s.policy}, top_k ${s.bestOfNSampling.topK}, top_p ${s.bestOfNSampling.topP}, up to ` +
+        `${s.bestOfNSampling.responseLength.max - 1} new tokens; backend ` +
         `${backend.name} (${backend.reason})`,
     );
     await runImdbBestOfN({

@@ -29,6 +29,7 @@ import {
 } from "./common/cli.ts";
 import { type ImdbPreset, imdbPreset } from "./imdb/presets.ts";
 import { runImdbPpo } from "./imdb/ppo_run.ts";
+import { TARGET_LABELS } from "./imdb/reward_model.ts";
 import { writeRunReport } from "./common/report.ts";
 
 const NAME = "imdb_ppo";
@@ -39,6 +40,25 @@ export const IMDB_PRESET_HELP: Record<Preset, string> = {
     "cache), rewarded by the model examples/imdb_reward_model.ts --preset full trains",
   tiny: "offline: the tiny checkpoints in examples/assets/tiny-imdb and SYNTHETIC reviews",
 };
+
+/**
+ * The flags the stages after the reward model share: which reviews it prefers and how many
+ * pairs its accuracy is checked on.
+ */
+export function imdbStageFlags() {
+  return {
+    "target-label": flag.choice(TARGET_LABELS, {
+      help: "the reviews the reward model was trained to prefer (imdb_reward_model " +
+        "--target-label); its accuracy is checked on such pairs",
+      default: perPreset((p) => imdbPreset(p as Preset).targetLabel),
+    }),
+    "accuracy-pairs": flag.int({
+      help: "train and test pairs each on which the reward model's accuracy is checked first",
+      min: 1,
+      default: perPreset((p) => imdbPreset(p as Preset).accuracyPairs),
+    }),
+  };
+}
 
 /** The command line. */
 export const CLI = defineCli({
@@ -55,6 +75,12 @@ export const CLI = defineCli({
       help: "PPO steps, each on a fresh batch of rollouts",
       min: 1,
       default: perPreset((p) => imdbPreset(p as Preset).steps),
+    }),
+    ...imdbStageFlags(),
+    "held-out-prompts": flag.int({
+      help: "held-out prompts in the side-by-side table of original and tuned samples",
+      min: 1,
+      default: perPreset((p) => imdbPreset(p as Preset).heldOutPrompts),
     }),
     "lora-targets": flag.list({
       help: "modules that get LoRA adapters",
@@ -98,7 +124,20 @@ function withSettings(a: ParsedArgs<typeof CLI.flags>): ImdbPpoArgs {
     );
   }
   const lora = base.lora ? { ...base.lora, targetModules: a.loraTargets } : base.lora;
-  return Object.assign(a, { settings: imdbPreset(a.preset, { steps: a.steps, lora }) });
+  return Object.assign(a, {
+    settings: imdbPreset(a.preset, {
+      steps: a.steps,
+      lora,
+      targetLabel: a.targetLabel,
+      accuracyPairs: a.accuracyPairs,
+      heldOutPrompts: a.heldOutPrompts,
+    }),
+  });
+}
+
+/** "up to 128" for a fixed cap, "6–12" for a drawn one. */
+function newTokens(r: { min: number; max: number }): string {
+  return r.max - r.min === 1 ? `up to ${r.min}` : `${r.min}–${r.max - 1}`;
 }
 
 /**
@@ -114,9 +153,10 @@ export function main(args: readonly string[]): Promise<number> {
     const backend = await selectBackend(a.backend, { quiet: true });
     const s = a.settings;
     console.log(
-      `imdb ppo (${s.name}): ${s.steps} steps × batch ${s.ppo.batchSize}, lr ${s.ppo.learningRate.toExponential()}, ` +
+      `imdb ppo (${s.name}): ${s.steps} steps × batch ${s.ppo.batchSize} (minibatch ` +
+        `${s.ppo.miniBatchSize}), lr ${s.ppo.learningRate.toExponential()}, ` +
         `${s.ppo.ppoEpochs} PPO epochs, top_k ${s.sampling.topK}, top_p ${s.sampling.topP}, ` +
-        `${s.sampling.responseLength.min}–${s.sampling.responseLength.max - 1} new tokens; ` +
+        `${newTokens(s.sampling.responseLength)} new tokens; ` +
         `backend ${backend.name} (${backend.reason}); run folder ${a.out}`,
     );
     const r = await runImdbPpo({

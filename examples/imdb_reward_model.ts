@@ -26,31 +26,20 @@ import {
 import {
   createRewardModel,
   evaluateRewardModel,
+  imdbAllPairsSample,
   imdbRewardPairs,
   type Preset,
   type RewardTextSplits,
   saveRewardModel,
+  TARGET_LABELS,
+  type TargetLabel,
   tinyRewardPairs,
   trainRewardModel,
 } from "./imdb/reward_model.ts";
+import { type ImdbPreset, imdbPreset } from "./imdb/presets.ts";
 import type { ProgressSink } from "../common/progress.ts";
 import { writeRunReport } from "./common/report.ts";
 import type { ReportTarget } from "../report/run_files.ts";
-
-/** Settings of one preset's run. */
-interface PresetSettings {
-  steps: number;
-  batchSize: number;
-  learningRate: number;
-  saveSteps: number;
-  /** Pairs scored for the printed accuracies (the full preset's reviews are long). */
-  evalPairs: number;
-}
-
-const SETTINGS: Record<Preset, PresetSettings> = {
-  full: { steps: 500, batchSize: 8, learningRate: 2e-5, saveSteps: 100, evalPairs: 256 },
-  tiny: { steps: 100, batchSize: 16, learningRate: 2e-3, saveSteps: 25, evalPairs: 512 },
-};
 
 /** Options of {@link run}. */
 export interface RunOptions {
@@ -72,6 +61,8 @@ export interface RunOptions {
   tinyTrainPairs?: number;
   /** Pairs scored for the printed accuracies (default: the preset's). */
   evalPairs?: number;
+  /** Which reviews the model learns to prefer (default `positive`). */
+  targetLabel?: TargetLabel;
   /** Where lines go (default console.log). */
   log?: (line: string) => void;
   /** Where the progress bar goes (default standard error; null: none). */
@@ -101,10 +92,33 @@ export function defaultOut(preset: Preset): string {
   return join("runs", `imdb_reward_model-${preset}`);
 }
 
-async function loadPairs(preset: Preset, tinyTrainPairs?: number): Promise<RewardTextSplits> {
-  return preset === "tiny"
-    ? tinyRewardPairs({ trainPairs: tinyTrainPairs })
-    : await imdbRewardPairs();
+/**
+ * The training pairs and the held-out pairs whose accuracy is printed: for `full`, pairs drawn
+ * from all train-split pairs (one per sample the run trains on) and test-split pairs; for
+ * `tiny`, the SYNTHETIC splits.
+ */
+async function loadPairs(
+  preset: ImdbPreset,
+  steps: number,
+  evalPairs: number,
+  target: TargetLabel,
+  seed: number,
+  tinyTrainPairs?: number,
+): Promise<RewardTextSplits> {
+  const t = preset.rewardTraining;
+  if (preset.data === "synthetic") {
+    return tinyRewardPairs({
+      trainPairs: tinyTrainPairs ?? (t.trainPairs === "all" ? undefined : t.trainPairs),
+      targetLabel: target,
+    });
+  }
+  const test = (await imdbRewardPairs({ trainPairs: 1, testPairs: evalPairs, targetLabel: target }))
+    .test;
+  const train = t.trainPairs === "all"
+    ? await imdbAllPairsSample(steps * t.batchSize, seed, target)
+    : (await imdbRewardPairs({ trainPairs: t.trainPairs, testPairs: 1, targetLabel: target }))
+      .train;
+  return { train, test };
 }
 
 /**
@@ -114,8 +128,10 @@ async function loadPairs(preset: Preset, tinyTrainPairs?: number): Promise<Rewar
  */
 export async function run(options: RunOptions): Promise<RunResult> {
   const log = options.log ?? console.log;
-  const settings = SETTINGS[options.preset];
-  const steps = options.steps ?? settings.steps;
+  const preset = imdbPreset(options.preset);
+  const settings = preset.rewardTraining;
+  const steps = options.steps ?? settings.maxSteps;
+  const target = options.targetLabel ?? preset.targetLabel;
   const out = options.out ?? defaultOut(options.preset);
   // The run folder first: a clash or an unwritable folder fails before any model loads.
   await using _folder = await openRun(CLI, { ...options, out }, {
@@ -130,8 +146,15 @@ export async function run(options: RunOptions): Promise<RunResult> {
     seed: options.seed ?? 0,
   });
   try {
-    const splits = await loadPairs(options.preset, options.tinyTrainPairs);
     const evalPairs = options.evalPairs ?? settings.evalPairs;
+    const splits = await loadPairs(
+      preset,
+      steps,
+      evalPairs,
+      target,
+      options.seed ?? 0,
+      options.tinyTrainPairs,
+    );
     const shown = {
       train: splits.train.slice(0, evalPairs),
       test: splits.test.slice(0, evalPairs),
@@ -141,8 +164,11 @@ export async function run(options: RunOptions): Promise<RunResult> {
         maxLength: bundle.maxLength,
       });
     log(
-      `${options.preset} preset: ${splits.train.length} training pairs, ${splits.test.length} ` +
-        `held-out pairs, ${steps} steps of ${settings.batchSize} pairs`,
+      `${options.preset} preset: ${target} reviews preferred; ${splits.train.length} training ` +
+        `pairs${
+          settings.trainPairs === "all" ? " (drawn from all pairs of the train split)" : ""
+        }, ${splits.test.length} held-out pairs, ${steps} steps of ${settings.batchSize} pairs ` +
+        `at lr ${settings.learningRate}`,
     );
     const initialTestAccuracy = await accuracy(shown.test);
     log(`held-out accuracy before training: ${initialTestAccuracy.toFixed(3)}`);
@@ -150,6 +176,12 @@ export async function run(options: RunOptions): Promise<RunResult> {
       steps,
       batchSize: settings.batchSize,
       learningRate: settings.learningRate,
+      warmupSteps: Math.floor(steps * settings.warmupRatio),
+      weightDecay: settings.weightDecay,
+      loggingSteps: settings.loggingSteps === null
+        ? undefined
+        : Math.min(settings.loggingSteps, steps),
+      seed: options.seed ?? 0,
       outputDir: out,
       saveSteps: Math.min(settings.saveSteps, steps),
       evalSteps: steps,
@@ -200,7 +232,16 @@ export const CLI = defineCli({
     steps: flag.int({
       help: "optimizer steps",
       min: 1,
-      default: perPreset((p) => SETTINGS[p as Preset].steps),
+      default: perPreset((p) => imdbPreset(p as Preset).rewardTraining.maxSteps),
+    }),
+    "target-label": flag.choice(TARGET_LABELS, {
+      help: "the reviews the model learns to prefer (the tutorial's TARGET_LABEL: 1 = positive)",
+      default: perPreset((p) => imdbPreset(p as Preset).targetLabel),
+    }),
+    "eval-pairs": flag.int({
+      help: "held-out pairs whose accuracy is printed before and after training",
+      min: 1,
+      default: perPreset((p) => imdbPreset(p as Preset).rewardTraining.evalPairs),
     }),
     ...runFlags(NAME),
   },
@@ -226,6 +267,8 @@ export function main(args: readonly string[] = Deno.args): Promise<number> {
       resume: a.resume,
       overwrite: a.overwrite,
       seed: a.seed,
+      targetLabel: a.targetLabel,
+      evalPairs: a.evalPairs,
       reportTo: reportTargets(a.reportTo),
     });
   });

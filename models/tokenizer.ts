@@ -523,6 +523,45 @@ export async function createTokenizer(
   return new Tokenizer(new Class(json, innerConfig), config);
 }
 
+/**
+ * Legacy `vocab.json` + `merges.txt` as transformers' GPT-2 converter reads them: the config's
+ * special tokens (`<s>`, `<pad>`, `</s>`, `<unk>` of OPT and RoBERTa-style vocabularies) are
+ * registered as special, and `add_bos_token` (OPT) puts the BOS token before every text.
+ */
+function legacyByteLevelJson(
+  vocab: Record<string, number>,
+  mergesText: string,
+  config: Record<string, unknown>,
+): TokenizerJson {
+  const named = [
+    ...SPECIAL_KEYS.map((k) => tokenText(config[k])),
+    ...(Array.isArray(config.additional_special_tokens)
+      ? config.additional_special_tokens.map(tokenText)
+      : []),
+  ];
+  const specials = [
+    ...new Set(
+      [Object.hasOwn(vocab, "<|endoftext|>") ? "<|endoftext|>" : undefined, ...named]
+        .filter((t): t is string => t !== undefined && Object.hasOwn(vocab, t)),
+    ),
+  ];
+  const json = byteLevelBpeTokenizerJson(vocab, mergesText, specials);
+  const bos = tokenText(config.bos_token);
+  if (config.add_bos_token === true && bos !== undefined && Object.hasOwn(vocab, bos)) {
+    json.post_processor = {
+      type: "TemplateProcessing",
+      single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
+      pair: [
+        { SpecialToken: { id: bos, type_id: 0 } },
+        { Sequence: { id: "A", type_id: 0 } },
+        { Sequence: { id: "B", type_id: 1 } },
+      ],
+      special_tokens: { [bos]: { id: bos, ids: [vocab[bos]], tokens: [bos] } },
+    };
+  }
+  return json;
+}
+
 async function readJsonFile(path: string): Promise<Record<string, unknown>> {
   try {
     return JSON.parse(await Deno.readTextFile(path));
@@ -578,9 +617,10 @@ export async function loadTokenizer(
     const merges = vocabJson ? await files.file("merges.txt", { optional: true }) : null;
     const vocabTxt = vocabJson ? null : await files.file("vocab.txt", { optional: true });
     if (vocabJson && merges) {
-      json = byteLevelBpeTokenizerJson(
+      json = legacyByteLevelJson(
         await readJsonFile(vocabJson) as Record<string, number>,
         await Deno.readTextFile(merges),
+        tokenizerConfig,
       );
     } else if (vocabTxt) {
       json = wordPieceTokenizerJson(

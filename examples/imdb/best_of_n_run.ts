@@ -190,7 +190,7 @@ export async function runImdbBestOfN(o: RunImdbBestOfNOptions): Promise<ImdbBest
       reward: reward.score,
       prompts: preset.bestOfNPrompts,
       n: preset.bestOfNSamples,
-      sampling: preset.sampling,
+      sampling: preset.bestOfNSampling,
       seed: o.seed ?? 0,
       promptStartsWithBos: preset.promptStartsWithBos,
       logSamples: (step, rows) => writer.writeSamples(step, rows),

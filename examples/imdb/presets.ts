@@ -1,7 +1,16 @@
 /**
- * The two settings of the IMDB tutorial as data: `full` (TRL's gpt2-sentiment tutorial on real
- * Hub checkpoints and IMDB) and `tiny` (the same pipeline on tiny offline checkpoints and the
+ * The two settings of the IMDB tutorial as data: `full` (the tutorial's own settings, on real Hub
+ * checkpoints and IMDB) and `tiny` (the same pipeline on tiny offline checkpoints and the
  * SYNTHETIC review corpus, sized to finish in a few minutes on two CPU cores).
+ *
+ * The tutorial is the RLHF seminar of the YSDA NLP course (`yandexdataschool/nlp_course`,
+ * `week08_rlhf/practice.ipynb`, after Ilya Boytsov's Oxford LLMs workshop notebook), pinned to
+ * `trl==0.7.4`, `transformers==4.33.1`, `peft==0.5.0`: stage 1 trains `distilbert-base-cased`
+ * as a pairwise reward model with `trl.RewardTrainer`, then reward-guided generation (best of
+ * 16), then stage 2 tunes `lvwerra/gpt2-imdb` with `trl.PPOTrainer` and LoRA. Every value of
+ * `full` below that the notebook sets is quoted from it; the rest are the defaults of the pinned
+ * TRL 0.7.4 / transformers 4.33 it leaves in place. `tests/examples/tutorial_presets.test.ts`
+ * holds the notebook's values and compares them with this file.
  *
  * @module
  */
@@ -10,6 +19,8 @@ import { fileURLToPath } from "node:url";
 import type { LoraConfig } from "../../models/mod.ts";
 import type { PPOConfigInput } from "../../algorithms/ppo/mod.ts";
 import type { Preset } from "../common/cli.ts";
+import { TINY_MAX_LENGTH } from "./synthetic_tokenizers.ts";
+import type { TargetLabel } from "./reward_model.ts";
 
 /** A `[min, max)` range of lengths, drawn as TRL's `LengthSampler` (max EXCLUSIVE). */
 export interface LengthRange {
@@ -26,8 +37,9 @@ export interface SamplingSettings {
   /** 1 = no nucleus filter (the tutorial's `top_p=1.0`). */
   topP: number;
   /**
-   * New tokens per generation batch, drawn once per batch (the tutorial's
-   * `LengthSampler(4, 16)`); never more than {@link MAX_NEW_TOKENS}.
+   * Most new tokens per sample, drawn once per generation batch as TRL's `LengthSampler` draws
+   * (a one-value range such as `{ min: 128, max: 129 }` is the tutorial's fixed
+   * `max_new_tokens=128`); never more than {@link MAX_NEW_TOKENS}.
    */
   responseLength: LengthRange;
   /**
@@ -35,6 +47,38 @@ export interface SamplingSettings {
    * the tiny policy never writes EOS mid-review, so both presets keep it on.
    */
   stopAtEos: boolean;
+}
+
+/**
+ * How the reward model is trained (`trl.RewardConfig`, a `TrainingArguments`, in TRL's names
+ * camelCased). Pairs put a review of the target label (chosen) against one of the other label.
+ */
+export interface ImdbRewardTraining {
+  /** Optimizer steps (`max_steps`). */
+  maxSteps: number;
+  /** Pairs per step (`per_device_train_batch_size`; `gradient_accumulation_steps` is 1). */
+  batchSize: number;
+  /** Peak learning rate. */
+  learningRate: number;
+  /** Share of the steps spent in linear warmup before the linear decay (`warmup_ratio`). */
+  warmupRatio: number;
+  /** AdamW weight decay. */
+  weightDecay: number;
+  /** Steps between logged lines (`logging_steps`; null: a tenth of the run, at most 25). */
+  loggingSteps: number | null;
+  /** Steps between checkpoints (resume points). */
+  saveSteps: number;
+  /**
+   * Training pairs: `"all"` is every (target-label review, other review) pair of the train
+   * split, as the tutorial's `IMDBPairwiseDataset`, of which the run draws `maxSteps ×
+   * batchSize` uniformly without replacement (what a shuffled sampler over all pairs feeds in
+   * that many steps); a number is that many pairs, each review used once.
+   */
+  trainPairs: number | "all";
+  /** Longest review in tokens (DistilBERT's 512, where `truncation=True` cuts). */
+  maxLength: number;
+  /** Held-out pairs whose accuracy is printed before and after training. */
+  evalPairs: number;
 }
 
 /** Everything that differs between the full and the tiny run. */
@@ -47,6 +91,11 @@ export interface ImdbPreset {
   rewardModel: string;
   /** What to run when {@link rewardModel} is missing. */
   rewardModelHint: string;
+  /**
+   * The reviews the reward model prefers: the tutorial's `TARGET_LABEL` ("your choice - either
+   * 0 or 1"). The reward model learns it; the later stages check its accuracy on such pairs.
+   */
+  targetLabel: TargetLabel;
   /** Review source: IMDB from the Hub, or the SYNTHETIC corpus written offline. */
   data: "imdb" | "synthetic";
   /** Reviews kept for queries (train split; a held-out slice feeds the side-by-side table). */
@@ -60,20 +109,31 @@ export interface ImdbPreset {
   promptStartsWithBos: boolean;
   /** Keep only reviews longer than this many characters (the tutorial keeps > 200). */
   minReviewChars: number;
-  /** Generation settings. */
+  /** Generation settings of PPO rollouts and the side-by-side table. */
   sampling: SamplingSettings;
+  /** Generation settings of reward-guided generation (best-of-n). */
+  bestOfNSampling: SamplingSettings;
+  /** How `examples/imdb_reward_model.ts` trains the reward model. */
+  rewardTraining: ImdbRewardTraining;
   /** LoRA adapters on the policy (null: full fine-tune). */
   lora: LoraConfig | null;
   /** PPO hyper-parameters (TRL 0.7.4 defaults fill the rest). */
-  ppo: PPOConfigInput & { batchSize: number; miniBatchSize: number; learningRate: number };
+  ppo: PPOConfigInput & {
+    batchSize: number;
+    miniBatchSize: number;
+    learningRate: number;
+    ppoEpochs: number;
+  };
   /** PPO steps (each on `ppo.batchSize` fresh rollouts). */
   steps: number;
   /** Steps between checkpoints (resume points). */
   checkpointEvery: number;
   /** Held-out prompts in the side-by-side table (at least 20). */
   heldOutPrompts: number;
-  /** Texts per reward-model forward. */
+  /** Texts per reward-model forward when scoring samples. */
   rewardBatchSize: number;
+  /** Texts per reward-model forward when scoring whole reviews (the accuracy check). */
+  evalBatchSize: number;
   /** Train and test pairs each on which the reward model's accuracy is printed first. */
   accuracyPairs: number;
   /** Neutral prompts for best-of-n (at least 5). */
@@ -94,27 +154,70 @@ const assets = (path: string) =>
  */
 export const FULL_REWARD_MODEL_DIR = "runs/imdb_reward_model-full/model";
 
-/** TRL's gpt2-sentiment tutorial, with LoRA as the issue asks. */
+/**
+ * The tutorial's settings (`week08_rlhf/practice.ipynb`; quoted values from its cells, the rest
+ * TRL 0.7.4's and transformers 4.33's defaults, which it leaves in place).
+ */
 const FULL: ImdbPreset = {
   name: "full",
   policy: "lvwerra/gpt2-imdb",
   rewardModel: FULL_REWARD_MODEL_DIR,
   rewardModelHint: "deno run -A examples/imdb_reward_model.ts --preset full",
+  targetLabel: "positive",
   data: "imdb",
+  // `imdb.filter(lambda row: len(row['text']) > 200)` over the whole train split, each query the
+  // first `trl.core.LengthSampler(2, 8)` tokens of a review.
   queryReviews: 25_000,
   queryLength: { min: 2, max: 8 },
   promptStartsWithBos: false,
   minReviewChars: 200,
-  sampling: { topK: 0, topP: 1.0, responseLength: { min: 4, max: 16 }, stopAtEos: true },
-  // GPT-2 fuses q, k and v into one Conv1D named c_attn.
-  lora: { r: 32, alpha: 32, dropout: 0.05, targetModules: ["c_attn"] },
-  // The tutorial's script runs one minibatch per PPO epoch (mini_batch_size = batch_size);
-  // init_kl_coef, target and horizon keep TRL 0.7.4's defaults (0.2, 6, 10000), as it does.
-  ppo: { learningRate: 1.41e-5, batchSize: 64, miniBatchSize: 64, ppoEpochs: 4 },
+  // `generation_kwargs = dict(min_length=-1, max_new_tokens=128, do_sample=True, top_k=0,
+  // top_p=1.0, pad_token_id=main_tokenizer.eos_token_id)`: up to 128 new tokens, EOS ends one.
+  sampling: { topK: 0, topP: 1.0, responseLength: { min: 128, max: 129 }, stopAtEos: true },
+  // Reward-guided generation: "generate N=16 samples", as its example cell samples,
+  // `main_model.generate(**inputs, max_new_tokens=50, do_sample=True)`: transformers 4.33's
+  // sampling defaults, top_k 50 and top_p 1.0.
+  bestOfNSampling: { topK: 50, topP: 1.0, responseLength: { min: 50, max: 51 }, stopAtEos: true },
+  // `trl.RewardConfig(per_device_train_batch_size=32, gradient_accumulation_steps=1,
+  // learning_rate=1.41e-5, max_steps=1_000, logging_steps=50, gradient_checkpointing=True,
+  // fp16=True)` over all pairs; TrainingArguments' defaults: no warmup, weight decay 0, linear
+  // decay, gradients clipped at norm 1. fp16 is the notebook's GPU setting ("disable this on
+  // CPU"); training runs in f32 here. Gradient checkpointing only trades time for memory (the
+  // same numbers); Tether keeps activations instead.
+  rewardTraining: {
+    maxSteps: 1000,
+    batchSize: 32,
+    learningRate: 1.41e-5,
+    warmupRatio: 0,
+    weightDecay: 0,
+    loggingSteps: 50,
+    saveSteps: 100,
+    trainPairs: "all",
+    maxLength: 512,
+    evalPairs: 256,
+  },
+  // `peft.LoraConfig(task_type=CAUSAL_LM, r=32, lora_alpha=32, lora_dropout=0.0)`; peft 0.5's
+  // default target for GPT-2 is `c_attn` (q, k and v fused into one Conv1D).
+  lora: { r: 32, alpha: 32, dropout: 0, targetModules: ["c_attn"] },
+  // `trl.PPOConfig(gradient_accumulation_steps=1, learning_rate=1.41e-5, batch_size=64,
+  // ppo_epochs=4)`; the rest are TRL 0.7.4's defaults, mini_batch_size 1 among them (so each PPO
+  // epoch is 64 optimizer updates of one rollout each), init_kl_coef 0.2, target 6, horizon
+  // 10000, vf_coef 0.1, cliprange 0.2.
+  ppo: {
+    learningRate: 1.41e-5,
+    batchSize: 64,
+    miniBatchSize: 1,
+    gradientAccumulationSteps: 1,
+    ppoEpochs: 4,
+  },
+  // `max_steps = 50`.
   steps: 50,
   checkpointEvery: 10,
   heldOutPrompts: 24,
-  rewardBatchSize: 16,
+  // `compute_reward(batch['response'])` scores a PPO step's 64 texts in one padded batch.
+  rewardBatchSize: 64,
+  // Whole reviews (up to 512 tokens) for the accuracy check, in smaller batches.
+  evalBatchSize: 16,
   accuracyPairs: 500,
   bestOfNPrompts: [
     "This movie",
@@ -140,18 +243,34 @@ const TINY: ImdbPreset = {
   rewardModel: assets("reward"),
   rewardModelHint: "the tiny reward model ships in examples/assets/tiny-imdb/reward; " +
     "tools/train_tiny_imdb.ts rebuilds it",
+  targetLabel: "positive",
   data: "synthetic",
   queryReviews: 2_000,
   queryLength: { min: 2, max: 8 },
   promptStartsWithBos: true,
   minReviewChars: 0,
   sampling: { topK: 0, topP: 1.0, responseLength: { min: 6, max: 13 }, stopAtEos: true },
+  bestOfNSampling: { topK: 0, topP: 1.0, responseLength: { min: 6, max: 13 }, stopAtEos: true },
+  // Measured on the SYNTHETIC pairs: 100 steps of 16 at 2e-3 reach 0.99 held-out accuracy.
+  rewardTraining: {
+    maxSteps: 100,
+    batchSize: 16,
+    learningRate: 2e-3,
+    warmupRatio: 0.1,
+    weightDecay: 0.01,
+    loggingSteps: null,
+    saveSteps: 25,
+    trainPairs: 4096,
+    maxLength: TINY_MAX_LENGTH,
+    evalPairs: 512,
+  },
   lora: { r: 8, alpha: 16, dropout: 0, targetModules: ["c_attn", "c_proj", "c_fc"] },
   ppo: { learningRate: 1e-3, batchSize: 32, miniBatchSize: 16, ppoEpochs: 4 },
   steps: 30,
   checkpointEvery: 10,
   heldOutPrompts: 32,
   rewardBatchSize: 64,
+  evalBatchSize: 64,
   accuracyPairs: 256,
   bestOfNPrompts: [
     "the movie was",
@@ -185,12 +304,14 @@ export function imdbPreset(name: Preset, overrides: Partial<ImdbPreset> = {}): I
   const bad = (field: string, value: unknown, rule: string) => {
     throw new Error(`imdb preset '${name}': ${field} = ${JSON.stringify(value)}: ${rule}`);
   };
-  const { responseLength: r } = p.sampling;
-  if (!(Number.isInteger(r.min) && Number.isInteger(r.max) && r.min >= 1 && r.max > r.min)) {
-    bad("sampling.responseLength", r, "needs integers with 1 <= min < max (max exclusive)");
-  }
-  if (r.max - 1 > MAX_NEW_TOKENS) {
-    bad("sampling.responseLength", r, `draws at most ${MAX_NEW_TOKENS} new tokens`);
+  for (const key of ["sampling", "bestOfNSampling"] as const) {
+    const { responseLength: r } = p[key];
+    if (!(Number.isInteger(r.min) && Number.isInteger(r.max) && r.min >= 1 && r.max > r.min)) {
+      bad(`${key}.responseLength`, r, "needs integers with 1 <= min < max (max exclusive)");
+    }
+    if (r.max - 1 > MAX_NEW_TOKENS) {
+      bad(`${key}.responseLength`, r, `draws at most ${MAX_NEW_TOKENS} new tokens`);
+    }
   }
   const q = p.queryLength;
   if (!(Number.isInteger(q.min) && Number.isInteger(q.max) && q.min >= 1 && q.max > q.min)) {
@@ -206,5 +327,18 @@ export function imdbPreset(name: Preset, overrides: Partial<ImdbPreset> = {}): I
     bad("bestOfNSamples", p.bestOfNSamples, "must be an integer >= 1");
   }
   if (p.bestOfNPrompts.length === 0) bad("bestOfNPrompts", p.bestOfNPrompts, "must not be empty");
+  if (!(Number.isInteger(p.accuracyPairs) && p.accuracyPairs >= 1)) {
+    bad("accuracyPairs", p.accuracyPairs, "must be an integer >= 1");
+  }
+  const rt = p.rewardTraining;
+  if (!(Number.isInteger(rt.maxSteps) && rt.maxSteps >= 1)) {
+    bad("rewardTraining.maxSteps", rt.maxSteps, "must be an integer >= 1");
+  }
+  if (!(Number.isInteger(rt.evalPairs) && rt.evalPairs >= 1)) {
+    bad("rewardTraining.evalPairs", rt.evalPairs, "must be an integer >= 1");
+  }
+  if (rt.trainPairs !== "all" && !(Number.isInteger(rt.trainPairs) && rt.trainPairs >= 1)) {
+    bad("rewardTraining.trainPairs", rt.trainPairs, 'must be "all" or an integer >= 1');
+  }
   return p;
 }

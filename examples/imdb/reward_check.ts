@@ -21,10 +21,11 @@ export async function rewardModelAccuracy(
   reward: ImdbReward,
 ): Promise<{ train: number; test: number }> {
   const n = preset.accuracyPairs;
+  const targetLabel = preset.targetLabel;
   const pairs = preset.data === "synthetic"
-    ? tinyRewardPairs({ trainPairs: n, testPairs: n })
-    : await imdbRewardPairs({ trainPairs: n, testPairs: n });
-  const opts = { maxLength: reward.maxLength, batchSize: preset.rewardBatchSize };
+    ? tinyRewardPairs({ trainPairs: n, testPairs: n, targetLabel })
+    : await imdbRewardPairs({ trainPairs: n, testPairs: n, targetLabel });
+  const opts = { maxLength: reward.maxLength, batchSize: preset.evalBatchSize };
   return {
     train: await evaluateRewardModel(reward.model, reward.tokenizer, pairs.train, opts),
     test: await evaluateRewardModel(reward.model, reward.tokenizer, pairs.test, opts),
@@ -42,5 +43,6 @@ export function rewardAccuracyLine(
   accuracy: { train: number; test: number },
 ): string {
   return `reward model accuracy: train ${accuracy.train.toFixed(3)}, test ` +
-    `${accuracy.test.toFixed(3)} (${preset.accuracyPairs} pairs each)`;
+    `${accuracy.test.toFixed(3)} (${preset.accuracyPairs} pairs each, ${preset.targetLabel} ` +
+    `reviews preferred)`;
 }

@@ -16,6 +16,7 @@ import {
   cleanImdbText,
   detokenizeWords,
   loadImdb,
+  pairPositions,
   Rng,
   SyntheticWordTokenizer,
   writeSyntheticReview,
@@ -72,6 +73,18 @@ export const FULL_MAX_LENGTH = 512;
  */
 export const TINY_PAIR_SEEDS = { train: 1001, test: 2002 } as const;
 
+/**
+ * Which reviews the reward model learns to prefer: the tutorial's `TARGET_LABEL` ("your choice -
+ * either 0 or 1"), the IMDB label of the chosen side of every pair.
+ */
+export const TARGET_LABELS = ["positive", "negative"] as const;
+
+/** One of {@link TARGET_LABELS}. */
+export type TargetLabel = (typeof TARGET_LABELS)[number];
+
+/** The IMDB `label` of each target (1 = positive review, 0 = negative). */
+export const IMDB_LABEL_IDS: Readonly<Record<TargetLabel, number>> = { positive: 1, negative: 0 };
+
 /** Train and held-out preference pairs as text. */
 export interface RewardTextSplits {
   /** Pairs to train on. */
@@ -101,6 +114,8 @@ export function partialReviewText(text: string, rng: Rng): string {
 export interface SyntheticPairOptions {
   /** Share of pairs whose two texts are both cut to a partial review (default 0). */
   partialShare?: number;
+  /** The side of the chosen review (default `positive`). */
+  targetLabel?: TargetLabel;
 }
 
 /**
@@ -129,7 +144,11 @@ export function syntheticReviewPairs(
       chosen = partialReviewText(chosen, rng);
       rejected = partialReviewText(rejected, rng);
     }
-    pairs.push({ chosen, rejected });
+    pairs.push(
+      options.targetLabel === "negative"
+        ? { chosen: rejected, rejected: chosen }
+        : { chosen, rejected },
+    );
   }
   return pairs;
 }
@@ -140,6 +159,8 @@ export interface TinyPairOptions {
   trainPairs?: number;
   /** Held-out pairs of whole reviews (default 512). */
   testPairs?: number;
+  /** The side of the chosen review (default `positive`). */
+  targetLabel?: TargetLabel;
 }
 
 /**
@@ -152,8 +173,11 @@ export function tinyRewardPairs(options: TinyPairOptions = {}): RewardTextSplits
   return {
     train: syntheticReviewPairs(options.trainPairs ?? 4096, TINY_PAIR_SEEDS.train, {
       partialShare: 0.5,
+      targetLabel: options.targetLabel,
     }),
-    test: syntheticReviewPairs(options.testPairs ?? 512, TINY_PAIR_SEEDS.test),
+    test: syntheticReviewPairs(options.testPairs ?? 512, TINY_PAIR_SEEDS.test, {
+      targetLabel: options.targetLabel,
+    }),
   };
 }
 
@@ -165,34 +189,89 @@ export interface ImdbPairOptions {
   testPairs?: number;
   /** Seed of which reviews are paired (default 0). */
   seed?: number;
+  /** The side of the chosen review (default `positive`). */
+  targetLabel?: TargetLabel;
 }
 
-/** A positive review of a split paired with a negative one, both drawn in seeded order. */
-async function imdbSplitPairs(split: string, count: number, seed: number): Promise<TextPair[]> {
-  const rows = (await loadImdb({ split })).shuffle(seed);
-  const positive: string[] = [], negative: string[] = [];
-  for (const row of rows) {
-    const side = row.label === 1 ? positive : negative;
-    if (side.length < count) side.push(cleanImdbText(row.text));
-    if (positive.length >= count && negative.length >= count) break;
+/** A split's reviews of the target label and of the other, each in the file's order. */
+async function imdbSides(
+  split: string,
+  target: TargetLabel,
+): Promise<{ chosen: string[]; rejected: string[] }> {
+  const chosen: string[] = [], rejected: string[] = [];
+  for (const row of await loadImdb({ split })) {
+    (row.label === IMDB_LABEL_IDS[target] ? chosen : rejected).push(cleanImdbText(row.text));
   }
-  const n = Math.min(positive.length, negative.length);
-  return Array.from({ length: n }, (_, i) => ({ chosen: positive[i], rejected: negative[i] }));
+  return { chosen, rejected };
+}
+
+/** A review of the target label paired with one of the other, both drawn in seeded order. */
+async function imdbSplitPairs(
+  split: string,
+  count: number,
+  seed: number,
+  target: TargetLabel,
+): Promise<TextPair[]> {
+  const rows = (await loadImdb({ split })).shuffle(seed);
+  const chosen: string[] = [], rejected: string[] = [];
+  for (const row of rows) {
+    const side = row.label === IMDB_LABEL_IDS[target] ? chosen : rejected;
+    if (side.length < count) side.push(cleanImdbText(row.text));
+    if (chosen.length >= count && rejected.length >= count) break;
+  }
+  const n = Math.min(chosen.length, rejected.length);
+  return Array.from({ length: n }, (_, i) => ({ chosen: chosen[i], rejected: rejected[i] }));
 }
 
 /**
- * The full preset's pairs: IMDB reviews from the Hub (through the shared cache), each positive
- * review paired with a negative one, from the train and test splits. Offline without a cached
- * copy it fails with the Hub module's error, which says how to fix it.
+ * The full preset's held-out (and fixed-size training) pairs: IMDB reviews from the Hub
+ * (through the shared cache), each review of the target label paired with one of the other,
+ * from the train and test splits. Offline without a cached copy it fails with the Hub module's
+ * error, which says how to fix it.
  *
- * @param options Split sizes and seed.
+ * @param options Split sizes, seed and target label.
  */
 export async function imdbRewardPairs(options: ImdbPairOptions = {}): Promise<RewardTextSplits> {
   const seed = options.seed ?? 0;
+  const target = options.targetLabel ?? "positive";
   return {
-    train: await imdbSplitPairs("train", options.trainPairs ?? 2000, seed),
-    test: await imdbSplitPairs("test", options.testPairs ?? 500, seed + 1),
+    train: await imdbSplitPairs("train", options.trainPairs ?? 2000, seed, target),
+    test: await imdbSplitPairs("test", options.testPairs ?? 500, seed + 1, target),
   };
+}
+
+/**
+ * `count` distinct pairs drawn uniformly from ALL (target-label review, other review) pairs of
+ * IMDB's train split, in draw order: the tutorial's `IMDBPairwiseDataset` (every combination,
+ * 12,500 × 12,500 of them) as a shuffled sampler feeds it to `count / batch` steps, without
+ * building the 156 million pairs.
+ *
+ * @param count Pairs to draw (at most every pair).
+ * @param seed Seed of the draw.
+ * @param target The side of the chosen review.
+ */
+export async function imdbAllPairsSample(
+  count: number,
+  seed: number,
+  target: TargetLabel,
+): Promise<TextPair[]> {
+  const { chosen, rejected } = await imdbSides("train", target);
+  const total = chosen.length * rejected.length;
+  if (total === 0) {
+    throw new Error(`IMDB train split: no pairs with ${target} reviews chosen (one side is empty)`);
+  }
+  const rng = new Rng(seed);
+  const drawn = new Set<number>();
+  const pairs: TextPair[] = [];
+  const want = Math.min(count, total);
+  while (pairs.length < want) {
+    const index = rng.int(total);
+    if (drawn.has(index)) continue;
+    drawn.add(index);
+    const [c, r] = pairPositions(index, chosen.length, rejected.length);
+    pairs.push({ chosen: chosen[c], rejected: rejected[r] });
+  }
+  return pairs;
 }
 
 /**
@@ -317,7 +396,8 @@ export async function saveRewardModel(
 
 /**
  * Tokenize text pairs for `RewardTrainer`, with the tokenizer's special tokens and each text
- * cut to `maxLength` tokens.
+ * cut to `maxLength` tokens. A text that occurs in several pairs (all-pairs sampling reuses
+ * every review) is tokenized once.
  *
  * @param pairs Text pairs.
  * @param tokenizer The reward model's tokenizer.
@@ -328,7 +408,15 @@ export function tokenizePairs(
   tokenizer: Tokenizer,
   maxLength: number,
 ): RewardPair[] {
-  const encode = (text: string) => tokenizer.encode(text, { truncation: true, maxLength });
+  const seen = new Map<string, number[]>();
+  const encode = (text: string) => {
+    let ids = seen.get(text);
+    if (ids === undefined) {
+      ids = tokenizer.encode(text, { truncation: true, maxLength });
+      seen.set(text, ids);
+    }
+    return ids;
+  };
   return pairs.map((p) => ({ chosen: encode(p.chosen), rejected: encode(p.rejected) }));
 }
 
@@ -342,6 +430,10 @@ export interface TrainRewardOptions {
   learningRate?: number;
   /** Linear warmup steps (default: a tenth of the run). */
   warmupSteps?: number;
+  /** AdamW weight decay (default 0.01). */
+  weightDecay?: number;
+  /** Steps between logged lines (default: a tenth of the run, at most 25). */
+  loggingSteps?: number;
   /** Seed of the pair order (default 0). */
   seed?: number;
   /** Folder of `metrics.jsonl` and `checkpoint/` (default: nothing written). */
@@ -396,8 +488,8 @@ export async function trainRewardModel(
     maxSteps: steps,
     warmupSteps: options.warmupSteps ?? Math.floor(steps / 10),
     lrSchedulerType: "linear",
-    weightDecay: 0.01,
-    loggingSteps: Math.max(1, Math.min(25, Math.floor(steps / 10))),
+    weightDecay: options.weightDecay ?? 0.01,
+    loggingSteps: options.loggingSteps ?? Math.max(1, Math.min(25, Math.floor(steps / 10))),
     evalSteps: evalDataset ? options.evalSteps ?? null : null,
     saveSteps: options.outputDir ? options.saveSteps ?? null : null,
     outputDir: options.outputDir ?? null,

@@ -87,7 +87,7 @@ Deno.test("imdb_reward_model rejects a bad preset, flag or number (exit 2), nami
   assert.equal(errors[0], "imdb_reward_model: unknown preset (huge): use one of full, tiny");
   assert.match(
     errors[1],
-    /^imdb_reward_model: unknown flag \(--epochs\): the flags are --preset, --steps, --backend, --out, --resume, --overwrite, --seed/,
+    /^imdb_reward_model: unknown flag \(--epochs\): the flags are --preset, --steps, --target-label, --eval-pairs, --backend, --out, --resume, --overwrite, --seed/,
   );
   assert.equal(
     errors[2],

@@ -116,6 +116,35 @@ Deno.test("legacy vocab.json + merges.txt give the same tokenizer as tokenizer.j
   assert.equal(slow.padTokenId, EOS);
 });
 
+Deno.test("legacy files with add_bos_token (OPT): BOS before every text, the config's specials special", async () => {
+  // facebook/opt-350m ships only vocab.json + merges.txt; its tokenizer_config sets
+  // add_bos_token, and transformers' converter then puts `</s>` before each text.
+  const dir = await Deno.makeTempDir();
+  try {
+    const vocab = JSON.parse(await Deno.readTextFile(fixture("tiny-bpe-slow/vocab.json")));
+    const [pad, bos] = [Object.keys(vocab).length, Object.keys(vocab).length + 1];
+    vocab["<pad>"] = pad;
+    vocab["</s>"] = bos;
+    await Deno.writeTextFile(join(dir, "vocab.json"), JSON.stringify(vocab));
+    await Deno.copyFile(fixture("tiny-bpe-slow/merges.txt"), join(dir, "merges.txt"));
+    const config = { bos_token: "</s>", eos_token: "</s>", pad_token: "<pad>" };
+    await Deno.writeTextFile(
+      join(dir, "tokenizer_config.json"),
+      JSON.stringify({ ...config, add_bos_token: true, tokenizer_class: "GPT2Tokenizer" }),
+    );
+    const opt = await loadTokenizer(dir);
+    assert.deepEqual(opt.encode("hello world"), [bos, HELLO, SPACE_WORLD]);
+    assert.deepEqual(opt.encode("hello</s>"), [bos, HELLO, bos], "</s> in a text is one token");
+    assert.equal(opt.decode(opt.encode("hello world"), { skipSpecialTokens: true }), "hello world");
+    assert.deepEqual([opt.eosTokenId, opt.padTokenId], [bos, pad]);
+    // Without add_bos_token the same files add nothing.
+    await Deno.writeTextFile(join(dir, "tokenizer_config.json"), JSON.stringify(config));
+    assert.deepEqual((await loadTokenizer(dir)).encode("hello world"), [HELLO, SPACE_WORLD]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("word-level tokenizer.json: whole words or [UNK], lower-cased, punctuation split", async () => {
   // vocab: [PAD]=0 [UNK]=1 [EOS]=2 the=3 movie=4 was=5 great=6 terrible=7 .=8 !=9
   const tokenizer = await loadTokenizer(fixture("tiny-wordlevel"));
