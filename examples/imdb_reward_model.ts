@@ -178,6 +178,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       learningRate: settings.learningRate,
       warmupSteps: Math.floor(steps * settings.warmupRatio),
       weightDecay: settings.weightDecay,
+      gradientCheckpointing: settings.gradientCheckpointing,
       loggingSteps: settings.loggingSteps === null
         ? undefined
         : Math.min(settings.loggingSteps, steps),

@@ -77,6 +77,8 @@ export interface ImdbRewardTraining {
   trainPairs: number | "all";
   /** Longest review in tokens (DistilBERT's 512, where `truncation=True` cuts). */
   maxLength: number;
+  /** Recompute each block's activations in backward (`gradient_checkpointing`). */
+  gradientCheckpointing: boolean;
   /** Held-out pairs whose accuracy is printed before and after training. */
   evalPairs: number;
 }
@@ -182,8 +184,7 @@ const FULL: ImdbPreset = {
   // learning_rate=1.41e-5, max_steps=1_000, logging_steps=50, gradient_checkpointing=True,
   // fp16=True)` over all pairs; TrainingArguments' defaults: no warmup, weight decay 0, linear
   // decay, gradients clipped at norm 1. fp16 is the notebook's GPU setting ("disable this on
-  // CPU"); training runs in f32 here. Gradient checkpointing only trades time for memory (the
-  // same numbers); Tether keeps activations instead.
+  // CPU"); training runs in f32 here.
   rewardTraining: {
     maxSteps: 1000,
     batchSize: 32,
@@ -194,6 +195,7 @@ const FULL: ImdbPreset = {
     saveSteps: 100,
     trainPairs: "all",
     maxLength: 512,
+    gradientCheckpointing: true,
     evalPairs: 256,
   },
   // `peft.LoraConfig(task_type=CAUSAL_LM, r=32, lora_alpha=32, lora_dropout=0.0)`; peft 0.5's
@@ -262,6 +264,7 @@ const TINY: ImdbPreset = {
     saveSteps: 25,
     trainPairs: 4096,
     maxLength: TINY_MAX_LENGTH,
+    gradientCheckpointing: false,
     evalPairs: 512,
   },
   lora: { r: 8, alpha: 16, dropout: 0, targetModules: ["c_attn", "c_proj", "c_fc"] },

@@ -432,6 +432,8 @@ export interface TrainRewardOptions {
   warmupSteps?: number;
   /** AdamW weight decay (default 0.01). */
   weightDecay?: number;
+  /** Recompute block activations in backward (`gradient_checkpointing`; default false). */
+  gradientCheckpointing?: boolean;
   /** Steps between logged lines (default: a tenth of the run, at most 25). */
   loggingSteps?: number;
   /** Seed of the pair order (default 0). */
@@ -489,6 +491,7 @@ export async function trainRewardModel(
     warmupSteps: options.warmupSteps ?? Math.floor(steps / 10),
     lrSchedulerType: "linear",
     weightDecay: options.weightDecay ?? 0.01,
+    gradientCheckpointing: options.gradientCheckpointing ?? false,
     loggingSteps: options.loggingSteps ?? Math.max(1, Math.min(25, Math.floor(steps / 10))),
     evalSteps: evalDataset ? options.evalSteps ?? null : null,
     saveSteps: options.outputDir ? options.saveSteps ?? null : null,

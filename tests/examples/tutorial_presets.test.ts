@@ -52,6 +52,7 @@ Deno.test("imdb full preset = the RLHF seminar notebook (reward model, best-of-n
     { field: "rewardTraining.trainPairs", actual: rt.trainPairs, expected: "all", source: nb("IMDBPairwiseDataset: all possible pairs") },
     { field: "rewardTraining.warmupRatio", actual: rt.warmupRatio, expected: 0, source: "transformers 4.33 TrainingArguments default warmup_ratio/warmup_steps 0" },
     { field: "rewardTraining.weightDecay", actual: rt.weightDecay, expected: 0, source: "transformers 4.33 TrainingArguments default weight_decay 0.0" },
+    { field: "rewardTraining.gradientCheckpointing", actual: rt.gradientCheckpointing, expected: true, source: nb("RewardConfig(gradient_checkpointing=True)") },
     { field: "rewardTraining.maxLength", actual: rt.maxLength, expected: 512, source: nb("reward_tokenizer(..., truncation=True): distilbert-base-cased's 512") },
     { field: "targetLabel", actual: p.targetLabel, expected: "positive", source: nb("TARGET_LABEL, the user's choice; the tutorial aligns to positive reviews") },
     // Reward-guided generation.
