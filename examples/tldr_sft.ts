@@ -211,6 +211,7 @@ export async function runTldrSft(o: TldrSftOptions): Promise<TldrSftResult> {
       loggingSteps: Math.max(1, Math.min(50, Math.floor((s.maxSteps ?? 500) / 10))),
       maxLength: s.maxLength,
       completionOnlyLoss: s.completionOnlyLoss,
+      gradientCheckpointing: s.gradientCheckpointing,
       outputDir: o.out,
       seed: o.seed,
       progress: o.progress ?? true,

@@ -42,6 +42,8 @@ export interface TldrSftSettings {
   saveSteps: number;
   /** Loss on the summary only (true) or on the whole text, as the tutorial (false). */
   completionOnlyLoss: boolean;
+  /** Recompute block activations in backward (`gradient_checkpointing`), as trlX's SFT script. */
+  gradientCheckpointing: boolean;
   /** Training rows read (null: the whole split). */
   trainExamples: number | null;
   /** Held-out posts evaluated (trlX's SFT script: the first 2000 of `valid`). */
@@ -188,6 +190,7 @@ const FULL: TldrPreset = {
     evalSteps: 800,
     saveSteps: 1600,
     completionOnlyLoss: false,
+    gradientCheckpointing: true,
     trainExamples: null,
     evalExamples: 2000,
     maxNewTokens: 50,
@@ -281,6 +284,7 @@ const TINY: TldrPreset = {
     evalSteps: 40,
     saveSteps: 40,
     completionOnlyLoss: true,
+    gradientCheckpointing: false,
     trainExamples: 1920,
     evalExamples: 64,
     maxNewTokens: 24,

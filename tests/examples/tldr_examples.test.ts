@@ -69,6 +69,8 @@ Deno.test("TL;DR full presets hold the tutorial's settings", () => {
   assert.equal(full.sft.batchSize, 16);
   assert.equal(full.sft.learningRate, 1e-4);
   assert.equal(full.sft.completionOnlyLoss, false);
+  // trlX's train_gptj_summarize.py: TrainingArguments(gradient_checkpointing=True).
+  assert.equal(full.sft.gradientCheckpointing, true);
   // Reward model: from the SFT model, 550 tokens, first 70% of the blocks frozen, lr 1e-5,
   // batch 1, trlX's pair filter and `<|startoftext|>` prefix.
   assert.equal(full.reward.sftModel, FULL_SFT_OUTPUT);
