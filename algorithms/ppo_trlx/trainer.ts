@@ -14,7 +14,7 @@
  * @module
  */
 
-import { mul, slice, type Tensor, tensor, tidy } from "../../core/mod.ts";
+import { detach, mul, slice, stack, type Tensor, tensor, tidy } from "../../core/mod.ts";
 import type { Hyperparams, LambdaLR, Optimizer } from "../../core/optim/mod.ts";
 import { Generator, type GeneratorState } from "../../core/random.ts";
 import { NonFiniteLossError } from "../common/nonfinite.ts";
@@ -294,7 +294,11 @@ export class TrlxPpoTrainer {
             cliprangeValue: method.cliprange_value,
             vfCoef: method.vf_coef,
           });
-          const loss = out.loss.itemSync();
+          // One readback for the loss and every statistic, not one each.
+          const names = Object.keys(out.stats);
+          const read = stack([out.loss, ...names.map((k) => out.stats[k])].map(detach))
+            .toFloat64ArraySync();
+          const loss = read[0];
           if (!Number.isFinite(loss)) {
             throw new NonFiniteLossError(
               "trlX PPO",
@@ -309,10 +313,8 @@ export class TrlxPpoTrainer {
           // Accelerate divides each microbatch's loss by the accumulation steps.
           (numMb > 1 ? mul(out.loss, 1 / numMb) : out.loss).backward();
           backward += performance.now() - t1;
-          const host: Record<string, number> = {};
-          for (const [k, v] of Object.entries(out.stats)) host[k] = v.itemSync();
           disposeTrlxBatch(b.batch);
-          return host;
+          return Object.fromEntries(names.map((k, i) => [k, read[i + 1]]));
         });
         for (const [k, v] of Object.entries(stats)) sums[k] = (sums[k] ?? 0) + v / numMb;
       }
