@@ -21,7 +21,9 @@ import {
 import { loadRewardClassifier } from "../../examples/hh/reward_model.ts";
 import { FULL_REWARD_MODEL_DIR } from "../../examples/imdb/presets.ts";
 import { createRewardModel, saveRewardModel } from "../../examples/imdb/reward_model.ts";
-import { FULL_SFT_OUTPUT, tldrPreset } from "../../examples/tldr/presets.ts";
+import { FULL_REWARD_OUTPUT, FULL_SFT_OUTPUT, tldrPreset } from "../../examples/tldr/presets.ts";
+import { saveWithTokenizer } from "../../examples/tldr/models.ts";
+import { loadGpt2TokenRewardModel } from "../../reward/mod.ts";
 
 /** A stage's output, written untrained. */
 export interface StandIn {
@@ -82,6 +84,20 @@ export const STAND_INS: Readonly<Record<string, StandIn>> = {
       try {
         await model.save(FULL_SFT_OUTPUT);
         await copyTokenizerFiles(source, FULL_SFT_OUTPUT);
+      } finally {
+        model.dispose();
+      }
+    },
+  },
+  tldr_reward_model: {
+    describe: `${FULL_SFT_OUTPUT} with a fresh bias-free v_head in ${FULL_REWARD_OUTPUT}`,
+    async write() {
+      const model = await loadGpt2TokenRewardModel(FULL_SFT_OUTPUT, {
+        backend: "cpu",
+        log: () => {},
+      });
+      try {
+        await saveWithTokenizer(model, FULL_SFT_OUTPUT, FULL_REWARD_OUTPUT);
       } finally {
         model.dispose();
       }
