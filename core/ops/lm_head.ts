@@ -149,10 +149,7 @@ function forward(
           const [lp, lse] = engine.run("tokenLogProbs", [logits, slice(safe, [r0], [n])], {}, {
             outShapes: [[n], [n]],
           });
-          // H = lse − Σ_j p_j·x_j = −Σ_j p_j log p_j.
-          const ent = withEntropy
-            ? sub(lse, sum(mul(softmax(logits), logits), { axis: -1 }))
-            : null;
+          const ent = withEntropy ? chunkEntropy(logits, lse) : null;
           const top = withArgmax ? argmax(logits, -1) : null;
           return [lp, lse, ent, top];
         });
@@ -175,6 +172,27 @@ function forward(
   const attrs = { scale: c.scale, chunk: c.chunk };
   engine.record("lmHeadLogProbs", [hidden, weight, labels], [out], attrs, saved);
   return { logprobs: out, entropy, argmax: best };
+}
+
+/** Rows of a chunk whose probabilities exist at once while its entropy is computed. */
+const ENTROPY_PARTS = 4;
+
+/**
+ * H = lse − Σ_j p_j·x_j = −Σ_j p_j log p_j of each row of a chunk of logits, a quarter of the
+ * rows at a time, so the probabilities and their products add half a chunk, not two.
+ */
+function chunkEntropy(logits: Tensor, lse: Tensor): Tensor {
+  const [n, v] = logits.shape;
+  const step = Math.max(1, Math.ceil(n / ENTROPY_PARTS));
+  const parts: Tensor[] = [];
+  for (let r0 = 0; r0 < n; r0 += step) {
+    const m = Math.min(step, n - r0);
+    parts.push(tidy(() => {
+      const x = slice(logits, [r0, 0], [m, v]);
+      return sum(mul(softmax(x), x), { axis: -1 });
+    }));
+  }
+  return sub(lse, parts.length === 1 ? parts[0] : concat(parts));
 }
 
 registerGrad("lmHeadLogProbs", ([dy], node) => {
