@@ -173,6 +173,7 @@ export {
   type NextTokenLogProbs,
   nextTokenLogProbs,
   type NextTokenLogProbsOptions,
+  outputHead,
   type ScoredModel,
 } from "./next_token_logprobs.ts";
 export {

@@ -8,13 +8,16 @@
  */
 
 import {
+  argmax,
+  equal,
   exp,
-  lmHeadLogProbs,
-  lmHeadLogProbsAndEntropy,
+  lmHeadTokenStats,
   logSoftmax,
   mul,
   neg,
+  noGrad,
   slice,
+  sub,
   sum,
   type Tensor,
   tokenLogProbs,
@@ -39,6 +42,15 @@ export interface NextTokenLogProbsOptions {
   temperature?: number;
   /** Also return each position's entropy (no gradient; PPO's and GRPO's statistic). */
   entropy?: boolean;
+  /** Also return each position's most likely next token (no gradient; SFT's token accuracy). */
+  argmax?: boolean;
+  /**
+   * [B, L] the tokens to score, read at columns 1 … L−1 (default: `inputIds`; SFT and DPO pass
+   * their labels, with `ignoreIndex` on prompt and padding).
+   */
+  labels?: Tensor;
+  /** Labels equal to this get log-probability 0 and no gradient (default: none allowed). */
+  ignoreIndex?: number;
   /** Rows of logits computed at once (default: ~64 MiB of them). */
   chunkRows?: number;
 }
@@ -49,8 +61,29 @@ export interface NextTokenLogProbs {
   logprobs: Tensor;
   /** [B, L−1], when asked for. */
   entropy?: Tensor;
+  /** [B, L−1] most likely next token, when asked for. */
+  argmax?: Tensor;
   /** [B, L−1] value-head estimates, when the model has a value head. */
   values?: Tensor;
+}
+
+/**
+ * The [V, D] weight `nextTokenLogProbs` multiplies the hidden states by, or null when the model
+ * is scored through its logits (no `outputEmbeddings()`, or a head that is more than a matrix).
+ *
+ * @example
+ * ```ts
+ * import { loadCausalLM, outputHead } from "@tether/rlhf/models";
+ *
+ * const policy = await loadCausalLM("examples/assets/tiny-imdb/policy");
+ * console.log(outputHead(policy)?.shape); // [vocab, hidden]
+ * ```
+ *
+ * @param model Any model; only `outputEmbeddings()` is read.
+ */
+export function outputHead(model: object): Tensor | null {
+  const m = model as { outputEmbeddings?: () => Tensor | null };
+  return typeof m.outputEmbeddings === "function" ? m.outputEmbeddings() ?? null : null;
 }
 
 /**
@@ -94,25 +127,62 @@ export function nextTokenLogProbs(
       `nextTokenLogProbs: temperature must be a finite number > 0, got ${temperature}`,
     );
   }
-  const next = slice(inputIds, [0, 1], [b, l - 1]);
-  const head = model.outputEmbeddings?.() ?? null;
+  const labels = opts.labels ?? inputIds;
+  if (labels.rank !== 2 || labels.shape[0] !== b || labels.shape[1] !== l) {
+    throw new Error(
+      `nextTokenLogProbs: labels must be [B, L] = [${b}, ${l}] like inputIds, got ` +
+        `[${labels.shape}]`,
+    );
+  }
+  const next = slice(labels, [0, 1], [b, l - 1]);
+  const head = outputHead(model);
   const out = head
     ? model.forward({ inputIds, attentionMask, outputHiddenStates: true, logitsToKeep: 1 })
     : model.forward({ inputIds, attentionMask });
   const values = out.values ? slice(out.values, [0, 0], [b, l - 1]) : undefined;
-  if (head && out.hiddenStates) {
+  if (head) {
+    if (!out.hiddenStates) {
+      throw new Error(
+        "nextTokenLogProbs: the model has outputEmbeddings() but its forward returned no " +
+          "hiddenStates for outputHiddenStates: true; return them, or drop outputEmbeddings()",
+      );
+    }
     out.logits.dispose();
     const h = out.hiddenStates;
     const cut = slice(h, [0, 0, 0], [b, l - 1, h.shape[2]]);
-    const o = { scale: 1 / temperature, chunkRows: opts.chunkRows };
-    if (opts.entropy) return { ...lmHeadLogProbsAndEntropy(cut, head, next, o), values };
-    return { logprobs: lmHeadLogProbs(cut, head, next, o), values };
+    const r = lmHeadTokenStats(cut, head, next, {
+      scale: 1 / temperature,
+      chunkRows: opts.chunkRows,
+      ignoreIndex: opts.ignoreIndex,
+      entropy: opts.entropy,
+      argmax: opts.argmax,
+    });
+    return { ...r, values };
   }
   const v = out.logits.shape[2];
+  if (out.logits.rank !== 3 || out.logits.shape[0] !== b || out.logits.shape[1] !== l) {
+    throw new Error(
+      `nextTokenLogProbs: the model returned logits [${out.logits.shape}] for input [${b}, ${l}]; ` +
+        "a causal LM must return [batch, length, vocab]",
+    );
+  }
   let logits = slice(out.logits, [0, 0, 0], [b, l - 1, v]);
   if (temperature !== 1) logits = mul(logits, 1 / temperature);
-  const logprobs = tokenLogProbs(logits, next);
-  if (!opts.entropy) return { logprobs, values };
-  const lp = logSoftmax(logits);
-  return { logprobs, entropy: neg(sum(mul(exp(lp), lp), { axis: -1 })), values };
+  const result: NextTokenLogProbs = { logprobs: logitsLogProbs(logits, next, opts.ignoreIndex) };
+  if (values) result.values = values;
+  if (opts.entropy) {
+    result.entropy = noGrad(() => {
+      const lp = logSoftmax(logits);
+      return neg(sum(mul(exp(lp), lp), { axis: -1 }));
+    });
+  }
+  if (opts.argmax) result.argmax = argmax(logits, -1);
+  return result;
+}
+
+/** `tokenLogProbs`, with labels equal to `ignoreIndex` scored 0 (and given no gradient). */
+function logitsLogProbs(logits: Tensor, labels: Tensor, ignoreIndex?: number): Tensor {
+  if (ignoreIndex === undefined) return tokenLogProbs(logits, labels);
+  const keep = sub(1, equal(labels, ignoreIndex));
+  return mul(tokenLogProbs(logits, mul(labels, keep)), keep);
 }

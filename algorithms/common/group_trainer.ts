@@ -9,7 +9,6 @@
 
 import {
   concat,
-  detach,
   div,
   keep,
   maximum,
@@ -47,14 +46,7 @@ import {
   type ScoredRewards,
   scoreWithRewardFunctions,
 } from "./reward_functions.ts";
-import {
-  byChunks,
-  entropyFromLogits,
-  gatherRows,
-  packRollout,
-  type PolicyModel,
-  tokenLogprobs,
-} from "./rollout.ts";
+import { byChunks, gatherRows, packRollout, type PolicyModel, tokenLogprobs } from "./rollout.ts";
 import { defaultOptimizer, makeScheduler, type TrainerScheduler } from "./trainer.ts";
 
 /** A policy the group trainers can sample from (any `CausalLM`). */
@@ -682,16 +674,14 @@ export abstract class GroupTrainer<
       scheduler: this.scheduler,
       loss: (rows) => {
         const take = (t: Tensor) => gatherRows(t, rows);
-        const current = tokenLogprobs(this.model, take(ids), take(att), temperature);
+        const current = tokenLogprobs(this.model, take(ids), take(att), {
+          ...temperature,
+          entropy: true,
+        });
         const out = this.loss(rollout, rows, current.logprobs, take(adv));
         const m = take(mask);
         // TRL logs the entropy of the sampling distribution over the completion tokens.
-        const entropy = noGrad(() =>
-          div(
-            sum(mul(entropyFromLogits(detach(current.logits)), m)),
-            maximum(sum(m), 1),
-          )
-        );
+        const entropy = noGrad(() => div(sum(mul(current.entropy!, m)), maximum(sum(m), 1)));
         return { loss: out.loss, stats: { ...out.stats, loss: out.loss, entropy } };
       },
     }, held);

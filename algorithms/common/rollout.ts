@@ -11,6 +11,7 @@
 
 import {
   concat,
+  detach,
   div,
   exp,
   logSoftmax,
@@ -24,6 +25,11 @@ import {
   tidy,
   tokenLogProbs,
 } from "../../core/mod.ts";
+import {
+  nextTokenLogProbs,
+  outputHead,
+  type ScoredModel,
+} from "../../models/next_token_logprobs.ts";
 import { klPenalty } from "./kl.ts";
 import type { Reference } from "./reference.ts";
 
@@ -126,8 +132,13 @@ export function shiftedLogprobs(logits: Tensor, targets: Tensor): Tensor {
 export interface TokenLogprobs {
   /** log-probability of each next token [B, L−1]. */
   logprobs: Tensor;
-  /** The logits that gave them [B, L−1, V] (divided by the temperature, if any). */
-  logits: Tensor;
+  /**
+   * The logits that gave them [B, L−1, V] (divided by the temperature, if any), only when
+   * `options.logits` asked for them; null otherwise.
+   */
+  logits: Tensor | null;
+  /** Entropy of each next-token distribution [B, L−1] (no gradient), when `options.entropy`. */
+  entropy: Tensor | null;
   /** Value-head estimates [B, L−1] (the last position dropped), or null without a value head. */
   values: Tensor | null;
 }
@@ -136,12 +147,21 @@ export interface TokenLogprobs {
 export interface TokenLogprobsOptions {
   /** Divide the logits by this before the log-softmax (TRL's GRPO and RLOO use the sampling temperature; default 1). */
   temperature?: number;
+  /** Also return each position's entropy (the statistic PPO and GRPO log). */
+  entropy?: boolean;
+  /**
+   * Also return the [B, L−1, V] logits (the `full` KL estimator needs whole distributions); the
+   * model is then scored through its logits, not the fused LM head.
+   */
+  logits?: boolean;
 }
 
 /**
  * The one log-prob step of every online algorithm: a forward over padded rows, then the
  * log-probability of each next token (TRL's `logprobs_from_logits` on `logits[:, :-1]`).
- * Gradients flow when they are on.
+ * Gradients flow when they are on. A model with `outputEmbeddings()` is scored through the
+ * fused, chunked LM head (`nextTokenLogProbs`), so no [B, L, V] logits exist forward or
+ * backward unless `options.logits` asks for them; other models through their logits.
  *
  * @example
  * ```ts
@@ -159,7 +179,7 @@ export interface TokenLogprobsOptions {
  * @param model The model.
  * @param inputIds Token ids [B, L].
  * @param attentionMask 1 on tokens, 0 on padding [B, L].
- * @param options Temperature.
+ * @param options Temperature, and which statistics to return besides the log-probs.
  */
 export function tokenLogprobs(
   model: LogitsModel,
@@ -168,6 +188,18 @@ export function tokenLogprobs(
   options: TokenLogprobsOptions = {},
 ): TokenLogprobs {
   const [B, L] = inputIds.shape;
+  if (!options.logits && outputHead(model)) {
+    const r = nextTokenLogProbs(model as ScoredModel, inputIds, attentionMask, {
+      temperature: options.temperature,
+      entropy: options.entropy,
+    });
+    return {
+      logprobs: r.logprobs,
+      logits: null,
+      entropy: r.entropy ?? null,
+      values: r.values ?? null,
+    };
+  }
   const out = model.forward({ inputIds, attentionMask });
   const V = out.logits.shape[2];
   if (out.logits.rank !== 3 || out.logits.shape[0] !== B || out.logits.shape[1] !== L) {
@@ -182,7 +214,8 @@ export function tokenLogprobs(
   const next = slice(inputIds, [0, 1], [B, L - 1]);
   return {
     logprobs: tokenLogProbs(logits, next),
-    logits,
+    logits: options.logits ? logits : null,
+    entropy: options.entropy ? noGrad(() => entropyFromLogits(detach(logits))) : null,
     values: out.values ? slice(out.values, [0, 0], [B, L - 1]) : null,
   };
 }

@@ -36,7 +36,7 @@ export {
   dpoMetrics,
   type PairLogps,
 } from "./loss.ts";
-export { LABEL_PAD_TOKEN_ID, sequenceLogps } from "./logps.ts";
+export { LABEL_PAD_TOKEN_ID, modelSequenceLogps, sequenceLogps } from "./logps.ts";
 export {
   type AdapterSwitch,
   DPO_CONFIG,

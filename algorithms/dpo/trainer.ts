@@ -1,7 +1,9 @@
 /**
  * `DPOTrainer`: Direct Preference Optimization on (prompt, chosen, rejected) rows, as text,
- * conversations or token ids (see `data.ts`), with any loss of `dpoLoss`. Completion log-probs are summed with `sequenceLogps` (chosen and
- * rejected rows run in one forward). The reference is a separate model, the policy with its
+ * conversations or token ids (see `data.ts`), with any loss of `dpoLoss`. Completion log-probs
+ * are summed with `modelSequenceLogps` (chosen and rejected rows run in one forward; a model with
+ * `outputEmbeddings()` is scored through the fused, chunked LM head, so no [rows, L, V] logits
+ * exist for the policy or the reference). The reference is a separate model, the policy with its
  * adapters switched off, or log-probs precomputed once before training.
  *
  * @module
@@ -24,7 +26,7 @@ import {
   type TrainerParts,
 } from "../common/trainer.ts";
 import { type AdapterSwitch, Reference } from "../common/reference.ts";
-import { LABEL_PAD_TOKEN_ID, sequenceLogps } from "./logps.ts";
+import { LABEL_PAD_TOKEN_ID, modelSequenceLogps } from "./logps.ts";
 import { DPO_LOSS_TYPES, dpoLoss, type DpoLossType, dpoMetrics, type PairLogps } from "./loss.ts";
 import {
   DPO_LENGTH_DEFAULTS,
@@ -336,18 +338,10 @@ export class DPOTrainer extends TrainerBase<DpoPairRows, DpoPolicy> {
       ...Array(L - r.labels.length).fill(LABEL_PAD_TOKEN_ID),
     ]);
     const backend = this.model.parameters()[0]?.backend.name;
-    const { logits } = model.forward({
-      inputIds: tensor(padded.ids, [2 * B, L], { backend }),
-      attentionMask: tensor(padded.mask, [2 * B, L], { backend }),
-    });
-    if (logits.rank !== 3 || logits.shape[0] !== 2 * B || logits.shape[1] !== L) {
-      throw new Error(
-        `DPOTrainer: the model returned logits [${logits.shape}] for input [${2 * B}, ${L}]; a ` +
-          `causal LM must return [batch, length, vocab]`,
-      );
-    }
-    const all = sequenceLogps(
-      logits,
+    const all = modelSequenceLogps(
+      model,
+      tensor(padded.ids, [2 * B, L], { backend }),
+      tensor(padded.mask, [2 * B, L], { backend }),
       tensor(labels, [2 * B, L], { backend }),
       this.dpoConfig.lossType === "ipo",
     );

@@ -26,8 +26,10 @@ export interface PpoLossInputs {
   oldLogprobs: Tensor;
   /** Value predictions at rollout time (masked). */
   values: Tensor;
-  /** Current logits [B, T, V], for the entropy statistic (optional). */
+  /** Current logits [B, T, V], for the entropy statistic (optional; `entropy` wins). */
   logits?: Tensor;
+  /** Current per-token entropies [B, T], for the entropy statistic (optional). */
+  entropy?: Tensor;
   /** Current value predictions. */
   vpreds: Tensor;
   /** Current log-probs of the sampled tokens. */
@@ -101,6 +103,7 @@ export function ppoLoss(x: PpoLossInputs, cfg: PpoLossConfig): PpoLossOutput {
     "val/mean": maskedMean(x.values, mask),
     "val/var": maskedVar(x.values, mask),
   };
-  if (x.logits) stats["policy/entropy"] = maskedMean(entropyFromLogits(x.logits), mask);
+  const entropy = x.entropy ?? (x.logits ? entropyFromLogits(x.logits) : null);
+  if (entropy) stats["policy/entropy"] = maskedMean(entropy, mask);
   return { loss, stats };
 }

@@ -311,11 +311,11 @@ export class PPOTrainer<M extends PolicyModel = PolicyModel> {
       optimizer: this.#optimizer,
       loss: (rows) => {
         const take = (t: Tensor) => gatherRows(t, rows);
-        const pol = tokenLogprobs(this.#parts.model, take(ids), take(att));
+        const pol = tokenLogprobs(this.#parts.model, take(ids), take(att), { entropy: true });
         const out = ppoLoss({
           oldLogprobs: take(rollout.logprobs),
           values: take(rollout.values),
-          logits: pol.logits,
+          entropy: pol.entropy!,
           vpreds: this.#valuesOf(pol.values),
           logprobs: pol.logprobs,
           mask: take(mask),
@@ -348,10 +348,12 @@ export class PPOTrainer<M extends PolicyModel = PolicyModel> {
 
   /** Policy and reference passes over some rows: the small per-token results. */
   #rolloutChunk(ids: Tensor, att: Tensor) {
-    const pol = tokenLogprobs(this.#parts.model, ids, att);
     const mode = this.config.klPenalty;
-    const ref = this.reference.run((m) => tokenLogprobs(m, ids, att));
-    const full = mode === "full" ? { logits: pol.logits, refLogits: ref.logits } : undefined;
+    // Only the `full` estimator needs whole distributions; the rest score through the fused head.
+    const logits = mode === "full";
+    const pol = tokenLogprobs(this.#parts.model, ids, att, { logits });
+    const ref = this.reference.run((m) => tokenLogprobs(m, ids, att, { logits }));
+    const full = logits ? { logits: pol.logits!, refLogits: ref.logits! } : undefined;
     return {
       logprobs: pol.logprobs,
       refLogprobs: ref.logprobs,

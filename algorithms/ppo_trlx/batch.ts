@@ -12,7 +12,16 @@
  * @module
  */
 
-import { detach, noGrad, slice, type Tensor, tensor, tidy, tokenLogProbs } from "../../core/mod.ts";
+import {
+  detach,
+  lmHeadLogProbs,
+  noGrad,
+  slice,
+  type Tensor,
+  tensor,
+  tidy,
+  tokenLogProbs,
+} from "../../core/mod.ts";
 import type { TrlxArch, TrlxForwardInput, TrlxPolicy } from "./policy.ts";
 
 /** A padded batch ready for the forward. */
@@ -109,7 +118,8 @@ function ids(rows: readonly (readonly number[])[], backend: string): Tensor {
 
 /**
  * Log-probs of the labels and values, both [B, L − 1] (the last position's value is dropped, as
- * trlX's `values[:, :-1]`).
+ * trlX's `values[:, :-1]`). A causal policy whose LM head is a plain matrix is scored through the
+ * fused, chunked LM head; seq2seq through its logits.
  *
  * @param model The policy (or the reference, inside `Reference.run`).
  * @param batch The batch.
@@ -118,6 +128,21 @@ export function trlxLogprobsAndValues(
   model: TrlxPolicy,
   batch: TrlxBatch,
 ): { logprobs: Tensor; values: Tensor } {
+  const head = model.outputEmbeddings();
+  if (head) {
+    // The fused, chunked LM head: no [B, L, V] logits, forward or backward.
+    const out = model.forward({ ...batch.input, logitsToKeep: 1, outputHiddenStates: true });
+    out.logits.dispose();
+    const [B, L, D] = out.hiddenStates!.shape;
+    return {
+      logprobs: lmHeadLogProbs(
+        slice(out.hiddenStates!, [0, 0, 0], [B, L - 1, D]),
+        head,
+        batch.labels,
+      ),
+      values: slice(out.values, [0, 0], [B, L - 1]),
+    };
+  }
   const out = model.forward(batch.input);
   const [B, L, V] = out.logits.shape;
   const logits = slice(out.logits, [0, 0, 0], [B, L - 1, V]);

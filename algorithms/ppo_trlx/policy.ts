@@ -22,6 +22,7 @@ import { loadSeq2SeqLM } from "../../models/seq2seq_lm.ts";
 import { hostWeights } from "../../models/causal_base.ts";
 import { saveCheckpoint } from "../../models/io/checkpoint.ts";
 import { adoptChildren, configJsonOf } from "../../models/with_value_head.ts";
+import { outputHead } from "../../models/next_token_logprobs.ts";
 import { openModel } from "../../models/hub/repo.ts";
 import type { GenerateOptions, GenerateResult } from "../../models/generation.ts";
 
@@ -40,6 +41,10 @@ export interface TrlxForwardInput {
   decoderInputIds?: Tensor;
   /** Seq2seq only: `decoderInputIds != pad` with column 0 set to 1. */
   decoderAttentionMask?: Tensor;
+  /** Causal only: logits for the last this many positions (0 or absent: all). */
+  logitsToKeep?: number;
+  /** Causal only: also return the final hidden states [B, L, D]. */
+  outputHiddenStates?: boolean;
 }
 
 /**
@@ -105,7 +110,7 @@ export class TrlxPolicy extends Module {
    * Logits [B, L, V] and values [B, L] (causal: every position of `inputIds`; seq2seq: every
    * decoder position).
    */
-  forward(input: TrlxForwardInput): { logits: Tensor; values: Tensor } {
+  forward(input: TrlxForwardInput): { logits: Tensor; values: Tensor; hiddenStates?: Tensor } {
     if (this.arch === "seq2seq") {
       if (!input.decoderInputIds) throw new Error("TrlxPolicy: seq2seq needs decoderInputIds");
       const out = (this.base as Seq2SeqLM).forward({
@@ -122,8 +127,22 @@ export class TrlxPolicy extends Module {
       attentionMask: input.attentionMask,
       positionIds: input.positionIds,
       outputHiddenStates: true,
+      logitsToKeep: input.logitsToKeep,
     });
-    return { logits: out.logits, values: this.#values(out.hiddenStates!) };
+    const values = this.#values(out.hiddenStates!);
+    if (input.outputHiddenStates) {
+      return { logits: out.logits, values, hiddenStates: out.hiddenStates };
+    }
+    return { logits: out.logits, values };
+  }
+
+  /**
+   * The causal base's LM-head weight when it is a plain [V, D] matrix (`trlxLogprobsAndValues`
+   * then scores tokens through the fused, chunked LM head); null for seq2seq, scored through its
+   * logits.
+   */
+  outputEmbeddings(): Tensor | null {
+    return this.arch === "causal" ? outputHead(this.base) : null;
   }
 
   #values(hidden: Tensor): Tensor {

@@ -1,7 +1,9 @@
 /**
  * `SFTTrainer`: causal-LM fine-tuning. The loss is the mean next-token cross-entropy over
  * positions whose label is not −100: completion tokens only (prompt masked) or the whole text,
- * optionally with short examples packed into fixed-length blocks.
+ * optionally with short examples packed into fixed-length blocks. A model with
+ * `outputEmbeddings()` is scored through the fused, chunked LM head (no [B, L, V] logits, forward
+ * or backward); others through their logits.
  *
  * @module
  */
@@ -13,6 +15,7 @@ import {
   div,
   equal,
   mul,
+  neg,
   noGrad,
   reshape,
   slice,
@@ -39,6 +42,7 @@ import {
   type TrainOutput,
 } from "../common/trainer.ts";
 import { RunWriter } from "../../report/run_files.ts";
+import { nextTokenLogProbs, outputHead } from "../../models/next_token_logprobs.ts";
 import { IGNORE_INDEX, type LmRow, packRows, type SftRow, sftRows } from "./data.ts";
 import {
   checkGenerationEval,
@@ -323,10 +327,27 @@ export class SFTTrainer extends TrainerBase<LmRow, CausalLM> {
       ...Array(L - r.labels.length).fill(IGNORE_INDEX),
     ]);
     const backend = this.model.parameters()[0]?.backend.name;
-    const { logits } = this.model.forward({
-      inputIds: tensor(padded.ids, [B, L], { backend }),
-      attentionMask: tensor(padded.mask, [B, L], { backend }),
-    });
+    const inputIds = tensor(padded.ids, [B, L], { backend });
+    const attentionMask = tensor(padded.mask, [B, L], { backend });
+    const target = tensor(labels, [B, L], { backend });
+    const next = slice(target, [0, 1], [B, L - 1]);
+    const counted = noGrad(() => sub(1, equal(next, IGNORE_INDEX)));
+    const tokens = noGrad(() => sum(counted));
+    if (outputHead(this.model)) {
+      // The fused, chunked LM head: no [B, L, V] logits, forward or backward.
+      const r = nextTokenLogProbs(this.model, inputIds, attentionMask, {
+        labels: target,
+        ignoreIndex: IGNORE_INDEX,
+        argmax: true,
+      });
+      const total = neg(sum(r.logprobs));
+      return {
+        loss: reduction === "sum" ? total : div(total, tokens),
+        tokens,
+        correct: noGrad(() => sum(mul(equal(r.argmax!, next), counted))),
+      };
+    }
+    const { logits } = this.model.forward({ inputIds, attentionMask });
     if (logits.rank !== 3 || logits.shape[0] !== B || logits.shape[1] !== L) {
       throw new Error(
         `SFTTrainer: the model returned logits [${logits.shape}] for input [${B}, ${L}]; a causal ` +
@@ -335,16 +356,9 @@ export class SFTTrainer extends TrainerBase<LmRow, CausalLM> {
     }
     const V = logits.shape[2];
     const cut = slice(logits, [0, 0, 0], [B, L - 1, V]);
-    const next = slice(tensor(labels, [B, L], { backend }), [0, 1], [B, L - 1]);
     const loss = crossEntropy(cut, next, { ignoreIndex: IGNORE_INDEX, reduction });
-    const stats = noGrad(() => {
-      const counted = sub(1, equal(next, IGNORE_INDEX));
-      return {
-        tokens: sum(counted),
-        correct: sum(mul(equal(argmax(cut, -1), next), counted)),
-      };
-    });
-    return { loss, ...stats };
+    const correct = noGrad(() => sum(mul(equal(argmax(cut, -1), next), counted)));
+    return { loss, tokens, correct };
   }
 
   /** Mean token cross-entropy of one micro-batch, with token accuracy. */

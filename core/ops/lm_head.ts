@@ -14,7 +14,7 @@ import { fmtShape, shapesEqual } from "../shape.ts";
 import type { Tensor } from "../tensor.ts";
 import { add, div, equal, mul, neg, sub } from "./elementwise.ts";
 import { matmul } from "./matmul.ts";
-import { sum } from "./reduce.ts";
+import { argmax, sum } from "./reduce.ts";
 import { concat, reshape, slice } from "./shape.ts";
 import { softmax } from "./softmax.ts";
 import { checkIndices } from "./index_check.ts";
@@ -119,38 +119,44 @@ export function lmHeadLogProbs(
   opts: LmHeadOptions = {},
 ): Tensor {
   const c = check("lmHeadLogProbs", hidden, weight, labels, opts);
-  return forward(c, hidden, weight, labels, false).logprobs;
+  return forward(c, hidden, weight, labels, {}).logprobs;
 }
 
-/** The chunked forward; records the op and, when asked, each row's entropy (no gradient). */
+/** What the chunked forward computes besides the log-probs (neither carries a gradient). */
+interface Extras {
+  entropy?: boolean;
+  argmax?: boolean;
+}
+
+/** The chunked forward; records the op and, when asked, each row's entropy and argmax. */
 function forward(
   c: Checked,
   hidden: Tensor,
   weight: Tensor,
   labels: Tensor,
-  withEntropy: boolean,
-): { logprobs: Tensor; entropy: Tensor | null } {
-  const { out, entropy, saved } = noGrad(() =>
+  extras: Extras,
+): { logprobs: Tensor; entropy: Tensor | null; argmax: Tensor | null } {
+  const withEntropy = extras.entropy ?? false, withArgmax = extras.argmax ?? false;
+  const { out, entropy, best, saved } = noGrad(() =>
     tidy(() => {
       const h = reshape(hidden, [c.rows, c.d]);
       const [safe, keep] = keptLabels(reshape(labels, [c.rows]), c.ignoreIndex);
-      const lps: Tensor[] = [], lses: Tensor[] = [], ents: Tensor[] = [];
+      const lps: Tensor[] = [], lses: Tensor[] = [], ents: Tensor[] = [], maxes: Tensor[] = [];
       for (let r0 = 0; r0 < c.rows; r0 += c.chunk) {
         const n = Math.min(c.chunk, c.rows - r0);
-        const [lp, lse, ent] = tidy(() => {
+        const [lp, lse, ent, top] = tidy(() => {
           const logits = chunkLogits(slice(h, [r0, 0], [n, c.d]), weight, c.scale);
           const [lp, lse] = engine.run("tokenLogProbs", [logits, slice(safe, [r0], [n])], {}, {
             outShapes: [[n], [n]],
           });
-          // H = lse − Σ_j p_j·x_j = −Σ_j p_j log p_j.
-          const ent = withEntropy
-            ? sub(lse, sum(mul(softmax(logits), logits), { axis: -1 }))
-            : null;
-          return [lp, lse, ent];
+          const ent = withEntropy ? chunkEntropy(logits, lse) : null;
+          const top = withArgmax ? argmax(logits, -1) : null;
+          return [lp, lse, ent, top];
         });
         lps.push(lp);
         lses.push(lse);
         if (ent) ents.push(ent);
+        if (top) maxes.push(top);
       }
       const join = (xs: Tensor[]) => xs.length === 1 ? xs[0] : concat(xs);
       let lp = join(lps);
@@ -158,13 +164,35 @@ function forward(
       return {
         out: reshape(lp, labels.shape),
         entropy: withEntropy ? reshape(join(ents), labels.shape) : null,
+        best: withArgmax ? reshape(join(maxes), labels.shape) : null,
         saved: keep ? [join(lses), safe, keep] : [join(lses), safe],
       };
     })
   );
   const attrs = { scale: c.scale, chunk: c.chunk };
   engine.record("lmHeadLogProbs", [hidden, weight, labels], [out], attrs, saved);
-  return { logprobs: out, entropy };
+  return { logprobs: out, entropy, argmax: best };
+}
+
+/** Rows of a chunk whose probabilities exist at once while its entropy is computed. */
+const ENTROPY_PARTS = 4;
+
+/**
+ * H = lse − Σ_j p_j·x_j = −Σ_j p_j log p_j of each row of a chunk of logits, a quarter of the
+ * rows at a time, so the probabilities and their products add half a chunk, not two.
+ */
+function chunkEntropy(logits: Tensor, lse: Tensor): Tensor {
+  const [n, v] = logits.shape;
+  const step = Math.max(1, Math.ceil(n / ENTROPY_PARTS));
+  const parts: Tensor[] = [];
+  for (let r0 = 0; r0 < n; r0 += step) {
+    const m = Math.min(step, n - r0);
+    parts.push(tidy(() => {
+      const x = slice(logits, [r0, 0], [m, v]);
+      return sum(mul(softmax(x), x), { axis: -1 });
+    }));
+  }
+  return sub(lse, parts.length === 1 ? parts[0] : concat(parts));
 }
 
 registerGrad("lmHeadLogProbs", ([dy], node) => {
@@ -232,8 +260,59 @@ export function lmHeadLogProbsAndEntropy(
   opts: LmHeadOptions = {},
 ): { logprobs: Tensor; entropy: Tensor } {
   const c = check("lmHeadLogProbsAndEntropy", hidden, weight, labels, opts);
-  const { logprobs, entropy } = forward(c, hidden, weight, labels, true);
+  const { logprobs, entropy } = forward(c, hidden, weight, labels, { entropy: true });
   return { logprobs, entropy: entropy! };
+}
+
+/** Options of `lmHeadTokenStats`. */
+export interface LmHeadTokenStatsOptions extends LmHeadOptions {
+  /** Also return each row's entropy −Σ p log p. */
+  entropy?: boolean;
+  /** Also return each row's most likely token (SFT's token accuracy). */
+  argmax?: boolean;
+}
+
+/** What `lmHeadTokenStats` returns, each shaped like the labels. */
+export interface LmHeadTokenStats {
+  /** log softmax(scale · h Wᵀ)[label], with gradients. */
+  logprobs: Tensor;
+  /** The entropy of each row's distribution (no gradient), when asked for. */
+  entropy?: Tensor;
+  /** The index of each row's largest logit (first on ties; no gradient), when asked for. */
+  argmax?: Tensor;
+}
+
+/**
+ * `lmHeadLogProbs` plus, from the same chunks of logits, the statistics a trainer logs that need
+ * the whole distribution: each row's entropy and its most likely token. Neither needs a
+ * [rows, V] tensor beyond one chunk.
+ *
+ * @example
+ * ```ts
+ * import { lmHeadTokenStats, randn, tensor } from "@tether/rlhf/core";
+ * const hidden = randn([1, 3, 8]), lmHead = randn([50, 8]);
+ * const { logprobs, argmax } = lmHeadTokenStats(hidden, lmHead, tensor([[4, 7, 9]]), {
+ *   argmax: true,
+ * });
+ * console.log(logprobs.shape, argmax!.shape); // [1, 3] [1, 3]
+ * ```
+ *
+ * @param hidden [..., D] hidden states.
+ * @param weight [V, D] the LM head.
+ * @param labels [...] token ids (or `ignoreIndex`).
+ */
+export function lmHeadTokenStats(
+  hidden: Tensor,
+  weight: Tensor,
+  labels: Tensor,
+  opts: LmHeadTokenStatsOptions = {},
+): LmHeadTokenStats {
+  const c = check("lmHeadTokenStats", hidden, weight, labels, opts);
+  const r = forward(c, hidden, weight, labels, opts);
+  const out: LmHeadTokenStats = { logprobs: r.logprobs };
+  if (r.entropy) out.entropy = r.entropy;
+  if (r.argmax) out.argmax = r.argmax;
+  return out;
 }
 
 /** Options of `lmHeadCrossEntropy`. */

@@ -2,7 +2,21 @@
 // 1e-5, never holding a [rows, V] tensor, gradients only where wanted, no leaks.
 
 import assert from "node:assert/strict";
-import { lmHeadLogProbs, memory, mul, profileOps, sum, tensor, tidy } from "../../core/mod.ts";
+import {
+  argmax,
+  exp,
+  lmHeadLogProbs,
+  lmHeadTokenStats,
+  logSoftmax,
+  matmul,
+  memory,
+  mul,
+  neg,
+  profileOps,
+  sum,
+  tensor,
+  tidy,
+} from "../../core/mod.ts";
 import { defineLmHeadSuite, lmHeadProblem, run, unfusedLogProbs } from "./lm_head_suite.ts";
 
 for (const backend of ["cpu", "cpu64"]) defineLmHeadSuite(backend, Deno.test);
@@ -61,5 +75,25 @@ Deno.test("lmHeadLogProbs: bad shapes, labels and options name the problem", () 
     /chunkRows must be a positive integer/,
   );
   assert.throws(() => lmHeadLogProbs(h, w, y, { scale: 0 }), /scale must be a finite non-zero/);
+  for (const x of [h, w, y]) x.dispose();
+});
+
+Deno.test("lmHeadTokenStats: argmax and entropy per row equal the full logits', chunk by chunk", () => {
+  const p = lmHeadProblem(3, 7, 8, 40);
+  const h = tensor(p.hidden.subarray(0, 3 * 7 * 8), [3, 7, 8]);
+  const w = tensor(p.weight.subarray(0, 40 * 8), [40, 8]);
+  const y = tensor(p.labels.slice(0, 21), [3, 7]);
+  tidy(() => {
+    const r = lmHeadTokenStats(h, w, y, { argmax: true, entropy: true, chunkRows: 5, scale: 1.3 });
+    const logits = mul(matmul(h, w, { transB: true }), 1.3);
+    assert.deepEqual(r.argmax!.toArraySync(), argmax(logits, -1).toArraySync());
+    const lp = logSoftmax(logits);
+    const want = neg(sum(mul(exp(lp), lp), { axis: -1 })).toArraySync();
+    const got = r.entropy!.toArraySync();
+    got.forEach((v, i) =>
+      assert.ok(Math.abs(v - want[i]) <= 1e-5, `entropy ${i}: ${v} vs ${want[i]}`)
+    );
+    assert.equal(lmHeadTokenStats(h, w, y).argmax, undefined, "only when asked for");
+  });
   for (const x of [h, w, y]) x.dispose();
 });

@@ -168,4 +168,61 @@ export function defineNextTokenSuite(
       },
     );
   }
+
+  define(
+    `nextTokenLogProbs[${backend}]: labels with ignored positions and argmax, fused = logits path`,
+    async () => {
+      const model = await loadGpt2A(backend);
+      for (const p of model.parameters()) p.requiresGrad = true;
+      const ids = expected.input_ids_right, mask = expected.attention_mask_right;
+      const [b, t] = [ids.length, ids[0].length];
+      // The prompt (first two tokens) and the padding are ignored, as SFT and DPO label them.
+      const labels = ids.map((row, r) => row.map((v, c) => (c < 2 || mask[r][c] === 0 ? -100 : v)));
+      const x = tensor(ids, undefined, { backend }), m = tensor(mask, undefined, { backend });
+      const y = tensor(labels, undefined, { backend });
+      const seed = tensor(new Generator(8).normal(b * (t - 1), 0, 1), [b, t - 1], { backend });
+      const run = async (scored: ScoredModel) => {
+        model.zeroGrad();
+        const o = tidy(() => {
+          const r = nextTokenLogProbs(scored, x, m, {
+            labels: y,
+            ignoreIndex: -100,
+            argmax: true,
+            chunkRows: 4,
+          });
+          sum(mul(r.logprobs, seed)).backward();
+          return r;
+        });
+        const grads: Float32Array[] = [];
+        for (const p of model.parameters()) if (p.grad) grads.push(await p.grad.toArray());
+        const out = {
+          logprobs: await o.logprobs.toArray(),
+          argmax: await o.argmax!.toArray(),
+          grads,
+        };
+        for (const tt of [o.logprobs, o.argmax!]) tt.dispose();
+        return out;
+      };
+      const fused = await run(model), unfused = await run(viaLogits(model));
+      let ignored = 0;
+      labels.forEach((row, r) =>
+        row.slice(1).forEach((v, c) => {
+          if (v !== -100) return;
+          ignored++;
+          assert.ok(fused.logprobs[r * (t - 1) + c] === 0, `ignored [${r},${c}] scores 0`);
+          assert.ok(unfused.logprobs[r * (t - 1) + c] === 0, `ignored [${r},${c}] scores 0`);
+        })
+      );
+      assert.ok(ignored >= 4, `${ignored} ignored positions`);
+      assert.ok(scaledError(fused.logprobs, unfused.logprobs) <= FUSED, "log-probs");
+      assert.deepEqual(fused.argmax, unfused.argmax);
+      assert.equal(fused.grads.length, unfused.grads.length);
+      fused.grads.forEach((g, i) => {
+        const err = scaledError(g, unfused.grads[i]);
+        assert.ok(err <= FUSED, `gradient ${i}: ${err.toExponential(2)}`);
+      });
+      for (const tt of [x, m, y, seed]) tt.dispose();
+      model.dispose();
+    },
+  );
 }
