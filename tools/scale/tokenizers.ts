@@ -25,6 +25,13 @@ const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ".split("");
 const json = (value: unknown) => JSON.stringify(value, null, 2) + "\n";
 
 /**
+ * Merges applied before the pattern: the TL;DR tutorial cuts each post to leave exactly five
+ * tokens for `"\nTL;DR:"` (GPT-2 spells it `\n`, `TL`, `;`, `DR`, `:`), so the made-up
+ * vocabulary must spell it in five too, or the cut removes the cue.
+ */
+const CUE_MERGES = [["T", "L"], ["D", "R"]] as const;
+
+/**
  * `count` BPE merges over GPT-2's byte symbols: a space marker or a letter followed by a lower-case
  * letter, then those followed by another letter, and so on, in that order (so each merge's parts
  * already exist when it applies).
@@ -64,13 +71,16 @@ function byteLevelVocab(
   const add = (token: string) => (vocab[token] = next++);
   head.forEach(add);
   bytesToUnicode().forEach(add);
-  const { merges, tokens } = patternMerges(size - head.length - 256 - tail.length);
+  const cue = CUE_MERGES.map(([l, r]) => ({ merge: `${l} ${r}`, token: l + r }));
+  const { merges, tokens } = patternMerges(size - head.length - 256 - tail.length - cue.length);
+  cue.forEach((c) => add(c.token));
   tokens.forEach(add);
   tail.forEach(add);
   if (next !== size || Object.keys(vocab).length !== size) {
     throw new Error(`byte-level vocabulary has ${Object.keys(vocab).length} entries, not ${size}`);
   }
-  return { vocab, mergesText: ["#version: 0.2", ...merges].join("\n") + "\n" };
+  const allMerges = [...cue.map((c) => c.merge), ...merges];
+  return { vocab, mergesText: ["#version: 0.2", ...allMerges].join("\n") + "\n" };
 }
 
 /** Options of {@link gpt2TokenizerFiles}. */
