@@ -168,6 +168,10 @@ const NO_EVAL = "the group trainers do not evaluate during training";
  */
 export const UNSUPPORTED_GROUP_SETTINGS: Readonly<Record<string, UnsupportedSetting>> = {
   ...UNSUPPORTED_TRAINING_ARGS,
+  optim: {
+    reason: "the group trainers build AdamW; pass parts.optimizer for another",
+    accepts: ["adamw_torch", "adamw_torch_fused"],
+  },
   eval_strategy: { reason: NO_EVAL, accepts: ["no"] },
   evaluation_strategy: { reason: NO_EVAL, accepts: ["no"] },
   eval_steps: { reason: NO_EVAL, accepts: [null] },
