@@ -77,6 +77,44 @@ Deno.test("hh_dpo tiny (40 steps): held-out implicit-reward accuracy reaches >= 
   });
 });
 
+Deno.test("hh_dpo with the full preset's DPO recipe on the tiny checkpoints: RMSprop, over-long rows cut, a frozen reference copy", async () => {
+  await inTempDir(async (out) => {
+    const flags = ["--max-steps", "6", "--train-examples", "64", "--test-examples", "16"];
+    const o = parseHhDpoArgs(tiny(out, ...flags, "--samples", "2"));
+    const full = parseHhDpoArgs([]);
+    const lines: string[] = [];
+    const r = await runHhDpo({
+      ...o,
+      // The full DPO stage's rules at tiny lengths: rows over 20 tokens get prompts of 8.
+      preset: {
+        ...o.preset,
+        overLength: full.preset.overLength,
+        maxLength: 20,
+        maxPromptLength: 8,
+      },
+      dpo: { ...o.dpo, optim: full.dpo.optim, warmupSteps: 2, evalSteps: 3, saveSteps: 3 },
+      ...QUIET,
+      log: (line) => lines.push(line),
+    });
+    assert.ok(
+      lines.some((l) => /optim rmsprop; reference: a frozen copy of the policy/.test(l)),
+      lines.join("\n"),
+    );
+    assert.ok(lines.some((l) => /^train: \d+ pairs, \d+ cut to fit/.test(l)), lines.join("\n"));
+    assert.ok(Math.abs(r.before.loss - Math.log(2)) < 1e-6, `${r.before.loss}`);
+    // Six steps only show the wiring: the policy moved away from its frozen copy.
+    assert.ok(Number.isFinite(r.after.loss) && r.after["rewards/chosen"] !== 0, `${r.after.loss}`);
+    const manifest = JSON.parse(
+      await Deno.readTextFile(join(out, "checkpoint", "checkpoint.json")),
+    );
+    assert.equal(manifest.step, 6);
+    assert.equal(manifest.optimizer.paramGroups[0].alpha, 0.99);
+    assert.equal(manifest.optimizer.paramGroups[0].lr, 0);
+    const metrics = await readMetrics(out);
+    assert.ok(metrics.some((l) => l.step === 3 && "eval/loss" in l));
+  });
+});
+
 Deno.test("hh_rest tiny (2 Improve steps): held-out mean reward after step 2 exceeds step 1 by >= 0.25 (measured 1.00 -> 4.32)", async () => {
   await inTempDir(async (out) => {
     const flags = [
