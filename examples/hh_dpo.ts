@@ -210,6 +210,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
       evalSteps: Math.min(dpo.evalSteps, dpo.maxSteps),
       saveSteps: Math.min(dpo.saveSteps, dpo.maxSteps),
       loggingSteps: Math.max(1, Math.min(dpo.loggingSteps, Math.floor(dpo.maxSteps / 10))),
+      loggingFirstStep: dpo.loggingFirstStep,
       optim: dpo.optim,
       maxLength: preset.maxLength,
       // The rows already fit: tokenizePairs skipped or cut them by the preset's rule.

@@ -68,6 +68,8 @@ export interface TrainingArgs {
   lrSchedulerType: LrSchedulerType;
   /** Write averaged training metrics every this many steps. */
   loggingSteps: number;
+  /** Also write the first step's training metrics on their own (transformers' `logging_first_step`). */
+  loggingFirstStep: boolean;
   /** Evaluate on the eval set every this many steps (null: only when asked). */
   evalSteps: number | null;
   /** Save a checkpoint to `<outputDir>/checkpoint` every this many steps (null: never). */
@@ -104,6 +106,7 @@ export const DEFAULT_TRAINING_ARGS: Readonly<TrainingArgs> = Object.freeze({
   warmupSteps: 0,
   lrSchedulerType: "linear" as const,
   loggingSteps: 10,
+  loggingFirstStep: false,
   evalSteps: null,
   saveSteps: null,
   outputDir: null,
@@ -195,6 +198,7 @@ export const TRAINING_ARGS_CONFIG: ConfigParser<TrainingArgsInput> = strictConfi
     warmupSteps: int(0).describe("an integer >= 0").optional(),
     lrSchedulerType: z.enum(SCHEDULES).describe(`one of ${SCHEDULES.join(", ")}`).optional(),
     loggingSteps: int(1).describe("an integer >= 1").optional(),
+    loggingFirstStep: z.boolean().describe("true or false").optional(),
     evalSteps: int(1).nullable().describe("an integer >= 1, or null").optional(),
     saveSteps: int(1).nullable().describe("an integer >= 1, or null").optional(),
     outputDir: z.string().min(1).nullable().describe("a folder path, or null").optional(),

@@ -186,6 +186,10 @@ export const UNSUPPORTED_GROUP_SETTINGS: Readonly<Record<string, UnsupportedSett
     reason: "checkpoints are saved every saveSteps (save_steps) rounds when outputDir is set",
     accepts: ["steps"],
   },
+  logging_first_step: {
+    reason: "every round's metrics are logged, the first included",
+    accepts: [false, true],
+  },
   logging_steps: {
     reason: "every round's metrics are logged (metrics.jsonl and the stats line)",
     accepts: [1],

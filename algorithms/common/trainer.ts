@@ -327,7 +327,9 @@ export abstract class TrainerBase<
         for (const [k, v] of Object.entries(stats)) window.set(k, (window.get(k) ?? 0) + v);
         windowSteps++;
         const step = this.globalStep;
-        if (step % a.loggingSteps === 0 || step === total) await logWindow(step, stats);
+        if (step % a.loggingSteps === 0 || step === total || (a.loggingFirstStep && step === 1)) {
+          await logWindow(step, stats);
+        }
         if (a.evalSteps !== null && step % a.evalSteps === 0 && this.hasEvaluation()) {
           const evalStats = this.evalLogRecord(await this.evaluate());
           await writer?.write(step, evalStats);

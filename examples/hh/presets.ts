@@ -66,6 +66,8 @@ export interface HhDpoSettings extends HhSftSettings {
   beta: number;
   /** Steps between averaged training metrics in metrics.jsonl. */
   loggingSteps: number;
+  /** Also log the first step's training metrics on their own. */
+  loggingFirstStep: boolean;
   /** The optimizer, by transformers' `optim` name. */
   optim: "adamw_torch" | "rmsprop";
   /** Preset-wide settings the DPO stage holds its own value of. */
@@ -258,6 +260,7 @@ const FULL: HhPreset = {
     evalSteps: 500,
     saveSteps: 500,
     loggingSteps: 10,
+    loggingFirstStep: true,
     beta: 0.1,
     optim: "rmsprop",
     overrides: {
@@ -349,6 +352,7 @@ const TINY: HhPreset = {
     evalSteps: 50,
     saveSteps: 50,
     loggingSteps: 10,
+    loggingFirstStep: false,
     beta: 0.1,
     optim: "adamw_torch",
     overrides: {},

@@ -536,3 +536,20 @@ Deno.test("optim: the shared trainers build AdamW or RMSprop by TRL's name; the 
     /GRPOConfig: optim = "rmsprop" \(a string\) is a TRL setting Tether does not support: the group trainers build AdamW/,
   );
 });
+
+Deno.test("logging_first_step also writes the first step's training metrics", async () => {
+  const trainLines = async (extra: Record<string, unknown>) => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await new SFTTrainer({ max_steps: 4, logging_steps: 2, output_dir: dir, ...extra } as never, {
+        model: new BigramLM(0),
+        trainDataset: [{ prompt: [1, 2], completion: [3] }],
+      }).train();
+      return (await readMetrics(dir)).filter((l) => "train/loss" in l).map((l) => l.step);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  };
+  assert.deepEqual(await trainLines({}), [2, 4]);
+  assert.deepEqual(await trainLines({ logging_first_step: true }), [1, 2, 4]);
+});

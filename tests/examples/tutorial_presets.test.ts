@@ -155,6 +155,7 @@ Deno.test("hh full DPO = TRL's dpo.py (0.7.4)", () => {
     { field: "dpo.warmupSteps", actual: d.warmupSteps, expected: 150, source: dpo("TrainingArguments(warmup_steps=150)") },
     { field: "dpo.evalSteps", actual: d.evalSteps, expected: 500, source: dpo('TrainingArguments(evaluation_strategy="steps", eval_steps=500)') },
     { field: "dpo.loggingSteps", actual: d.loggingSteps, expected: 10, source: dpo("TrainingArguments(logging_steps=10)  # match results in blog post") },
+    { field: "dpo.loggingFirstStep", actual: d.loggingFirstStep, expected: true, source: dpo("TrainingArguments(logging_first_step=True)") },
     { field: "dpo.saveSteps", actual: d.saveSteps, expected: 500, source: "transformers TrainingArguments default save_steps=500 (the script sets none)" },
   ]);
 });
