@@ -252,10 +252,10 @@ const FULL: HhPreset = {
   // TRL 0.7.4's examples/scripts/dpo.py ("DPO of gpt2 on Anthropic/hh-rlhf"): gpt2 fine-tuned
   // whole against a separate frozen copy (model_ref), the first 1000 rows of train and of test
   // (sanity_check), prompts cut to their last 128 tokens when a row passes 512, RMSprop at 1e-3
-  // after 150 warmup steps, the first step logged too. Two of its settings Tether does not hold: bf16 (training runs in
-  // f32) and generate_during_eval (policy and reference samples logged to Weights & Biases at
-  // each evaluation; Tether writes side_by_side.md, the starting and the tuned policy's samples
-  // on held-out prompts with their rewards, at the end).
+  // after 150 warmup steps, the first step logged too. Two of its settings Tether does not
+  // hold: bf16 (training runs in f32) and generate_during_eval (policy and reference samples
+  // logged to Weights & Biases at each evaluation; Tether writes side_by_side.md, the starting
+  // and the tuned policy's samples on held-out prompts with their rewards, at the end).
   dpo: {
     learningRate: 1e-3,
     batchSize: 4,
