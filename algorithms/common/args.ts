@@ -68,7 +68,7 @@ export interface TrainingArgs {
   lrSchedulerType: LrSchedulerType;
   /** Write averaged training metrics every this many steps. */
   loggingSteps: number;
-  /** Also write the first step's training metrics on their own (transformers' `logging_first_step`). */
+  /** Also write the first step's training metrics on their own (`logging_first_step`). */
   loggingFirstStep: boolean;
   /** Evaluate on the eval set every this many steps (null: only when asked). */
   evalSteps: number | null;
