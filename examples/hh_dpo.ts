@@ -32,7 +32,7 @@ import {
 } from "./common/cli.ts";
 import type { SideBySideSummary } from "./common/side_by_side.ts";
 import { hhFlags, hhPresetFromFlags, trainerFlags } from "./hh/args.ts";
-import { saveHhPolicy } from "./hh/policy.ts";
+import { promptIds, saveHhPolicy } from "./hh/policy.ts";
 import { type HhDpoSettings, type HhPreset, hhPreset } from "./hh/presets.ts";
 import { loadTokenizedHhPairs, startHhRun } from "./hh/run.ts";
 import { HeldOutSamples, logRunFiles } from "./hh/samples.ts";
@@ -40,6 +40,9 @@ import { type ReportTarget, RunWriter, writeRunConfig } from "../report/run_file
 import { writeRunReport } from "./common/report.ts";
 
 const NAME = "hh_dpo";
+
+/** The DPO stage's own data sizes, lengths and LoRA (TRL 0.7.4's dpo.py in the full preset). */
+const DPO_STAGE = (p: HhPreset) => p.dpo.overrides;
 
 /** The command line: the hh flags, the trainer's, β and the loss. */
 export const CLI = defineCli({
@@ -51,7 +54,7 @@ export const CLI = defineCli({
     "before and after; writes metrics.jsonl, checkpoints, the tuned model and a side-by-side " +
     "table of samples into --out.",
   flags: {
-    ...hhFlags(NAME),
+    ...hhFlags(NAME, DPO_STAGE),
     ...trainerFlags((p) => p.dpo),
     beta: flag.number({
       help: "β, the strength of the implicit KL constraint",
@@ -79,7 +82,7 @@ export const DPO_PRINTED_METRICS = [
 
 /** A parsed run of the DPO example. */
 export interface HhDpoOptions {
-  /** The preset, with flag overrides applied. */
+  /** The preset, with the DPO stage's overrides and then the flags applied. */
   preset: HhPreset;
   /** DPO settings, with flag overrides applied. */
   dpo: HhDpoSettings;
@@ -124,7 +127,7 @@ export interface HhDpoResult {
  */
 export function hhDpoOptions(a: ParsedArgs<typeof CLI.flags>): HhDpoOptions {
   return {
-    preset: hhPresetFromFlags(a),
+    preset: hhPresetFromFlags(a, DPO_STAGE),
     dpo: {
       ...hhPreset(a.preset).dpo,
       maxSteps: a.maxSteps,
@@ -170,7 +173,7 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
   const { log, policy, reward } = run;
   try {
     log(
-      `loss ${o.lossType}, beta ${dpo.beta}; reference: ${
+      `loss ${o.lossType}, beta ${dpo.beta}, optim ${dpo.optim}; reference: ${
         policy.lora ? "the policy with its LoRA adapters off" : "a frozen copy of the policy"
       }`,
     );
@@ -183,7 +186,10 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
       log,
       "pair",
     );
-    const shown = test.texts.slice(0, preset.sideBySidePrompts).map((p) => p.prompt);
+    // Cut rows keep their whole text: the table samples from prompts that fit as they are.
+    const shown = test.texts.map((p) => p.prompt)
+      .filter((t) => promptIds(policy.tokenizer, t).length <= preset.maxPromptLength)
+      .slice(0, preset.sideBySidePrompts);
     const heldOut = await HeldOutSamples.take(
       policy,
       shown,
@@ -203,8 +209,12 @@ export async function runHhDpo(o: HhDpoOptions): Promise<HhDpoResult> {
       warmupSteps: dpo.warmupSteps,
       evalSteps: Math.min(dpo.evalSteps, dpo.maxSteps),
       saveSteps: Math.min(dpo.saveSteps, dpo.maxSteps),
-      loggingSteps: Math.max(1, Math.min(10, Math.floor(dpo.maxSteps / 10))),
+      loggingSteps: Math.max(1, Math.min(dpo.loggingSteps, Math.floor(dpo.maxSteps / 10))),
+      loggingFirstStep: dpo.loggingFirstStep,
+      optim: dpo.optim,
       maxLength: preset.maxLength,
+      // The rows already fit: tokenizePairs skipped or cut them by the preset's rule.
+      maxPromptLength: null,
       outputDir: o.out,
       seed: o.seed,
       progress: o.progress ?? true,

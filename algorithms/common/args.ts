@@ -21,13 +21,26 @@ import {
 /** Learning-rate schedules, by transformers' `lr_scheduler_type` name. */
 export type LrSchedulerType = "linear" | "constant" | "constant_with_warmup" | "cosine";
 
+/** transformers' `optim` names the shared trainer loop builds. */
+export const OPTIMIZER_NAMES = ["adamw_torch", "adamw_torch_fused", "rmsprop"] as const;
+
+/**
+ * An optimizer by transformers' `optim` name: `adamw_torch` (and `adamw_torch_fused`, the same
+ * arithmetic) is AdamW with `adamBetas`, `adamEpsilon` and `weightDecay`; `rmsprop` is
+ * torch.optim.RMSprop given only the learning rate and, per group, `weightDecay` (as transformers'
+ * Trainer builds it: alpha 0.99, eps 1e-8, no momentum, not centered; the adam settings unused).
+ */
+export type OptimizerName = typeof OPTIMIZER_NAMES[number];
+
 /**
  * Shared trainer settings; every field has a default. Each is also accepted under its
  * snake_case spelling and TRL's name (see {@link TRAINING_ARGS_TRL_NAMES}).
  */
 export interface TrainingArgs {
-  /** Peak learning rate of AdamW. */
+  /** Peak learning rate of the optimizer. */
   learningRate: number;
+  /** The optimizer, by transformers' `optim` name (see {@link OptimizerName}). */
+  optim: OptimizerName;
   /** Examples per micro-batch (per forward/backward). */
   batchSize: number;
   /** Examples per forward in `evaluate` (default: `batchSize`). */
@@ -40,7 +53,10 @@ export interface TrainingArgs {
   numTrainEpochs: number;
   /** Global gradient-norm clip before each step (null: no clipping). */
   maxGradNorm: number | null;
-  /** AdamW decoupled weight decay. */
+  /**
+   * Weight decay on every parameter but biases and normalisation weights: AdamW's decoupled
+   * decay, or RMSprop's L2 term.
+   */
   weightDecay: number;
   /** AdamW betas. */
   adamBetas: readonly [number, number];
@@ -52,6 +68,8 @@ export interface TrainingArgs {
   lrSchedulerType: LrSchedulerType;
   /** Write averaged training metrics every this many steps. */
   loggingSteps: number;
+  /** Also write the first step's training metrics on their own (`logging_first_step`). */
+  loggingFirstStep: boolean;
   /** Evaluate on the eval set every this many steps (null: only when asked). */
   evalSteps: number | null;
   /** Save a checkpoint to `<outputDir>/checkpoint` every this many steps (null: never). */
@@ -75,6 +93,7 @@ export interface TrainingArgs {
 /** Defaults shared by all trainers (transformers' where they exist, except logging cadence). */
 export const DEFAULT_TRAINING_ARGS: Readonly<TrainingArgs> = Object.freeze({
   learningRate: 5e-5,
+  optim: "adamw_torch" as const,
   batchSize: 8,
   evalBatchSize: 8,
   gradientAccumulationSteps: 1,
@@ -87,6 +106,7 @@ export const DEFAULT_TRAINING_ARGS: Readonly<TrainingArgs> = Object.freeze({
   warmupSteps: 0,
   lrSchedulerType: "linear" as const,
   loggingSteps: 10,
+  loggingFirstStep: false,
   evalSteps: null,
   saveSteps: null,
   outputDir: null,
@@ -116,13 +136,6 @@ export const UNSUPPORTED_TRAINING_ARGS: Readonly<Record<string, UnsupportedSetti
   fp16: { reason: "training runs in f32 on every backend", accepts: [false] },
   tf32: { reason: "training runs in f32 on every backend", accepts: [false] },
   warmup_ratio: { reason: "give warmupSteps (warmup_steps) instead", accepts: [0] },
-  optim: {
-    reason: "the default optimizer is AdamW; pass parts.optimizer for another",
-    accepts: [
-      "adamw_torch",
-      "adamw_torch_fused",
-    ],
-  },
   lr_scheduler_kwargs: { reason: "pass parts.scheduler for a custom schedule", accepts: [{}] },
   eval_strategy: {
     reason: "evaluation runs every evalSteps (eval_steps) steps when it is set",
@@ -164,6 +177,9 @@ export const TRAINING_ARGS_CONFIG: ConfigParser<TrainingArgsInput> = strictConfi
   "TrainingArgs",
   z.object({
     learningRate: z.number().min(0).describe("a finite number >= 0").optional(),
+    optim: z.enum(OPTIMIZER_NAMES).describe(
+      `one of ${OPTIMIZER_NAMES.join(", ")} (pass parts.optimizer for another)`,
+    ).optional(),
     batchSize: int(1).describe("an integer >= 1").optional(),
     evalBatchSize: int(1).describe("an integer >= 1").optional(),
     gradientAccumulationSteps: int(1).describe("an integer >= 1").optional(),
@@ -182,6 +198,7 @@ export const TRAINING_ARGS_CONFIG: ConfigParser<TrainingArgsInput> = strictConfi
     warmupSteps: int(0).describe("an integer >= 0").optional(),
     lrSchedulerType: z.enum(SCHEDULES).describe(`one of ${SCHEDULES.join(", ")}`).optional(),
     loggingSteps: int(1).describe("an integer >= 1").optional(),
+    loggingFirstStep: z.boolean().describe("true or false").optional(),
     evalSteps: int(1).nullable().describe("an integer >= 1, or null").optional(),
     saveSteps: int(1).nullable().describe("an integer >= 1, or null").optional(),
     outputDir: z.string().min(1).nullable().describe("a folder path, or null").optional(),

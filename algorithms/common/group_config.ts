@@ -168,6 +168,10 @@ const NO_EVAL = "the group trainers do not evaluate during training";
  */
 export const UNSUPPORTED_GROUP_SETTINGS: Readonly<Record<string, UnsupportedSetting>> = {
   ...UNSUPPORTED_TRAINING_ARGS,
+  optim: {
+    reason: "the group trainers build AdamW; pass parts.optimizer for another",
+    accepts: ["adamw_torch", "adamw_torch_fused"],
+  },
   eval_strategy: { reason: NO_EVAL, accepts: ["no"] },
   evaluation_strategy: { reason: NO_EVAL, accepts: ["no"] },
   eval_steps: { reason: NO_EVAL, accepts: [null] },
@@ -181,6 +185,10 @@ export const UNSUPPORTED_GROUP_SETTINGS: Readonly<Record<string, UnsupportedSett
   save_strategy: {
     reason: "checkpoints are saved every saveSteps (save_steps) rounds when outputDir is set",
     accepts: ["steps"],
+  },
+  logging_first_step: {
+    reason: "every round's metrics are logged, the first included",
+    accepts: [false, true],
   },
   logging_steps: {
     reason: "every round's metrics are logged (metrics.jsonl and the stats line)",

@@ -13,6 +13,8 @@ export {
   type AdamBetaHalves,
   DEFAULT_TRAINING_ARGS,
   type LrSchedulerType,
+  OPTIMIZER_NAMES,
+  type OptimizerName,
   resolveTrainingArgs,
   type TrainerConfigInput,
   TRAINING_ARGS_CONFIG,

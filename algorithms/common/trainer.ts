@@ -1,8 +1,8 @@
 /**
  * The loop the supervised trainers share (reward, SFT, DPO): seeded micro-batches, gradient
- * accumulation, clipping, AdamW with a schedule, one readback per step, metrics.jsonl, periodic
- * evaluation and checkpoints, exact resume and the non-finite loss guard. A trainer supplies the
- * loss of a micro-batch and its evaluation.
+ * accumulation, clipping, AdamW (or RMSprop) with a schedule, one readback per step,
+ * metrics.jsonl, periodic evaluation and checkpoints, exact resume and the non-finite loss
+ * guard. A trainer supplies the loss of a micro-batch and its evaluation.
  *
  * @module
  */
@@ -22,6 +22,7 @@ import {
 import type { Hyperparams, Optimizer } from "../../core/optim/mod.ts";
 import {
   type LrSchedulerType,
+  type OptimizerName,
   resolveTrainingArgs,
   type TrainingArgs,
   type TrainingArgsInput,
@@ -326,7 +327,9 @@ export abstract class TrainerBase<
         for (const [k, v] of Object.entries(stats)) window.set(k, (window.get(k) ?? 0) + v);
         windowSteps++;
         const step = this.globalStep;
-        if (step % a.loggingSteps === 0 || step === total) await logWindow(step, stats);
+        if (step % a.loggingSteps === 0 || step === total || (a.loggingFirstStep && step === 1)) {
+          await logWindow(step, stats);
+        }
         if (a.evalSteps !== null && step % a.evalSteps === 0 && this.hasEvaluation()) {
           const evalStats = this.evalLogRecord(await this.evaluate());
           await writer?.write(step, evalStats);
@@ -496,29 +499,38 @@ export function prefixed(prefix: string, metrics: Record<string, number>): Recor
 }
 
 /**
- * transformers' default optimizer: AdamW over the trainable parameters with the args' lr,
- * betas, eps and decay, no decay on biases and normalisation weights.
+ * The optimizer transformers' Trainer builds for `a.optim` (default `adamw_torch`) over the
+ * trainable parameters, with no weight decay on biases and normalisation weights: AdamW with
+ * the args' lr, betas, eps and decay, or (`rmsprop`) torch's RMSprop given only the lr and each
+ * group's decay, its other settings at torch's defaults.
  *
  * @param model The model (its `requiresGrad` parameters are optimized).
- * @param a Learning rate, betas, eps, weight decay.
+ * @param a Optimizer name, learning rate, betas, eps, weight decay.
  */
 export function defaultOptimizer(
   model: { parameters(): Tensor[] },
-  a: Pick<TrainingArgs, "learningRate" | "adamBetas" | "adamEpsilon" | "weightDecay">,
+  a:
+    & Pick<TrainingArgs, "learningRate" | "adamBetas" | "adamEpsilon" | "weightDecay">
+    & { optim?: OptimizerName },
 ): Optimizer<Hyperparams> {
   const params = model.parameters().filter((p) => p.requiresGrad);
+  // As transformers: no decay on biases and normalisation weights (the rank-1 tensors).
+  const decay = params.filter((p) => p.rank >= 2), rest = params.filter((p) => p.rank < 2);
+  const groups = a.weightDecay === 0
+    ? [{ params }]
+    : [{ params: decay }, { params: rest, weightDecay: 0 }].filter((g) => g.params.length > 0);
+  if (a.optim === "rmsprop") {
+    return new optim.RMSprop(groups, {
+      lr: a.learningRate,
+      weightDecay: a.weightDecay,
+    }) as unknown as Optimizer<Hyperparams>;
+  }
   const opts = {
     lr: a.learningRate,
     betas: a.adamBetas,
     eps: a.adamEpsilon,
     weightDecay: a.weightDecay,
   };
-  if (a.weightDecay === 0) return new optim.AdamW(params, opts) as Optimizer<Hyperparams>;
-  // As transformers: no decay on biases and normalisation weights (the rank-1 tensors).
-  const decay = params.filter((p) => p.rank >= 2), rest = params.filter((p) => p.rank < 2);
-  const groups = [{ params: decay }, { params: rest, weightDecay: 0 }].filter((g) =>
-    g.params.length > 0
-  );
   return new optim.AdamW(groups, opts) as Optimizer<Hyperparams>;
 }
 

@@ -1,5 +1,5 @@
 /**
- * CPU kernels of the optimizer update ops. Both are in-place ops: they have no outputs and write
+ * CPU kernels of the optimizer update ops. All are in-place ops: they have no outputs and write
  * the parameter and its state buffers through the input storages (see `update_op.ts`).
  *
  * `adamw` — inputs [param, grad, expAvg, expAvgSq]; attrs lr, beta1, beta2, eps, weightDecay,
@@ -9,6 +9,10 @@
  * `sgd` — inputs [param, grad] or [param, grad, momentumBuffer]; attrs lr, momentum, dampening,
  * nesterov, weightDecay, first (true on the step that creates the momentum buffer, which torch
  * initialises to the gradient itself, undamped).
+ *
+ * `rmsprop` — inputs [param, grad, squareAvg], then gradAvg when centered, then momentumBuffer
+ * when momentum > 0; attrs lr, alpha, eps, weightDecay, momentum, centered. Follows torch 1.13's
+ * single-tensor RMSprop step operation by operation.
  */
 
 import type { Attrs, KernelTensor } from "../backend.ts";
@@ -55,7 +59,35 @@ function sgdKernel(inputs: readonly KernelTensor[], attrs: Attrs): void {
   }
 }
 
+function rmspropKernel(inputs: readonly KernelTensor[], attrs: Attrs): void {
+  const centered = !!attrs.centered, momentum = num(attrs, "momentum");
+  const [p, g, sq] = inputs.slice(0, 3).map(data);
+  const ga = centered ? data(inputs[3]) : null;
+  const buf = momentum > 0 ? data(inputs[centered ? 4 : 3]) : null;
+  const lr = num(attrs, "lr"), alpha = num(attrs, "alpha"), eps = num(attrs, "eps");
+  const wd = num(attrs, "weightDecay");
+  for (let i = 0; i < p.length; i++) {
+    const d = wd !== 0 ? g[i] + wd * p[i] : g[i];
+    // As in adamw: each state value is stored (rounded to the storage) before it is reused.
+    sq[i] = sq[i] * alpha + d * d * (1 - alpha);
+    let avg: number;
+    if (ga) {
+      ga[i] = ga[i] * alpha + d * (1 - alpha);
+      avg = Math.sqrt(sq[i] - ga[i] * ga[i]) + eps;
+    } else {
+      avg = Math.sqrt(sq[i]) + eps;
+    }
+    if (buf) {
+      buf[i] = buf[i] * momentum + d / avg;
+      p[i] = p[i] - lr * buf[i];
+    } else {
+      p[i] = p[i] - lr * (d / avg);
+    }
+  }
+}
+
 registerCpuKernel("adamw", (inputs, _outputs, attrs) => adamwKernel(inputs, attrs));
 // The f32 backend's copy: the same arithmetic, split across threads for large parameters.
 registerKernel("adamw", "cpu", fastAdamw);
 registerCpuKernel("sgd", (inputs, _outputs, attrs) => sgdKernel(inputs, attrs));
+registerCpuKernel("rmsprop", (inputs, _outputs, attrs) => rmspropKernel(inputs, attrs));

@@ -1,7 +1,7 @@
 /**
- * Optimizers with torch.optim semantics (AdamW, Adam, SGD), global-norm gradient clipping and
- * learning-rate schedules. Updates run as registered in-place ops (`adamw`, `sgd`), so parameters
- * keep their identity and storage across steps.
+ * Optimizers with torch.optim semantics (AdamW, Adam, SGD, RMSprop), global-norm gradient
+ * clipping and learning-rate schedules. Updates run as registered in-place ops (`adamw`, `sgd`,
+ * `rmsprop`), so parameters keep their identity and storage across steps.
  * @module
  */
 
@@ -16,6 +16,7 @@ export {
 } from "./optimizer.ts";
 export { Adam, type AdamHyperparams, type AdamOptions, AdamW } from "./adam.ts";
 export { SGD, type SgdHyperparams, type SgdOptions } from "./sgd.ts";
+export { RMSprop, type RmspropHyperparams, type RmspropOptions } from "./rmsprop.ts";
 export { clipGradNorm } from "./clip_grad.ts";
 export {
   constantSchedule,

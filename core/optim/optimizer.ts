@@ -164,6 +164,14 @@ export abstract class Optimizer<H extends Hyperparams> {
       );
     }
     sd.paramGroups.forEach((g, i) => {
+      for (const key of Object.keys(g)) {
+        if (key !== "params" && !(key in this.paramGroups[i])) {
+          throw new Error(
+            `${where}: group ${i} was saved with hyperparameter '${key}', which ${this.name} ` +
+              `does not have; was the state saved by another optimizer?`,
+          );
+        }
+      }
       const mine = this.paramGroups[i].params.length;
       if (g.params.length !== mine) {
         throw new Error(

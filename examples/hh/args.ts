@@ -8,7 +8,7 @@
  */
 
 import { flag, perPreset, type Preset, presetFlag, runFlags } from "../common/cli.ts";
-import { type HhPreset, hhPreset } from "./presets.ts";
+import { type HhPreset, hhPreset, type HhStageOverrides, withStageOverrides } from "./presets.ts";
 
 /** The hh examples' presets, for `--help`. */
 export const HH_PRESET_HELP: Record<Preset, string> = {
@@ -17,14 +17,22 @@ export const HH_PRESET_HELP: Record<Preset, string> = {
     "a minute or less on two cores",
 };
 
-const preset = (p: string) => hhPreset(p as Preset);
+/** A stage's overrides of the preset-wide settings (`(p) => p.dpo.overrides`). */
+export type HhStage = (p: HhPreset) => HhStageOverrides;
+
+const noOverrides: HhStage = () => ({});
 
 /**
  * The flags every hh example takes.
  *
  * @param name The script's name (its default run folder).
+ * @param stage The stage's overrides, so the defaults shown are the values it runs with.
  */
-export function hhFlags(name: string) {
+export function hhFlags(name: string, stage: HhStage = noOverrides) {
+  const preset = (p: string) => {
+    const full = hhPreset(p as Preset);
+    return withStageOverrides(full, stage(full));
+  };
   return {
     preset: presetFlag(HH_PRESET_HELP),
     ...runFlags(name),
@@ -64,6 +72,7 @@ export function hhFlags(name: string) {
 export function trainerFlags(
   settings: (p: HhPreset) => { maxSteps: number; learningRate: number; batchSize: number },
 ) {
+  const preset = (p: string) => hhPreset(p as Preset);
   return {
     "max-steps": flag.int({
       help: "optimizer steps",
@@ -100,12 +109,14 @@ export interface HhFlagValues {
 }
 
 /**
- * The preset with the shared flags applied.
+ * The preset with the stage's overrides, then the shared flags, applied.
  *
  * @param a Parsed flags.
+ * @param stage The stage's overrides of the preset-wide settings.
  */
-export function hhPresetFromFlags(a: HhFlagValues): HhPreset {
-  const p = hhPreset(a.preset);
+export function hhPresetFromFlags(a: HhFlagValues, stage: HhStage = noOverrides): HhPreset {
+  const full = hhPreset(a.preset);
+  const p = withStageOverrides(full, stage(full));
   p.trainExamples = a.trainExamples;
   p.testExamples = a.testExamples;
   p.sideBySidePrompts = a.samples;

@@ -38,10 +38,40 @@ export interface HhSftSettings {
   saveSteps: number;
 }
 
+/** How rows longer than the length limits are handled. */
+export type HhOverLength = "skip" | "truncate";
+
+/**
+ * Preset-wide settings one stage holds its own value of, where the tutorial it follows fixes
+ * them for that stage alone; a field left out keeps the preset-wide value.
+ */
+export interface HhStageOverrides {
+  /** Training pairs read. */
+  trainExamples?: number;
+  /** Held-out pairs read. */
+  testExamples?: number;
+  /** Longest prompt + completion in tokens. */
+  maxLength?: number;
+  /** Longest prompt in tokens. */
+  maxPromptLength?: number;
+  /** LoRA on the policy (null: full fine-tune, with a frozen copy as DPO's reference). */
+  lora?: LoraConfig | null;
+  /** Rows longer than the limits: skipped, or cut as TRL 0.7.4's DPO collator cuts them. */
+  overLength?: HhOverLength;
+}
+
 /** Settings of the DPO example. */
 export interface HhDpoSettings extends HhSftSettings {
   /** β of the implicit KL constraint. */
   beta: number;
+  /** Steps between averaged training metrics in metrics.jsonl. */
+  loggingSteps: number;
+  /** Also log the first step's training metrics on their own. */
+  loggingFirstStep: boolean;
+  /** The optimizer, by transformers' `optim` name. */
+  optim: "adamw_torch" | "rmsprop";
+  /** Preset-wide settings the DPO stage holds its own value of. */
+  overrides: HhStageOverrides;
 }
 
 /** Settings of the ReST example. */
@@ -145,8 +175,13 @@ export interface HhPreset {
   testExamples: number;
   /** Longest prompt + completion in tokens; longer hh-rlhf rows are skipped, as TRL filters. */
   maxLength: number;
-  /** Longest prompt in tokens; rows with longer prompts are skipped. */
+  /** Longest prompt in tokens; rows with longer prompts are skipped (see `overLength`). */
   maxPromptLength: number;
+  /**
+   * Rows over `maxLength` / `maxPromptLength`: `skip`ped (as TRL's reward and SFT scripts
+   * filter), or `truncate`d as TRL 0.7.4's DPO collator cuts them (see `data.ts`).
+   */
+  overLength: HhOverLength;
   /** Most tokens per SYNTHETIC completion (tiny only). */
   syntheticCompletionTokens: number;
   /** LoRA on the policy (null: full fine-tune, with a frozen copy as DPO's reference). */
@@ -185,7 +220,11 @@ export const FULL_SFT_POLICY = "runs/hh_sft-full/model";
 const assets = (path: string) =>
   fileURLToPath(new URL(`../assets/tiny-imdb/${path}`, import.meta.url));
 
-/** GPT-2 small on hh-rlhf, at TRL's usual learning rates. */
+/**
+ * GPT-2 small on hh-rlhf: the reward model, PPO and DPO as TRL 0.7.4's example scripts set
+ * them, GRPO at TRL 1.9's defaults; SFT and ReST at this project's own settings (no tutorial
+ * fixes them).
+ */
 const FULL: HhPreset = {
   name: "full",
   policy: FULL_POLICY,
@@ -195,6 +234,7 @@ const FULL: HhPreset = {
   testExamples: 256,
   maxLength: 512,
   maxPromptLength: 384,
+  overLength: "skip",
   syntheticCompletionTokens: 14,
   // GPT-2 fuses q, k and v into one Conv1D named c_attn.
   lora: { r: 16, alpha: 32, dropout: 0.05, targetModules: ["c_attn"] },
@@ -209,14 +249,32 @@ const FULL: HhPreset = {
     evalSteps: 250,
     saveSteps: 250,
   },
+  // TRL 0.7.4's examples/scripts/dpo.py ("DPO of gpt2 on Anthropic/hh-rlhf"): gpt2 fine-tuned
+  // whole against a separate frozen copy (model_ref), the first 1000 rows of train and of test
+  // (sanity_check), prompts cut to their last 128 tokens when a row passes 512, RMSprop at 1e-3
+  // after 150 warmup steps, the first step logged too. Two of its settings Tether does not
+  // hold: bf16 (training runs in f32) and generate_during_eval (policy and reference samples
+  // logged to Weights & Biases at each evaluation; Tether writes side_by_side.md, the starting
+  // and the tuned policy's samples on held-out prompts with their rewards, at the end).
   dpo: {
-    learningRate: 5e-5,
-    batchSize: 8,
+    learningRate: 1e-3,
+    batchSize: 4,
     maxSteps: 1000,
-    warmupSteps: 50,
-    evalSteps: 250,
-    saveSteps: 250,
+    warmupSteps: 150,
+    evalSteps: 500,
+    saveSteps: 500,
+    loggingSteps: 10,
+    loggingFirstStep: true,
     beta: 0.1,
+    optim: "rmsprop",
+    overrides: {
+      trainExamples: 1000,
+      testExamples: 1000,
+      maxLength: 512,
+      maxPromptLength: 128,
+      lora: null,
+      overLength: "truncate",
+    },
   },
   rest: {
     samplesPerPrompt: 4,
@@ -276,6 +334,7 @@ const TINY: HhPreset = {
   testExamples: 128,
   maxLength: 64,
   maxPromptLength: 16,
+  overLength: "skip",
   syntheticCompletionTokens: 14,
   lora: null,
   sampling: { maxNewTokens: 16, topK: 0, topP: 1, temperature: 1 },
@@ -296,7 +355,11 @@ const TINY: HhPreset = {
     warmupSteps: 0,
     evalSteps: 50,
     saveSteps: 50,
+    loggingSteps: 10,
+    loggingFirstStep: false,
     beta: 0.1,
+    optim: "adamw_torch",
+    overrides: {},
   },
   rest: {
     samplesPerPrompt: 8,
@@ -359,4 +422,18 @@ export function hhPreset(name: Preset): HhPreset {
     );
   }
   return structuredClone(preset);
+}
+
+/**
+ * The preset as one stage runs it: the preset-wide settings with the stage's overrides applied.
+ *
+ * @param preset A preset.
+ * @param overrides The stage's own values (e.g. `preset.dpo.overrides`).
+ */
+export function withStageOverrides(preset: HhPreset, overrides: HhStageOverrides): HhPreset {
+  const out = structuredClone(preset);
+  for (const [key, value] of Object.entries(structuredClone(overrides))) {
+    if (value !== undefined) (out as unknown as Record<string, unknown>)[key] = value;
+  }
+  return out;
 }

@@ -261,6 +261,58 @@ Deno.test("DPOTrainer resumes exactly, with precomputed reference log-probs from
   }
 });
 
+Deno.test('DPOTrainer with TRL\'s optim "rmsprop" (a frozen reference model) resumes exactly', async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const train = triples(16, 6);
+    // TRL 0.7.4's dpo.py settings, scaled down: rmsprop, linear warmup then decay.
+    const args = {
+      beta: 0.1,
+      optim: "rmsprop" as const,
+      learning_rate: 1e-3,
+      per_device_train_batch_size: 4,
+      max_steps: 6,
+      warmup_steps: 2,
+      seed: 3,
+    };
+    const parts = (model: BigramLM) => ({
+      model,
+      refModel: new BigramLM(8, "cpu64"),
+      trainDataset: train,
+    });
+    const straight = new BigramLM(8, "cpu64");
+    const plain = new DPOTrainer(args, parts(straight));
+    assert.ok(plain.optimizer instanceof optim.RMSprop, plain.optimizer.name);
+    await plain.train();
+    const adam = new BigramLM(8, "cpu64");
+    await new DPOTrainer({ ...args, optim: "adamw_torch" }, parts(adam)).train();
+    assert.ok(maxDiff(flat(adam), flat(straight)) > 1e-4, "the optimizer must matter");
+
+    const withSaves = { ...args, save_steps: 3, output_dir: dir };
+    const first = new DPOTrainer(withSaves, parts(new BigramLM(8, "cpu64")));
+    crashAfterSteps(first.optimizer, 3);
+    await assert.rejects(() => first.train(), /simulated crash/);
+    const manifest = JSON.parse(
+      await Deno.readTextFile(join(dir, "checkpoint", "checkpoint.json")),
+    );
+    assert.equal(manifest.step, 3);
+    assert.equal(manifest.optimizer.paramGroups[0].alpha, 0.99);
+    assert.deepEqual(manifest.optimizer.state[0].buffers, ["squareAvg"]);
+    const resumed = new BigramLM(99, "cpu64");
+    const second = new DPOTrainer(withSaves, parts(resumed));
+    await second.train({ resumeFrom: join(dir, "checkpoint") });
+    assert.equal(second.globalStep, 6);
+    assert.equal(maxDiff(flat(resumed), flat(straight)), 0, "resumed run differs");
+    const sq = (t: DPOTrainer) =>
+      t.optimizer.params().flatMap((p) => [
+        ...t.optimizer.stateOf(p)!.buffers.squareAvg.toFloat64ArraySync(),
+      ]);
+    assert.equal(maxDiff(sq(second), sq(plain)), 0, "squared-gradient averages differ");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("DPOTrainer names bad triples and missing references", () => {
   const model = new BigramLM(0), refModel = new BigramLM(0);
   const ok = { prompt: [1, 5], chosen: [7, 8], rejected: [9] };

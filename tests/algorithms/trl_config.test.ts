@@ -501,3 +501,55 @@ Deno.test("bestOfN: TRL's BestOfNSampler names honoured, unknown keys named", as
     /seed = 0 is a TRL setting Tether does not support: sampling is the generate callback's/,
   );
 });
+
+Deno.test("optim: the shared trainers build AdamW or RMSprop by TRL's name; the group trainers AdamW only", () => {
+  assert.equal(resolveTrainingArgs("T", {}).optim, "adamw_torch");
+  const sft = (optim: string, weightDecay = 0) =>
+    new SFTTrainer(
+      { optim, weight_decay: weightDecay, learning_rate: 1e-3, max_steps: 1 } as never,
+      {
+        model: new BigramLM(0),
+        trainDataset: [{ prompt: [1, 2], completion: [3] }],
+      },
+    );
+  assert.equal(sft("adamw_torch").optimizer.name, "AdamW");
+  assert.equal(sft("adamw_torch_fused").optimizer.name, "AdamW");
+  const rms = sft("rmsprop", 0.01).optimizer;
+  assert.equal(rms.name, "RMSprop");
+  // transformers passes RMSprop the lr and each group's decay only (biases undecayed).
+  assert.deepEqual(
+    rms.paramGroups.map((g) => [g.lr, g.alpha, g.eps, g.momentum, g.centered, g.weightDecay]),
+    [[1e-3, 0.99, 1e-8, 0, false, 0.01], [1e-3, 0.99, 1e-8, 0, false, 0]],
+  );
+  assert.throws(
+    () => resolveTrainingArgs("T", { optim: "adafactor" } as never),
+    /T: optim must be one of adamw_torch, adamw_torch_fused, rmsprop \(pass parts.optimizer for another\), got "adafactor"/,
+  );
+  assert.throws(
+    () =>
+      new GRPOTrainer({ optim: "rmsprop" } as never, {
+        model: new BigramLM(0) as never,
+        tokenizer: new SyntheticWordTokenizer(),
+        rewardFuncs: [() => [0]],
+        trainDataset: [{ prompt: "the plot was" }],
+      } as never),
+    /GRPOConfig: optim = "rmsprop" \(a string\) is a TRL setting Tether does not support: the group trainers build AdamW/,
+  );
+});
+
+Deno.test("logging_first_step also writes the first step's training metrics", async () => {
+  const trainLines = async (extra: Record<string, unknown>) => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await new SFTTrainer({ max_steps: 4, logging_steps: 2, output_dir: dir, ...extra } as never, {
+        model: new BigramLM(0),
+        trainDataset: [{ prompt: [1, 2], completion: [3] }],
+      }).train();
+      return (await readMetrics(dir)).filter((l) => "train/loss" in l).map((l) => l.step);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  };
+  assert.deepEqual(await trainLines({}), [2, 4]);
+  assert.deepEqual(await trainLines({ logging_first_step: true }), [1, 2, 4]);
+});

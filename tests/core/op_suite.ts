@@ -240,6 +240,7 @@ export const INTERNAL_KERNELS: Readonly<Record<string, string>> = {
 export const KERNELS_TESTED_ELSEWHERE: Readonly<Record<string, string>> = {
   adamw: "tests/core/optim.test.ts (AdamW steps against torch.optim)",
   sgd: "tests/core/optim.test.ts (SGD steps against torch.optim)",
+  rmsprop: "tests/core/rmsprop.test.ts (RMSprop steps against torch.optim)",
   assign: "tests/core/optim.test.ts (in-place parameter and state writes)",
 };
 

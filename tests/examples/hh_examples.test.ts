@@ -9,6 +9,10 @@ import { readMetrics } from "../../algorithms/common/mod.ts";
 import { main as sftMain, parseHhSftArgs, runHhSft } from "../../examples/hh_sft.ts";
 import { main as dpoMain, parseHhDpoArgs, runHhDpo } from "../../examples/hh_dpo.ts";
 import { main as restMain, parseHhRestArgs, runHhRest } from "../../examples/hh_rest.ts";
+import { describeKept, tokenizePairs, truncatePairTrl074 } from "../../examples/hh/data.ts";
+import { loadTokenizer } from "../../models/mod.ts";
+
+const TINY_POLICY = new URL("../../examples/assets/tiny-imdb/policy", import.meta.url).pathname;
 
 const QUIET = { log: () => {}, progress: false };
 
@@ -70,6 +74,44 @@ Deno.test("hh_dpo tiny (40 steps): held-out implicit-reward accuracy reaches >= 
       assert.ok(`train/${name}` in train, name);
     }
     assert.ok(lines.some((l) => "samples/reward_mean_tuned" in l));
+  });
+});
+
+Deno.test("hh_dpo with the full preset's DPO recipe on the tiny checkpoints: RMSprop, over-long rows cut, a frozen reference copy", async () => {
+  await inTempDir(async (out) => {
+    const flags = ["--max-steps", "6", "--train-examples", "64", "--test-examples", "16"];
+    const o = parseHhDpoArgs(tiny(out, ...flags, "--samples", "2"));
+    const full = parseHhDpoArgs([]);
+    const lines: string[] = [];
+    const r = await runHhDpo({
+      ...o,
+      // The full DPO stage's rules at tiny lengths: rows over 20 tokens get prompts of 8.
+      preset: {
+        ...o.preset,
+        overLength: full.preset.overLength,
+        maxLength: 20,
+        maxPromptLength: 8,
+      },
+      dpo: { ...o.dpo, optim: full.dpo.optim, warmupSteps: 2, evalSteps: 3, saveSteps: 3 },
+      ...QUIET,
+      log: (line) => lines.push(line),
+    });
+    assert.ok(
+      lines.some((l) => /optim rmsprop; reference: a frozen copy of the policy/.test(l)),
+      lines.join("\n"),
+    );
+    assert.ok(lines.some((l) => /^train: \d+ pairs, \d+ cut to fit/.test(l)), lines.join("\n"));
+    assert.ok(Math.abs(r.before.loss - Math.log(2)) < 1e-6, `${r.before.loss}`);
+    // Six steps only show the wiring: the policy moved away from its frozen copy.
+    assert.ok(Number.isFinite(r.after.loss) && r.after["rewards/chosen"] !== 0, `${r.after.loss}`);
+    const manifest = JSON.parse(
+      await Deno.readTextFile(join(out, "checkpoint", "checkpoint.json")),
+    );
+    assert.equal(manifest.step, 6);
+    assert.equal(manifest.optimizer.paramGroups[0].alpha, 0.99);
+    assert.equal(manifest.optimizer.paramGroups[0].lr, 0);
+    const metrics = await readMetrics(out);
+    assert.ok(metrics.some((l) => l.step === 3 && "eval/loss" in l));
   });
 });
 
@@ -180,14 +222,79 @@ Deno.test("bad flags are named with their values", () => {
     () => parseHhRestArgs(["--sample", "3"]),
     /hh_rest: unknown flag \(--sample\): did you mean --samples\?/,
   );
-  // Defaults: sigmoid, beta 0.1, LoRA off in tiny, on (r 16) in full.
+  // Defaults: sigmoid, beta 0.1, LoRA off in tiny. The full preset's DPO stage holds its own
+  // sizes, lengths and no LoRA (TRL 0.7.4's dpo.py); SFT keeps the preset-wide ones.
   const dpo = parseHhDpoArgs(["--preset", "tiny"]);
   assert.equal(dpo.lossType, "sigmoid");
   assert.equal(dpo.dpo.beta, 0.1);
+  assert.equal(dpo.dpo.optim, "adamw_torch");
   assert.equal(dpo.preset.lora, null);
-  assert.equal(parseHhDpoArgs([]).preset.lora?.r, 16);
-  assert.equal(parseHhDpoArgs(["--lora-r", "0"]).preset.lora, null);
+  assert.equal(dpo.preset.overLength, "skip");
+  const fullDpo = parseHhDpoArgs([]);
+  assert.equal(fullDpo.preset.lora, null);
+  assert.deepEqual(
+    [fullDpo.preset.trainExamples, fullDpo.preset.testExamples, fullDpo.preset.maxPromptLength],
+    [1000, 1000, 128],
+  );
+  assert.equal(fullDpo.preset.overLength, "truncate");
+  assert.equal(fullDpo.dpo.optim, "rmsprop");
+  assert.equal(parseHhDpoArgs(["--lora-r", "16"]).preset.lora?.r, 16);
+  assert.equal(parseHhDpoArgs(["--train-examples", "64"]).preset.trainExamples, 64);
+  const fullSft = parseHhSftArgs([]);
+  assert.equal(fullSft.preset.lora?.r, 16);
+  assert.deepEqual(
+    [fullSft.preset.trainExamples, fullSft.preset.maxPromptLength, fullSft.preset.overLength],
+    [20_000, 384, "skip"],
+  );
   const rest = parseHhRestArgs(["--thresholds", "0,1.5"]);
   assert.deepEqual(rest.rest.thresholds, [0, 1.5]);
   assert.equal(rest.rest.improveSteps, 2);
+});
+
+Deno.test("truncatePairTrl074 cuts as TRL 0.7.4's DPO collator: the prompt's start first, then the replies' ends", () => {
+  const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
+  const limits = { maxLength: 512, maxPromptLength: 128 };
+  // A row that fits stays whole, however long its prompt.
+  assert.equal(
+    truncatePairTrl074({ prompt: ids(300), chosen: ids(100), rejected: ids(50) }, limits),
+    null,
+  );
+  // Too long: the prompt keeps its last 128 tokens; that is enough here.
+  const a = truncatePairTrl074({ prompt: ids(500), chosen: ids(100), rejected: ids(50) }, limits)!;
+  assert.deepEqual(a.prompt, ids(128, 372));
+  assert.deepEqual([a.chosen.length, a.rejected.length], [100, 50]);
+  // Still too long: each reply keeps its first 512 - 128 = 384 tokens.
+  const b = truncatePairTrl074({ prompt: ids(40), chosen: ids(600), rejected: ids(30) }, limits)!;
+  assert.deepEqual(b.prompt, ids(40));
+  assert.deepEqual(b.chosen, ids(384));
+  assert.deepEqual(b.rejected, ids(30));
+  assert.throws(
+    () =>
+      truncatePairTrl074({ prompt: [1], chosen: [2], rejected: [3] }, {
+        maxLength: 8,
+        maxPromptLength: 8,
+      }),
+    /maxPromptLength \(8\) must be below maxLength \(8\)/,
+  );
+});
+
+Deno.test("tokenizePairs skips rows over the limits, or cuts them with overLength truncate", async () => {
+  const tokenizer = await loadTokenizer(TINY_POLICY);
+  const long = "the plot was great and the acting was fine but the ending ".repeat(4);
+  const pairs = [
+    { prompt: long, chosen: " good.", rejected: " bad." },
+    { prompt: "the plot", chosen: " good.", rejected: " bad." },
+    { prompt: "same", chosen: " x", rejected: " x" },
+  ];
+  const limits = { maxLength: 24, maxPromptLength: 8 };
+  const skipped = tokenizePairs(pairs, tokenizer, limits);
+  assert.deepEqual([skipped.triples.length, skipped.skipped, skipped.truncated], [1, 1, 0]);
+  assert.equal(skipped.identical, 1);
+  const cut = tokenizePairs(pairs, tokenizer, { ...limits, overLength: "truncate" });
+  assert.deepEqual([cut.triples.length, cut.skipped, cut.truncated], [2, 0, 1]);
+  assert.equal(cut.triples[0].prompt.length, 8);
+  assert.match(
+    describeKept("train", cut),
+    /^train: 2 pairs, 1 cut to fit \(skipped 1 with identical replies\)$/,
+  );
 });

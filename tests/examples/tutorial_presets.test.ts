@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { hhPreset } from "../../examples/hh/presets.ts";
+import { parseHhDpoArgs } from "../../examples/hh_dpo.ts";
 import { imdbPreset } from "../../examples/imdb/presets.ts";
 
 /** One tutorial value: where the preset holds it, what the tutorial says, and where it says it. */
@@ -124,5 +125,37 @@ Deno.test("hh full presets = TRL's reward_modeling.py and ppo.py (0.7.4) and GRP
     { field: "grpo.epochs", actual: p.grpo.epochs, expected: 3, source: "transformers TrainingArguments default num_train_epochs=3" },
     { field: "grpo.maxSteps", actual: p.grpo.maxSteps, expected: null, source: "transformers TrainingArguments default max_steps=-1" },
     { field: "grpo.saveSteps", actual: p.grpo.saveSteps, expected: 500, source: "transformers TrainingArguments default save_steps=500" },
+  ]);
+});
+
+// The hh-rlhf lesson's DPO stage is TRL 0.7.4's examples/scripts/dpo.py ("DPO of gpt2 on
+// Anthropic/hh-rlhf"), read at the v0.7.4 tag: its ScriptArguments defaults and the
+// TrainingArguments it builds. Checked on the options `hh_dpo.ts` runs with (no flags).
+const TRL_DPO = "TRL 0.7.4 examples/scripts/dpo.py";
+
+Deno.test("hh full DPO = TRL's dpo.py (0.7.4)", () => {
+  const { preset: p, dpo: d, lossType } = parseHhDpoArgs([]);
+  const dpo = (line: string) => `${TRL_DPO}: ${line}`;
+  // deno-fmt-ignore
+  check("hh DPO", [
+    { field: "policy", actual: p.policy, expected: "gpt2", source: dpo('model_name_or_path: Optional[str] = field(default="gpt2")') },
+    { field: "lora", actual: p.lora, expected: null, source: dpo("model_ref = AutoModelForCausalLM.from_pretrained(...): every weight trained against a frozen copy, no peft_config") },
+    { field: "data", actual: p.data, expected: "hh-rlhf", source: dpo('load_dataset("Anthropic/hh-rlhf", split=split)') },
+    { field: "trainExamples", actual: p.trainExamples, expected: 1000, source: dpo("sanity_check: default=True; dataset.select(range(min(len(dataset), 1000)))") },
+    { field: "testExamples", actual: p.testExamples, expected: 1000, source: dpo('eval_dataset = get_hh("test", sanity_check=script_args.sanity_check)') },
+    { field: "maxLength", actual: p.maxLength, expected: 512, source: dpo("max_length: Optional[int] = field(default=512)") },
+    { field: "maxPromptLength", actual: p.maxPromptLength, expected: 128, source: dpo("max_prompt_length: Optional[int] = field(default=128)") },
+    { field: "overLength", actual: p.overLength, expected: "truncate", source: "TRL 0.7.4 DPODataCollatorWithPadding (truncation_mode=\"keep_end\"): a too-long row's prompt is cut first, then its responses; no row is dropped" },
+    { field: "dpo.beta", actual: d.beta, expected: 0.1, source: dpo("beta: Optional[float] = field(default=0.1)") },
+    { field: "lossType", actual: lossType, expected: "sigmoid", source: 'TRL 0.7.4 DPOTrainer default loss_type="sigmoid" (the script passes none)' },
+    { field: "dpo.learningRate", actual: d.learningRate, expected: 1e-3, source: dpo("learning_rate: Optional[float] = field(default=1e-3)") },
+    { field: "dpo.batchSize", actual: d.batchSize, expected: 4, source: dpo("per_device_train_batch_size: Optional[int] = field(default=4)") },
+    { field: "dpo.maxSteps", actual: d.maxSteps, expected: 1000, source: dpo("max_steps: Optional[int] = field(default=1000)") },
+    { field: "dpo.optim", actual: d.optim, expected: "rmsprop", source: dpo('TrainingArguments(optim="rmsprop")') },
+    { field: "dpo.warmupSteps", actual: d.warmupSteps, expected: 150, source: dpo("TrainingArguments(warmup_steps=150)") },
+    { field: "dpo.evalSteps", actual: d.evalSteps, expected: 500, source: dpo('TrainingArguments(evaluation_strategy="steps", eval_steps=500)') },
+    { field: "dpo.loggingSteps", actual: d.loggingSteps, expected: 10, source: dpo("TrainingArguments(logging_steps=10)  # match results in blog post") },
+    { field: "dpo.loggingFirstStep", actual: d.loggingFirstStep, expected: true, source: dpo("TrainingArguments(logging_first_step=True)") },
+    { field: "dpo.saveSteps", actual: d.saveSteps, expected: 500, source: "transformers TrainingArguments default save_steps=500 (the script sets none)" },
   ]);
 });

@@ -474,7 +474,10 @@ for (const [label, s] of Object.entries(attentionShapes)) {
 
 // ---- in-place updates ----------------------------------------------------------------------
 
-function optimizerCase(name: string, make: (ps: Tensor[]) => optim.SGD | optim.AdamW | optim.Adam) {
+function optimizerCase(
+  name: string,
+  make: (ps: Tensor[]) => optim.SGD | optim.AdamW | optim.Adam | optim.RMSprop,
+) {
   add_({
     name,
     run: (b, g) => {
@@ -511,6 +514,15 @@ optimizerCase(
 optimizerCase(
   "sgd dampened momentum",
   (ps) => new optim.SGD(ps, { lr: 0.1, momentum: 0.8, dampening: 0.3 }),
+);
+optimizerCase("rmsprop", (ps) => new optim.RMSprop(ps, { lr: 0.01 }));
+optimizerCase(
+  "rmsprop centered with momentum and L2 weight decay",
+  (ps) => new optim.RMSprop(ps, { lr: 0.01, centered: true, momentum: 0.9, weightDecay: 0.1 }),
+);
+optimizerCase(
+  "rmsprop with momentum",
+  (ps) => new optim.RMSprop(ps, { lr: 0.01, alpha: 0.9, momentum: 0.5 }),
 );
 add_({
   name: "assign into a view's storage",

@@ -33,7 +33,7 @@ import {
   scatterAddKernel,
 } from "./kernels/gather.ts";
 import { attentionGradKernel, attentionKernel } from "./kernels/attention.ts";
-import { adamwKernel, assignKernel, sgdKernel } from "./kernels/optim.ts";
+import { adamwKernel, assignKernel, rmspropKernel, sgdKernel } from "./kernels/optim.ts";
 import { sampleTokensKernel } from "./kernels/sample.ts";
 
 /** The registry name of the WebGPU backend. */
@@ -75,6 +75,7 @@ export function registerWebGPUKernels(): void {
   registerKernel("attentionGrad", WEBGPU, attentionGradKernel);
   registerKernel("adamw", WEBGPU, adamwKernel);
   registerKernel("sgd", WEBGPU, sgdKernel);
+  registerKernel("rmsprop", WEBGPU, rmspropKernel);
   registerKernel("assign", WEBGPU, assignKernel);
   registerKernel("sampleTokens", WEBGPU, sampleTokensKernel);
 }

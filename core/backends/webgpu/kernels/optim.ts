@@ -1,5 +1,5 @@
 /**
- * In-place kernels: the optimizer updates (`adamw`, `sgd`) and `assign`. They have no outputs;
+ * In-place kernels: the optimizer updates (`adamw`, `sgd`, `rmsprop`) and `assign`. They have no outputs;
  * the written inputs (parameter, state buffers) are bound read-write. Scalars such as the bias
  * corrections are computed on the host in f64, as the CPU kernel does, and passed as f32.
  */
@@ -91,6 +91,67 @@ export const sgdKernel: Kernel = (inputs, _outputs, attrs, backend) => {
     sgdWgsl(!!mb),
     [buf(g)],
     mb ? [buf(p), buf(mb)] : [buf(p)],
+    params,
+    b.grid(p.size, WG),
+    true,
+  );
+};
+
+// Params: 0 n, 1 param, 2 grad, 3 squareAvg, 4 gradAvg, 5 momentum buffer offsets, 6 lr,
+// 7 alpha, 8 1 − alpha, 9 eps, 10 weight decay, 11 momentum.
+const rmspropWgsl = (centered: boolean, withMomentum: boolean) => () =>
+  header(
+    ["G"],
+    ["P", "S", ...(centered ? ["A"] : []), ...(withMomentum ? ["B"] : [])],
+  ) + linearEntry(
+    WG,
+    `  if (gi >= pu(0u)) { return; }
+  let ip = pu(1u) + gi;
+  let is = pu(3u) + gi;
+  let d = G[pu(2u) + gi] + pf(10u) * P[ip];
+  let s = S[is] * pf(7u) + d * d * pf(8u);
+  S[is] = s;
+  ${
+      centered
+        ? `let ia = pu(4u) + gi;
+  let a = A[ia] * pf(7u) + d * pf(8u);
+  A[ia] = a;
+  let avg = sqrt(s - a * a) + pf(9u);`
+        : `let avg = sqrt(s) + pf(9u);`
+    }
+  ${
+      withMomentum
+        ? `let ib = pu(5u) + gi;
+  let b = B[ib] * pf(11u) + d / avg;
+  B[ib] = b;
+  P[ip] = P[ip] - pf(6u) * b;`
+        : `P[ip] = P[ip] - pf(6u) * (d / avg);`
+    }`,
+  );
+
+/** RMSprop step on [param, grad, squareAvg, gradAvg?, momentumBuffer?] (see core/optim/kernels.ts). */
+export const rmspropKernel: Kernel = (inputs, _outputs, attrs, backend) => {
+  const b = backend as WebGPUBackend;
+  const centered = !!attrs.centered, momentum = num(attrs, "momentum");
+  const [p, g, s] = inputs;
+  const a = centered ? inputs[3] : undefined;
+  const mb = momentum > 0 ? inputs[centered ? 4 : 3] : undefined;
+  const alpha = num(attrs, "alpha");
+  const params = new Params().u(
+    p.size,
+    p.offset,
+    g.offset,
+    s.offset,
+    a?.offset ?? 0,
+    mb?.offset ?? 0,
+  )
+    .f(num(attrs, "lr"), alpha, 1 - alpha, num(attrs, "eps"), num(attrs, "weightDecay"), momentum);
+  const written = [buf(p), buf(s), ...(a ? [buf(a)] : []), ...(mb ? [buf(mb)] : [])];
+  b.dispatch(
+    `rmsprop${centered ? ":centered" : ""}${mb ? ":momentum" : ""}`,
+    rmspropWgsl(centered, !!mb),
+    [buf(g)],
+    written,
     params,
     b.grid(p.size, WG),
     true,
