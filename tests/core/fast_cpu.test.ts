@@ -315,8 +315,8 @@ Deno.test("fast matmul: workers run the onnxruntime route at the same time", asy
 
 for (const addonFirst of [false, true]) {
   const name = addonFirst
-    ? "after the addon made the onnxruntime environment, sessions bring their own pools"
-    : "sessions share the onnxruntime environment's thread pool";
+    ? "sessions run in the environment the addon made first"
+    : "sessions run in the environment the matmul route made";
   Deno.test(`fast matmul: ${name}`, async () => {
     const child = new URL("./fast_cpu_env_child.ts", import.meta.url);
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
@@ -331,7 +331,6 @@ for (const addonFirst of [false, true]) {
     const products = [[7, 10, 15, 22], [10, 14, 14, 20], [5, 11, 11, 25], [7, 15, 10, 22]];
     assert.deepEqual(report.results, products);
     assert.deepEqual(report.addon, addonFirst ? products[0] : null);
-    assert.equal(report.shared, !addonFirst);
   });
 }
 
