@@ -92,6 +92,16 @@ let unavailableReason = "";
 const sessions = new Map<string, Deno.PointerValue>();
 const intraOpThreads = cpuThreads();
 
+/**
+ * Multiply-adds (batch·m·k·n) below which a product runs on the calling thread only. A decode
+ * step's products (64 rows: 38-151 M) gain little from a second thread on a quiet machine and
+ * lose badly on a busy one, where a parallel section waits for a descheduled worker: sampled
+ * GPT-2 generation took 121 s wall for 71 CPU s with them split, on two cores shared with other
+ * jobs, against about half on one thread. Training products (2176+ rows: 1.3 G and up) and the
+ * vocabulary-wide LM head (2.5 G) stay split.
+ */
+export const ORT_SPLIT_WORK = 2 ** 28;
+
 const utf8 = new TextEncoder();
 const cString = (s: string) => utf8.encode(`${s}\0`);
 
@@ -219,11 +229,16 @@ export function ortUnavailableReason(): string {
   return unavailableReason;
 }
 
-function session(rt: Runtime, transA: boolean, transB: boolean): Deno.PointerValue {
-  const key = `${transA ? "t" : "n"}${transB ? "t" : "n"}`;
+function session(
+  rt: Runtime,
+  transA: boolean,
+  transB: boolean,
+  threads: number,
+): Deno.PointerValue {
+  const key = `${transA ? "t" : "n"}${transB ? "t" : "n"}${threads}`;
   let s = sessions.get(key);
   if (s === undefined) {
-    s = createSession(rt, transA, transB);
+    s = createSession(rt, transA, transB, threads);
     sessions.set(key, s);
   }
   return s;
@@ -236,17 +251,19 @@ function session(rt: Runtime, transA: boolean, transB: boolean): Deno.PointerVal
  * before) held a core busy while the calling thread ran everything else: during generation's
  * many small steps they fought the split kernels' helper threads and any other process for the
  * cores (52 s wall for 93 CPU s on two cores, against 25 s on one thread). Parked pools also
- * cannot fight each other when a training step alternates variants.
+ * cannot fight each other when a training step alternates variants. Products below
+ * `ORT_SPLIT_WORK` run on the calling thread alone (a session without a pool).
  */
 function createSession(
   rt: Runtime,
   transA: boolean,
   transB: boolean,
+  threads: number,
 ): Deno.PointerValue {
   const { api } = rt;
   const options = created(api, api.CreateSessionOptions.call(outPointer), "CreateSessionOptions");
   try {
-    check(api, api.SetIntraOpNumThreads.call(options, intraOpThreads), "SetIntraOpNumThreads");
+    check(api, api.SetIntraOpNumThreads.call(options, threads), "SetIntraOpNumThreads");
     check(api, api.SetInterOpNumThreads.call(options, 1), "SetInterOpNumThreads");
     for (const [key, value] of SESSION_CONFIG) {
       check(api, api.AddSessionConfigEntry.call(options, cString(key), cString(value)), key);
@@ -304,7 +321,9 @@ export function ortMatmul(
   const rt = load();
   if (!rt) throw new Error(`matmul (onnxruntime): unavailable: ${unavailableReason}`);
   const { api } = rt;
-  const s = session(rt, transA, transB);
+  const work = outDims.reduce((x, y) => x * y, 1) *
+    aDims[transA ? aDims.length - 2 : aDims.length - 1];
+  const s = session(rt, transA, transB, work < ORT_SPLIT_WORK ? 1 : intraOpThreads);
   inputValues[0] = inputValues[1] = outputValues[0] = 0n;
   try {
     inputValues[0] = wrap(rt, A, aDims, 0);
