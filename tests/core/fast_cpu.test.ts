@@ -26,7 +26,11 @@ import {
   type MatmulRoute,
   matmulRoute,
 } from "../../core/backends/cpu/fast/matmul.ts";
-import { ortAvailable, ortUnavailableReason } from "../../core/backends/cpu/fast/ort_matmul.ts";
+import {
+  ORT_SPLIT_WORK,
+  ortAvailable,
+  ortUnavailableReason,
+} from "../../core/backends/cpu/fast/ort_matmul.ts";
 import { wasmAvailable, wasmUnavailableReason } from "../../core/backends/cpu/fast/wasm_module.ts";
 import { Generator } from "../../core/random.ts";
 
@@ -173,6 +177,11 @@ for (const route of ["ts", "wasm", "ort"] as const) {
     // Larger shapes that cross panel edges in both directions on the SIMD and MLAS routes.
     all.push({ batch: 2, m: 129, k: 127, n: 65, transA: true, transB: false, bShared: false });
     all.push({ batch: 1, m: 200, k: 300, n: 131, transA: false, transB: true, bShared: true });
+    // Past ORT_SPLIT_WORK: the onnxruntime session with a thread pool, not the calling thread.
+    if (route === "ort") {
+      all.push({ batch: 2, m: 257, k: 512, n: 1024, transA: true, transB: true, bShared: false });
+      assert.ok(2 * 257 * 512 * 1024 >= ORT_SPLIT_WORK);
+    }
     withRoute(route, () => {
       for (const c of all) {
         const { out, A, B } = runKernel(c, gen);
