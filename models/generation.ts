@@ -272,10 +272,16 @@ function sampleRowWithLogProb(
     scratchZ = new Float64Array(v);
     scratchW = new Float64Array(v);
   }
-  const z = scratchZ, w = scratchW;
+  const w = scratchW;
+  const banned = opts.banned ?? null;
+  if (
+    opts.temperature === 1 && !(opts.topK > 0 && opts.topK < v) && opts.topP >= 1 &&
+    banned === null
+  ) return plainSample(row, u, w);
+  const z = scratchZ;
   let best = -Infinity;
   for (let j = 0; j < v; j++) {
-    z[j] = j === opts.banned ? -Infinity : row[j] / opts.temperature;
+    z[j] = j === banned ? -Infinity : row[j] / opts.temperature;
     if (z[j] > best) best = z[j];
   }
   let kth = -Infinity;
@@ -318,6 +324,37 @@ function sampleRowWithLogProb(
     if (acc > target) return { token: j, logProb: plain ? row[j] - best - logTotal : NaN };
   }
   return { token: last, logProb: plain ? row[last] - best - logTotal : NaN };
+}
+
+/**
+ * `sampleRowWithLogProb` without temperature, filters or ban (a bench's plain sampling): the
+ * same arithmetic on the raw row (x / 1 is x), without the scaled copy or its branches.
+ */
+function plainSample(
+  row: ArrayLike<number>,
+  u: number,
+  w: Float64Array,
+): { token: number; logProb: number } {
+  const v = row.length;
+  let best = -Infinity;
+  for (let j = 0; j < v; j++) if (row[j] > best) best = row[j];
+  let total = 0;
+  for (let j = 0; j < v; j++) {
+    const x = row[j];
+    const e = x > -Infinity ? Math.exp(x - best) : 0;
+    w[j] = e;
+    total += e;
+  }
+  const logTotal = Math.log(total);
+  const target = u * total;
+  let acc = 0, last = 0;
+  for (let j = 0; j < v; j++) {
+    if (w[j] === 0) continue;
+    last = j;
+    acc += w[j];
+    if (acc > target) return { token: j, logProb: row[j] - best - logTotal };
+  }
+  return { token: last, logProb: row[last] - best - logTotal };
 }
 
 /** The state one generation loop starts from. */

@@ -33,6 +33,13 @@ const CASES: Record<string, Case> = {
     causal: true,
     leftPad: [7, 0],
   },
+  "decode step: 1 query over 13 keys, odd Dv, a fully padded row": {
+    shape: [3, 2, 1, 10],
+    tk: 13,
+    dv: 11,
+    causal: true,
+    leftPad: [0, 4, 13],
+  },
   "padding mask, custom scale, 64-wide heads": {
     shape: [2, 12, 33, 64],
     tk: 33,

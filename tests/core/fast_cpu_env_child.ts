@@ -1,10 +1,10 @@
 // Run by fast_cpu.test.ts in its own process. With --addon-first, onnxruntime-node's addon creates
-// the process's onnxruntime environment first (without shared thread pools), as a transformers.js
-// model would, and the matmul route must fall back to per-session pools; without it the route
-// makes the environment itself and its sessions share one pool. Products must be right either way.
+// the process's onnxruntime environment first, as a transformers.js model would, and the matmul
+// route's sessions must work in it; without it the route makes the environment itself. Products
+// must be right either way.
 import ort from "onnxruntime-node";
 import { matmulModel } from "../../core/backends/cpu/fast/onnx_model.ts";
-import { ortMatmul, ortSharedPool } from "../../core/backends/cpu/fast/ort_matmul.ts";
+import { ortMatmul } from "../../core/backends/cpu/fast/ort_matmul.ts";
 
 let addon: number[] | null = null;
 if (Deno.args.includes("--addon-first")) {
@@ -19,4 +19,4 @@ for (const [transA, transB] of [[false, false], [true, false], [false, true], [t
   ortMatmul(a, a, out, [2, 2], [2, 2], [2, 2], transA, transB);
   results.push([...out]);
 }
-console.log(JSON.stringify({ addon, results, shared: ortSharedPool() }));
+console.log(JSON.stringify({ addon, results }));

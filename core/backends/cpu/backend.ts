@@ -43,7 +43,7 @@ export class CpuBackend implements Backend {
 
   readSync(handle: unknown, offset: number, size: number): Float32Array {
     this.counters.readbacks++;
-    return Float32Array.from((handle as DataArray).subarray(offset, offset + size));
+    return new Float32Array((handle as DataArray).subarray(offset, offset + size));
   }
 
   flush(): void {}

@@ -33,14 +33,7 @@ const API = {
   ReleaseStatus: 93,
   ReleaseValue: 96,
   ReleaseSessionOptions: 100,
-  CreateEnvWithGlobalThreadPools: 119,
-  DisablePerSessionThreads: 120,
-  CreateThreadingOptions: 121,
-  ReleaseThreadingOptions: 122,
   AddSessionConfigEntry: 130,
-  SetGlobalIntraOpNumThreads: 147,
-  SetGlobalInterOpNumThreads: 148,
-  SetGlobalSpinControl: 149,
 } as const;
 
 const SIGNATURES = {
@@ -69,17 +62,7 @@ const SIGNATURES = {
   ReleaseStatus: { parameters: ["pointer"], result: "void" },
   ReleaseValue: { parameters: ["pointer"], result: "void" },
   ReleaseSessionOptions: { parameters: ["pointer"], result: "void" },
-  CreateEnvWithGlobalThreadPools: {
-    parameters: ["i32", "buffer", "pointer", "buffer"],
-    result: "pointer",
-  },
-  DisablePerSessionThreads: { parameters: ["pointer"], result: "pointer" },
-  CreateThreadingOptions: { parameters: ["buffer"], result: "pointer" },
-  ReleaseThreadingOptions: { parameters: ["pointer"], result: "void" },
   AddSessionConfigEntry: { parameters: ["pointer", "buffer", "buffer"], result: "pointer" },
-  SetGlobalIntraOpNumThreads: { parameters: ["pointer", "i32"], result: "pointer" },
-  SetGlobalInterOpNumThreads: { parameters: ["pointer", "i32"], result: "pointer" },
-  SetGlobalSpinControl: { parameters: ["pointer", "i32"], result: "pointer" },
 } as const satisfies Record<keyof typeof API, Deno.UnsafeCallbackDefinition>;
 
 type Api = { [K in keyof typeof API]: Deno.UnsafeFnPointer<(typeof SIGNATURES)[K]> };
@@ -88,8 +71,6 @@ interface Runtime {
   api: Api;
   env: Deno.PointerValue;
   cpuMemory: Deno.PointerValue;
-  /** Sessions share the environment's thread pool (false: another loader made the env first). */
-  sharedPool: boolean;
 }
 
 const ORT_LOGGING_LEVEL_ERROR = 3;
@@ -100,11 +81,26 @@ const ORT_MEM_TYPE_DEFAULT = 0;
 const TENSOR_FLOAT = 1;
 /** Any API version up to the library's own returns the same append-only table. */
 const REQUESTED_API_VERSION = 11;
+/** Spin while a Run is in progress, park the pool's threads when it returns. */
+const SESSION_CONFIG = [
+  ["session.intra_op.allow_spinning", "1"],
+  ["session.force_spinning_stop", "1"],
+] as const;
 
 let runtime: Runtime | null | undefined;
 let unavailableReason = "";
 const sessions = new Map<string, Deno.PointerValue>();
 const intraOpThreads = cpuThreads();
+
+/**
+ * Multiply-adds (batch·m·k·n) below which a product runs on the calling thread only. A decode
+ * step's products (64 rows: 38-151 M) gain little from a second thread on a quiet machine and
+ * lose badly on a busy one, where a parallel section waits for a descheduled worker: sampled
+ * GPT-2 generation took 121 s wall for 71 CPU s with them split, on two cores shared with other
+ * jobs, against about half on one thread. Training products (2176+ rows: 1.3 G and up) and the
+ * vocabulary-wide LM head (2.5 G) stay split.
+ */
+export const ORT_SPLIT_WORK = 2 ** 28;
 
 const utf8 = new TextEncoder();
 const cString = (s: string) => utf8.encode(`${s}\0`);
@@ -168,35 +164,6 @@ function created(api: Api, status: Deno.PointerValue, what: string): Deno.Pointe
   return Deno.UnsafePointer.create(outPointer[0]);
 }
 
-/**
- * The process's onnxruntime environment, with one intra-op pool that every session shares.
- * Separate per-session pools (one per transpose variant) fight over the cores when a training
- * step alternates variants: with spinning idle threads, four rotated 512³ products took 8.2 ms
- * against 2.3 ms for one variant; without spinning the rotation cost little but a lone 1024³
- * product slowed from 4.9 to 10.3 ms (the pool sleeps between MLAS's work batches). One shared,
- * spinning pool gives 2.4 ms rotated and keeps the 1024³ speed.
- */
-function createEnvWithSharedPool(api: Api): Deno.PointerValue {
-  const options = created(api, api.CreateThreadingOptions.call(outPointer), "ThreadingOptions");
-  try {
-    check(api, api.SetGlobalIntraOpNumThreads.call(options, intraOpThreads), "IntraOpThreads");
-    check(api, api.SetGlobalInterOpNumThreads.call(options, 1), "InterOpThreads");
-    check(api, api.SetGlobalSpinControl.call(options, 1), "SpinControl");
-    return created(
-      api,
-      api.CreateEnvWithGlobalThreadPools.call(
-        ORT_LOGGING_LEVEL_ERROR,
-        cString("tether"),
-        options,
-        outPointer,
-      ),
-      "CreateEnvWithGlobalThreadPools",
-    );
-  } finally {
-    api.ReleaseThreadingOptions.call(options);
-  }
-}
-
 function load(): Runtime | null {
   if (runtime !== undefined) return runtime;
   runtime = null;
@@ -233,14 +200,18 @@ function load(): Runtime | null {
       Deno.UnsafePointerView.getCString(api.GetErrorMessage.call(probe)!) === "probe";
     api.ReleaseStatus.call(probe);
     if (!probeOk) throw new Error("the C API table does not have the expected layout");
-    const env = createEnvWithSharedPool(api);
+    const env = created(
+      api,
+      api.CreateEnv.call(ORT_LOGGING_LEVEL_ERROR, cString("tether"), outPointer),
+      "CreateEnv",
+    );
     const cpuMemory = created(
       api,
       api.CreateCpuMemoryInfo.call(ORT_DEVICE_ALLOCATOR, ORT_MEM_TYPE_DEFAULT, outPointer),
       "CreateCpuMemoryInfo",
     );
     prepareNames();
-    runtime = { api, env, cpuMemory, sharedPool: true };
+    runtime = { api, env, cpuMemory };
   } catch (e) {
     unavailableReason = `onnxruntime did not load: ${e instanceof Error ? e.message : e}`;
   }
@@ -258,50 +229,44 @@ export function ortUnavailableReason(): string {
   return unavailableReason;
 }
 
-/**
- * Whether sessions share the environment's thread pool: true unless another onnxruntime user in
- * this process created the environment first (null before the first session).
- */
-export function ortSharedPool(): boolean | null {
-  return runtime && sessions.size ? runtime.sharedPool : null;
-}
-
-function session(rt: Runtime, transA: boolean, transB: boolean): Deno.PointerValue {
-  const key = `${transA ? "t" : "n"}${transB ? "t" : "n"}`;
+function session(
+  rt: Runtime,
+  transA: boolean,
+  transB: boolean,
+  threads: number,
+): Deno.PointerValue {
+  const key = `${transA ? "t" : "n"}${transB ? "t" : "n"}${threads}`;
   let s = sessions.get(key);
   if (s === undefined) {
-    if (rt.sharedPool) {
-      try {
-        s = createSession(rt, transA, transB, true);
-      } catch {
-        // The environment predates us (another onnxruntime user in this process made it without
-        // global pools), so sessions must bring their own.
-        rt.sharedPool = false;
-      }
-    }
-    s ??= createSession(rt, transA, transB, false);
+    s = createSession(rt, transA, transB, threads);
     sessions.set(key, s);
   }
   return s;
 }
 
+/**
+ * Each transpose variant gets its own intra-op pool whose threads spin only while a Run is in
+ * progress (between MLAS's work batches, where parking them halved a lone 1024³ product's speed)
+ * and park as soon as it returns. Pools that kept spinning between runs (one shared pool, as
+ * before) held a core busy while the calling thread ran everything else: during generation's
+ * many small steps they fought the split kernels' helper threads and any other process for the
+ * cores (52 s wall for 93 CPU s on two cores, against 25 s on one thread). Parked pools also
+ * cannot fight each other when a training step alternates variants. Products below
+ * `ORT_SPLIT_WORK` run on the calling thread alone (a session without a pool).
+ */
 function createSession(
   rt: Runtime,
   transA: boolean,
   transB: boolean,
-  sharedPool: boolean,
+  threads: number,
 ): Deno.PointerValue {
   const { api } = rt;
   const options = created(api, api.CreateSessionOptions.call(outPointer), "CreateSessionOptions");
   try {
-    if (sharedPool) {
-      check(api, api.DisablePerSessionThreads.call(options), "DisablePerSessionThreads");
-    } else {
-      check(api, api.SetIntraOpNumThreads.call(options, intraOpThreads), "SetIntraOpNumThreads");
-      check(api, api.SetInterOpNumThreads.call(options, 1), "SetInterOpNumThreads");
-      // Own pools per variant must not spin, or they fight (see createEnvWithSharedPool).
-      const key = cString("session.intra_op.allow_spinning");
-      check(api, api.AddSessionConfigEntry.call(options, key, cString("0")), "allow_spinning");
+    check(api, api.SetIntraOpNumThreads.call(options, threads), "SetIntraOpNumThreads");
+    check(api, api.SetInterOpNumThreads.call(options, 1), "SetInterOpNumThreads");
+    for (const [key, value] of SESSION_CONFIG) {
+      check(api, api.AddSessionConfigEntry.call(options, cString(key), cString(value)), key);
     }
     check(api, api.SetSessionExecutionMode.call(options, ORT_SEQUENTIAL), "SetExecutionMode");
     check(
@@ -356,7 +321,9 @@ export function ortMatmul(
   const rt = load();
   if (!rt) throw new Error(`matmul (onnxruntime): unavailable: ${unavailableReason}`);
   const { api } = rt;
-  const s = session(rt, transA, transB);
+  const work = outDims.reduce((x, y) => x * y, 1) *
+    aDims[transA ? aDims.length - 2 : aDims.length - 1];
+  const s = session(rt, transA, transB, work < ORT_SPLIT_WORK ? 1 : intraOpThreads);
   inputValues[0] = inputValues[1] = outputValues[0] = 0n;
   try {
     inputValues[0] = wrap(rt, A, aDims, 0);

@@ -14,6 +14,8 @@ export interface KernelExports {
   packA(a: number, dst: number, m: number, k: number, transA: number): void;
   packB(b: number, dst: number, k: number, n: number, transB: number): void;
   gemm(ap: number, bp: number, c: number, m: number, k: number, n: number, scratch: number): void;
+  scoresRows(q: number, k: number, s: number, rows: number, tk: number, d: number): void;
+  weightedRows(p: number, v: number, o: number, rows: number, tk: number, dv: number): void;
   geluTanh(x: number, out: number, n: number): void;
   geluTanhGrad(x: number, dy: number, out: number, n: number): void;
   gelu(x: number, out: number, n: number): void;

@@ -201,6 +201,81 @@ export function gemm(ap: usize, bp: usize, c: usize, m: i32, k: i32, n: i32, scr
   }
 }
 
+/**
+ * S (rows x tk) = Q (rows x d) times K transposed, K row-major (tk x d), unpacked: the few query
+ * rows of a decode step leave most of gemm's 6-row tile empty and its packing dominates. Each
+ * sum runs over d in order with the same fused steps as gemm, so the scores are gemm's, bit for
+ * bit; four keys share one vector, gathered from their rows.
+ */
+export function scoresRows(q: usize, k: usize, s: usize, rows: i32, tk: i32, d: i32): void {
+  const ldk = <usize>d << 2;
+  for (let r = 0; r < rows; r++) {
+    const qr = q + ((<usize>r * <usize>d) << 2);
+    const sr = s + ((<usize>r * <usize>tk) << 2);
+    let j = 0;
+    for (; j + 4 <= tk; j += 4) {
+      const k0 = k + <usize>j * ldk, k1 = k0 + ldk, k2 = k1 + ldk, k3 = k2 + ldk;
+      let acc = f32x4.splat(0);
+      for (let c = 0; c < d; c++) {
+        const o = <usize>c << 2;
+        let kv = f32x4.splat(load<f32>(k0 + o));
+        kv = f32x4.replace_lane(kv, 1, load<f32>(k1 + o));
+        kv = f32x4.replace_lane(kv, 2, load<f32>(k2 + o));
+        kv = f32x4.replace_lane(kv, 3, load<f32>(k3 + o));
+        acc = f32x4.relaxed_madd(v128.load32_splat(qr + o), kv, acc);
+      }
+      v128.store(sr + (<usize>j << 2), acc);
+    }
+    for (; j < tk; j++) {
+      const kj = k + <usize>j * ldk;
+      let acc = f32x4.splat(0);
+      for (let c = 0; c < d; c++) {
+        const o = <usize>c << 2;
+        acc = f32x4.relaxed_madd(v128.load32_splat(qr + o), v128.load32_splat(kj + o), acc);
+      }
+      store<f32>(sr + (<usize>j << 2), f32x4.extract_lane(acc, 0));
+    }
+  }
+}
+
+/**
+ * O (rows x dv) = P (rows x tk) times V (tk x dv), unpacked, for a few rows (see `scoresRows`):
+ * each sum runs over tk in order with gemm's fused steps, so O is gemm's, bit for bit.
+ */
+export function weightedRows(p: usize, v: usize, o: usize, rows: i32, tk: i32, dv: i32): void {
+  const ldv = <usize>dv << 2;
+  for (let r = 0; r < rows; r++) {
+    const pr = p + ((<usize>r * <usize>tk) << 2);
+    const orow = o + <usize>r * ldv;
+    let c = 0;
+    for (; c + 8 <= dv; c += 8) {
+      let vj = v + (<usize>c << 2);
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+      for (let j = 0; j < tk; j++) {
+        const w = v128.load32_splat(pr + (<usize>j << 2));
+        a0 = f32x4.relaxed_madd(w, v128.load(vj), a0);
+        a1 = f32x4.relaxed_madd(w, v128.load(vj, 16), a1);
+        vj += ldv;
+      }
+      v128.store(orow + (<usize>c << 2), a0);
+      v128.store(orow + (<usize>c << 2), a1, 16);
+    }
+    for (; c < dv; c++) {
+      let vj = v + (<usize>c << 2);
+      let acc = f32x4.splat(0);
+      for (let j = 0; j < tk; j++) {
+        acc = f32x4.relaxed_madd(
+          v128.load32_splat(pr + (<usize>j << 2)),
+          v128.load32_splat(vj),
+          acc,
+        );
+        vj += ldv;
+      }
+      store<f32>(orow + (<usize>c << 2), f32x4.extract_lane(acc, 0));
+    }
+  }
+}
+
 // ---- Elementwise kernels over n floats (the host pads buffers to whole vectors). ------------
 
 const LOG2E: f32 = 1.44269504;
