@@ -22,41 +22,9 @@ import {
 } from "../../examples/tldr/data.ts";
 import { FULL_SFT_OUTPUT, tldrPreset } from "../../examples/tldr/presets.ts";
 import { normalizedReward, postSummaryDict } from "../../examples/tldr/reward.ts";
+import { inTempDir, wordTokenizer } from "./tldr_test_helpers.ts";
 
 const QUIET = { log: () => {}, progress: false };
-
-async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "tldr_examples_" });
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** A word tokenizer: one id per space-separated word (ids from a growing table), EOS = 0. */
-function wordTokenizer() {
-  const ids = new Map<string, number>([["<eos>", 0]]);
-  const words: string[] = ["<eos>"];
-  return {
-    eosTokenId: 0,
-    padTokenId: 0,
-    encode(text: string) {
-      return text.split(" ").filter(Boolean).map((w) => {
-        if (!ids.has(w)) {
-          ids.set(w, words.length);
-          words.push(w);
-        }
-        return ids.get(w)!;
-      });
-    },
-    decode(list: number[], opts: { skipSpecialTokens?: boolean } = {}) {
-      return list.filter((i) => !(opts.skipSpecialTokens && i === 0)).map((i) => words[i]).join(
-        " ",
-      );
-    },
-  };
-}
 
 Deno.test("TL;DR full presets hold the tutorial's settings", () => {
   const full = tldrPreset("full");
@@ -102,7 +70,7 @@ Deno.test("TL;DR full presets hold the tutorial's settings", () => {
 
 Deno.test("TL;DR full presets stop at once offline, naming the dataset", async () => {
   const saved = { home: Deno.env.get("HF_HOME"), offline: Deno.env.get("HF_HUB_OFFLINE") };
-  await inTempDir(async (dir) => {
+  await inTempDir("tldr_examples_", async (dir) => {
     Deno.env.set("HF_HOME", dir);
     Deno.env.set("HF_HUB_OFFLINE", "1");
     try {
@@ -240,7 +208,7 @@ const tiny = (out: string, steps: number, ...flags: string[]) => [
 ];
 
 Deno.test("tldr_sft tiny (40 steps): ROUGE-L of greedy held-out summaries rises by >= 0.4 over the untrained policy (measured 0.135 -> 0.857)", async () => {
-  await inTempDir(async (out) => {
+  await inTempDir("tldr_examples_", async (out) => {
     const r = await runTldrSft({
       ...parseTldrSftArgs(tiny(out, 40, "--eval-examples", "32")),
       ...QUIET,
@@ -259,7 +227,7 @@ Deno.test("tldr_sft tiny (40 steps): ROUGE-L of greedy held-out summaries rises 
 });
 
 Deno.test("tldr_reward_model tiny (40 steps): held-out pair accuracy >= 0.65 (measured 0.453 -> 0.742)", async () => {
-  await inTempDir(async (out) => {
+  await inTempDir("tldr_examples_", async (out) => {
     const r = await runTldrReward({
       ...parseTldrRewardArgs(tiny(out, 40, "--eval-examples", "128")),
       ...QUIET,

@@ -14,39 +14,7 @@ import {
   FULL_SFT_OUTPUT,
   TINY_TLDR_ASSETS,
 } from "../../examples/tldr/presets.ts";
-
-async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await Deno.makeTempDir({ prefix: "tldr_ppo_" });
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** A word tokenizer: one id per space-separated word (ids from a growing table), EOS = 0. */
-function wordTokenizer() {
-  const ids = new Map<string, number>([["<eos>", 0]]);
-  const words: string[] = ["<eos>"];
-  return {
-    eosTokenId: 0,
-    padTokenId: 0,
-    encode(text: string) {
-      return text.split(" ").filter(Boolean).map((w) => {
-        if (!ids.has(w)) {
-          ids.set(w, words.length);
-          words.push(w);
-        }
-        return ids.get(w)!;
-      });
-    },
-    decode(list: number[], opts: { skipSpecialTokens?: boolean } = {}) {
-      return list.filter((i) => !(opts.skipSpecialTokens && i === 0)).map((i) => words[i]).join(
-        " ",
-      );
-    },
-  };
-}
+import { inTempDir, wordTokenizer } from "./tldr_test_helpers.ts";
 
 Deno.test("tldr_ppo full preset is the tutorial's trlX config (trlx_gptj_text_summarization.py)", () => {
   const o = parseTldrPpoArgs(["--out", "runs/x"]);
@@ -146,7 +114,7 @@ Deno.test("tldr_ppo full preset is the tutorial's trlX config (trlx_gptj_text_su
 
 Deno.test("tldr_ppo full preset stops at once offline, naming the dataset", async () => {
   const saved = { home: Deno.env.get("HF_HOME"), offline: Deno.env.get("HF_HUB_OFFLINE") };
-  await inTempDir(async (dir) => {
+  await inTempDir("tldr_ppo_", async (dir) => {
     Deno.env.set("HF_HOME", dir);
     Deno.env.set("HF_HUB_OFFLINE", "1");
     const log = console.log, error = console.error;
@@ -192,7 +160,7 @@ Deno.test("tldr_ppo prompts: posts cut to seq_length − max_new_tokens − 5 to
 // (README: TL;DR tutorial). What this run can assert is that the stage runs end to end, writes
 // what it says, and that PPO keeps the policy tied to the SFT model instead of wrecking it.
 Deno.test("tldr_ppo tiny (16 steps): the stage runs end to end and the policy stays tied to the SFT model (KL <= 1.5 nats, ROUGE-L >= 0.8, reward within 0.5; measured KL -0.03, ROUGE-L 0.904 -> 0.893, sampled reward 0.843 -> 0.849)", async () => {
-  await inTempDir(async (out) => {
+  await inTempDir("tldr_ppo_", async (out) => {
     const lines: string[] = [];
     const r = await runTldrPpo({
       ...parseTldrPpoArgs([
