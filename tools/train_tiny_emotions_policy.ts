@@ -34,6 +34,7 @@ import {
   wordLevelTokenizerJson,
 } from "../models/mod.ts";
 import { writeTextFileAtomic } from "../models/io/atomic.ts";
+import { T5_POST_PROCESSOR } from "./scale/tokenizers.ts";
 
 const BACKEND = "cpu";
 const DEFAULT_OUT = fileURLToPath(
@@ -59,17 +60,7 @@ export function tinyEmotionPolicyTokenizerFiles(): {
     unkToken: "<unk>",
     specialTokens: [...T5_SPECIALS],
   });
-  json.post_processor = {
-    type: "TemplateProcessing",
-    single: [{ Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "</s>", type_id: 0 } }],
-    pair: [
-      { Sequence: { id: "A", type_id: 0 } },
-      { SpecialToken: { id: "</s>", type_id: 0 } },
-      { Sequence: { id: "B", type_id: 0 } },
-      { SpecialToken: { id: "</s>", type_id: 0 } },
-    ],
-    special_tokens: { "</s>": { id: "</s>", ids: [1], tokens: ["</s>"] } },
-  };
+  json.post_processor = T5_POST_PROCESSOR;
   return {
     tokenizerJson: json,
     tokenizerConfig: {

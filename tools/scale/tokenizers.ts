@@ -115,6 +115,19 @@ export function gpt2TokenizerFiles(options: Gpt2TokenizerOptions): Record<string
   return files;
 }
 
+/** T5's post-processor: `</s>` (id 1) after each sequence, as the Hub's `tokenizer.json` has it. */
+export const T5_POST_PROCESSOR = {
+  type: "TemplateProcessing",
+  single: [{ Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "</s>", type_id: 0 } }],
+  pair: [
+    { Sequence: { id: "A", type_id: 0 } },
+    { SpecialToken: { id: "</s>", type_id: 0 } },
+    { Sequence: { id: "B", type_id: 0 } },
+    { SpecialToken: { id: "</s>", type_id: 0 } },
+  ],
+  special_tokens: { "</s>": { id: "</s>", ids: [1], tokens: ["</s>"] } },
+};
+
 const ROBERTA_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"];
 
 /**
@@ -321,17 +334,7 @@ export function t5TokenizerFiles(): Record<string, RepoFile> {
       type: "Sequence",
       pretokenizers: [{ type: "WhitespaceSplit" }, { type: "Metaspace", ...metaspace }],
     },
-    post_processor: {
-      type: "TemplateProcessing",
-      single: [{ Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "</s>", type_id: 0 } }],
-      pair: [
-        { Sequence: { id: "A", type_id: 0 } },
-        { SpecialToken: { id: "</s>", type_id: 0 } },
-        { Sequence: { id: "B", type_id: 0 } },
-        { SpecialToken: { id: "</s>", type_id: 0 } },
-      ],
-      special_tokens: { "</s>": { id: "</s>", ids: [1], tokens: ["</s>"] } },
-    },
+    post_processor: T5_POST_PROCESSOR,
     decoder: { type: "Metaspace", ...metaspace },
     model: { type: "Unigram", unk_id: 2, vocab, byte_fallback: false },
   };
