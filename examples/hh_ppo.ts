@@ -123,6 +123,7 @@ export async function runHhPpo(o: HhPpoOptions): Promise<HhPpoResult> {
   const sampling = { maxNewTokens: o.ppo.maxNewTokens, topK: 0, topP: 1, temperature: 1 };
   const run = await startHhOnline(NAME, o, sampling, true);
   const { policy, reward, log } = run;
+  if (o.ppo.gradientCheckpointing) policy.model.gradientCheckpointingEnable();
   const trainer = new PPOTrainer({
     learningRate: o.ppo.learningRate,
     batchSize: o.ppo.batchSize,

@@ -81,7 +81,8 @@ export const EXAMPLES: readonly SmokeExample[] = [
   // SFT, whose policy PPO and GRPO start from.
   {
     name: "hh_reward_model",
-    args: ["--max-steps", "1", "--train-examples", "64", "--test-examples", "8"],
+    // 80 rows leave a full micro-batch of 64 pairs after the 512-token filter.
+    args: ["--max-steps", "1", "--train-examples", "80", "--test-examples", "8"],
     needs: ["facebook/opt-350m", HH],
   },
   {

@@ -179,6 +179,7 @@ export async function trainHhRewardModel(o: TrainHhRewardOptions): Promise<HhRew
       learningRate: s.learningRate,
       batchSize: s.batchSize,
       gradientAccumulationSteps: s.gradientAccumulationSteps,
+      gradientCheckpointing: s.gradientCheckpointing,
       evalBatchSize: Math.max(s.batchSize, 32),
       maxSteps: s.maxSteps,
       numTrainEpochs: s.epochs,

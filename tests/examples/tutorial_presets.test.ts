@@ -106,6 +106,7 @@ Deno.test("hh full presets = TRL's reward_modeling.py and ppo.py (0.7.4) and GRP
     { field: "rm.maxLength", actual: p.rm.maxLength, expected: 512, source: rm("RewardConfig(max_length=512), pairs longer filtered out") },
     { field: "rm.batchSize", actual: p.rm.batchSize, expected: 64, source: rm("RewardConfig(per_device_train_batch_size=64)") },
     { field: "rm.gradientAccumulationSteps", actual: p.rm.gradientAccumulationSteps, expected: 16, source: rm("RewardConfig(gradient_accumulation_steps=16)") },
+    { field: "rm.gradientCheckpointing", actual: p.rm.gradientCheckpointing, expected: true, source: rm("RewardConfig(gradient_checkpointing=True)") },
     { field: "rm.learningRate", actual: p.rm.learningRate, expected: 1.41e-5, source: rm("RewardConfig(learning_rate=1.41e-5)") },
     { field: "rm.epochs", actual: p.rm.epochs, expected: 1, source: rm("RewardConfig(num_train_epochs=1)") },
     { field: "rm.maxSteps", actual: p.rm.maxSteps, expected: null, source: "transformers TrainingArguments default max_steps=-1 (epochs decide)" },

@@ -96,10 +96,10 @@ function hhRow(rng: Rng): { chosen: string; rejected: string } {
     const topic = writeSyntheticReview(rng, rng.chance(0.5) ? 1 : 0).text.split(" ").slice(0, 4)
       .join(" ");
     shared += `\n\nHuman: ${rng.pick(HH_QUESTIONS)} ${topic}?\n\nAssistant:`;
-    if (t < turns - 1) shared += ` ${longReview(rng, rng.chance(0.5) ? 1 : 0, 80 + rng.int(500))}`;
+    if (t < turns - 1) shared += ` ${longReview(rng, rng.chance(0.5) ? 1 : 0, 30 + rng.int(200))}`;
   }
-  const chosen = ` ${longReview(rng, 1, 40 + rng.int(700))}`;
-  let rejected = ` ${longReview(rng, 0, 40 + rng.int(700))}`;
+  const chosen = ` ${longReview(rng, 1, 20 + rng.int(300))}`;
+  let rejected = ` ${longReview(rng, 0, 20 + rng.int(300))}`;
   if (rejected === chosen) rejected += " No.";
   return { chosen: shared + chosen, rejected: shared + rejected };
 }
