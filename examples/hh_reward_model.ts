@@ -30,7 +30,7 @@ import {
 } from "./common/cli.ts";
 import { writeRunReport } from "./common/report.ts";
 import { type HhPreset, hhPreset } from "./hh/presets.ts";
-import { type HhRewardResult, trainHhRewardModel } from "./hh/reward_model.ts";
+import { forwardParts, type HhRewardResult, trainHhRewardModel } from "./hh/reward_model.ts";
 import { type ReportTarget, writeRunConfig } from "../report/run_files.ts";
 import { progressSink } from "../common/progress.ts";
 
@@ -70,6 +70,12 @@ export const CLI = defineCli({
       help: "pairs per micro-batch",
       min: 1,
       default: perPreset((p) => preset(p).rm.batchSize),
+    }),
+    "forward-batch-size": flag.int({
+      help: "pairs per forward and backward pass: a micro-batch runs in equal parts of this " +
+        "size, the same update with less memory (a divisor of --batch-size)",
+      min: 1,
+      defaultText: "16 (full); the whole micro-batch (tiny)",
     }),
     "train-examples": flag.int({
       help: "training pairs read",
@@ -123,9 +129,12 @@ export function hhRewardModelOptions(a: ParsedArgs<typeof CLI.flags>): HhRewardM
     maxSteps: a.maxSteps ?? p.rm.maxSteps,
     learningRate: a.learningRate,
     batchSize: a.batchSize,
+    forwardBatchSize: a.forwardBatchSize ??
+      (p.rm.forwardBatchSize === null ? null : Math.min(p.rm.forwardBatchSize, a.batchSize)),
     trainExamples: a.trainExamples ?? p.rm.trainExamples,
     testExamples: a.testExamples ?? p.rm.testExamples,
   };
+  forwardParts(p.rm);
   return {
     preset: p,
     backend: a.backend,
@@ -163,8 +172,11 @@ export async function runHhRewardModel(
   await writeRunConfig(o.out, { preset: o.preset });
   log(
     `${NAME} (${o.preset.name}): ${s.base}, backend ${backend.name} (${backend.reason}); ` +
-      `batch ${s.batchSize} × ` +
-      `${s.gradientAccumulationSteps}, lr ${s.learningRate}, ${
+      `batch ${s.batchSize} × ${s.gradientAccumulationSteps}` +
+      (forwardParts(s) > 1
+        ? ` (each micro-batch in ${forwardParts(s)} parts of ${s.forwardBatchSize})`
+        : "") +
+      `, lr ${s.learningRate}, ${
         s.maxSteps === null ? `${s.epochs} epoch(s)` : `${s.maxSteps} steps`
       }`,
   );

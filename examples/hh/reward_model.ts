@@ -25,7 +25,7 @@ import type { ProgressSink } from "../../common/progress.ts";
 import type { ReportTarget } from "../../report/run_files.ts";
 import { type HhTextPair, loadHhPairs } from "./data.ts";
 import { copyTokenizerFiles } from "./policy.ts";
-import type { HhPreset } from "./presets.ts";
+import type { HhPreset, HhRewardModelSettings } from "./presets.ts";
 
 /** A reward classifier as the examples use it. */
 export interface RewardClassifier extends ScalarRewardModel {
@@ -150,6 +150,23 @@ export interface HhRewardResult {
 }
 
 /**
+ * Equal parts a micro-batch runs in (`batchSize / forwardBatchSize`); an error naming both
+ * when the one does not divide the other.
+ *
+ * @param s Reward model settings.
+ */
+export function forwardParts(s: HhRewardModelSettings): number {
+  const size = s.forwardBatchSize ?? s.batchSize;
+  if (!Number.isInteger(size) || size < 1 || s.batchSize % size !== 0) {
+    throw new Error(
+      `rm.forwardBatchSize (--forward-batch-size) ${size} must divide rm.batchSize ` +
+        `(--batch-size) ${s.batchSize}: a micro-batch runs in equal parts; pick a divisor`,
+    );
+  }
+  return s.batchSize / size;
+}
+
+/**
  * Train the preset's reward model: Bradley–Terry on (prompt + chosen, prompt + rejected)
  * transcripts with `RewardTrainer`, accuracy on the held-out split before and after, the model
  * and its tokenizer saved to `<out>/model`.
@@ -175,12 +192,13 @@ export async function trainHhRewardModel(o: TrainHhRewardOptions): Promise<HhRew
     if (train.pairs.length === 0 || test.pairs.length === 0) {
       throw new Error(`no pair fits maxLength ${s.maxLength}; read more pairs`);
     }
+    const parts = forwardParts(s);
     const trainer = new RewardTrainer({
       learningRate: s.learningRate,
-      batchSize: s.batchSize,
-      gradientAccumulationSteps: s.gradientAccumulationSteps,
+      batchSize: s.batchSize / parts,
+      gradientAccumulationSteps: s.gradientAccumulationSteps * parts,
       gradientCheckpointing: s.gradientCheckpointing,
-      evalBatchSize: Math.max(s.batchSize, 32),
+      evalBatchSize: Math.max(s.batchSize / parts, 32),
       maxSteps: s.maxSteps,
       numTrainEpochs: s.epochs,
       loggingSteps: Math.max(1, Math.min(10, Math.floor((s.maxSteps ?? 100) / 10))),
