@@ -96,6 +96,8 @@ export interface TldrPolicyScores {
   sampledReward: number;
   /** Mean share of the gist its greedy summaries state (SYNTHETIC only). */
   gist: number | null;
+  /** Mean share of the gist its sampled summaries state (SYNTHETIC only). */
+  sampledGist: number | null;
 }
 
 /** What a run measured. */
@@ -235,13 +237,16 @@ export async function runTldrPpo(o: TldrPpoOptions): Promise<TldrPpoResult> {
       reward: mean(s.greedyRewards),
       sampledReward: mean(s.sampledRewards),
       gist: gists ? mean(s.greedy.map((x, i) => gistScore(x, gists[i]))) : null,
+      sampledGist: gists ? mean(s.sampled.map((x, i) => gistScore(x, gists[i]))) : null,
     });
     const describe = (s: TldrPolicyScores) =>
       `rouge1 ${fmt(s.rouge.rouge1)}, rouge2 ${fmt(s.rouge.rouge2)}, rougeL ${
         fmt(s.rouge.rougeL)
       }, rougeLsum ${fmt(s.rouge.rougeLsum)}, reward ${fmt(s.reward)} (greedy); reward ${
         fmt(s.sampledReward)
-      } (sampled)` + (s.gist === null ? "" : `; gist stated ${s.gist.toFixed(3)}`);
+      } (sampled)` + (s.gist === null || s.sampledGist === null
+        ? ""
+        : `; gist stated ${s.gist.toFixed(3)} (greedy), ${s.sampledGist.toFixed(3)} (sampled)`);
     const before = await heldOutSummaries(sft.model, tokenizer, heldOut, reward, settings);
     const sftScores = score(before);
     log(`SFT policy on ${heldOut.texts.length} held-out posts: ${describe(sftScores)}`);
@@ -284,7 +289,13 @@ export async function runTldrPpo(o: TldrPpoOptions): Promise<TldrPpoResult> {
     log(
       `sampled summaries: reward ${fmt(sftScores.sampledReward)} -> ${
         fmt(ppoScores.sampledReward)
-      } at a KL of ${fmt(kl)} nats to the SFT policy`,
+      } at a KL of ${fmt(kl)} nats to the SFT policy` + (
+        sftScores.sampledGist === null || ppoScores.sampledGist === null
+          ? ""
+          : `; gist stated ${sftScores.sampledGist.toFixed(3)} -> ${
+            ppoScores.sampledGist.toFixed(3)
+          }`
+      ),
     );
     // The held-out measurements join train()'s metrics.jsonl at its first and last lines' steps.
     const lastStep = (await readMetrics(o.out)).reduce((n, l) => Math.max(n, l.step ?? 0), 0);

@@ -7,8 +7,9 @@
  *   exactly, newlines and `TL;DR:` included;
  * - `policy/`: a 4-layer, 64-wide GPT-2 trained as a language model on posts alone (no `TL;DR:`
  *   line, no summaries): the stand-in for pretrained `gpt2`, which the SFT stage starts from;
- * - `sft/`: that policy after SFT on posts and reference summaries (the stand-in for the
- *   tutorial's SFT checkpoint, which the reward stage and PPO start from);
+ * - `sft/`: that policy after SFT on posts and reference summaries, some of them careless as
+ *   the tiny preset's training split has them (the stand-in for the tutorial's SFT checkpoint,
+ *   which the reward stage and PPO start from);
  * - `reward/`: the per-token GPT-2 reward model initialised from `sft/`, the first 3 of its 4
  *   blocks frozen (`--reward-frozen-blocks`), trained on SYNTHETIC comparisons.
  *
@@ -362,7 +363,10 @@ ${f(sft.before.rougeL)} against the references and state ${pct(sft.before.gist)}
 
 ## sft/ (${kb(sizes.sft)})
 
-\`policy/\` after SFT on posts and reference summaries (loss on the summary tokens), ${sft.steps}
+\`policy/\` after SFT on posts and reference summaries (loss on the summary tokens), ${
+    pct(tldrPreset("tiny").syntheticCarelessFraction)
+  } of them careless as the tiny preset's training split has them (the problem left out, or a
+distraction summarized in its place; the held-out references are all careful), ${sft.steps}
 steps of 16 in ${
     sft.seconds.toFixed(0)
   } s. Greedy summaries of the same ${sft.heldOutPosts} held-out posts:

@@ -359,10 +359,10 @@ export function writeSyntheticSummaryComparison(rng: Rng): SyntheticSummaryCompa
       );
       break;
     case "no_problem":
-      rejected = `my ${d.person.name} is being weird. ${d.question.summary}`;
+      rejected = noProblemSummary(d.gist);
       break;
     default:
-      rejected = `${rng.pick(DISTRACTIONS)} ${d.question.summary}`;
+      rejected = distractionSummary(rng, d.gist);
   }
   return {
     prompt: header(d),
@@ -401,6 +401,22 @@ export function gistScore(summary: string, gist: SummaryGist): number {
 export interface SyntheticSummaryOptions {
   /** Seed; the same seed gives the same corpus (default 0). */
   seed?: number;
+  /**
+   * Share of reference summaries written carelessly, as some human summaries are: half leave
+   * the problem out, half summarize a distraction (default 0). The posts are the same at any
+   * share; only those labels change.
+   */
+  carelessFraction?: number;
+}
+
+/** A summary that leaves the problem out. */
+function noProblemSummary(gist: SummaryGist): string {
+  return `my ${gist.person} is being weird. ${gist.question}`;
+}
+
+/** A summary of a distraction instead of the problem. */
+function distractionSummary(rng: Rng, gist: SummaryGist): string {
+  return `${rng.pick(DISTRACTIONS)} ${gist.question}`;
 }
 
 /**
@@ -414,14 +430,27 @@ export interface SyntheticSummaryOptions {
  * ```
  *
  * @param count Number of posts.
- * @param options Seed.
+ * @param options Seed and the share of careless labels.
  */
 export function generateSyntheticSummaries(
   count: number,
   options: SyntheticSummaryOptions = {},
 ): Dataset<SyntheticSummaryPost> {
   const rng = new Rng(options.seed ?? 0);
-  return Dataset.from(Array.from({ length: count }, () => writeSyntheticSummaryPost(rng)));
+  const share = options.carelessFraction ?? 0;
+  if (!(share >= 0 && share <= 1)) {
+    throw new Error(`carelessFraction must be in [0, 1], got ${share}`);
+  }
+  // Its own stream, so the posts do not depend on the share.
+  const careless = new Rng((options.seed ?? 0) + 0x5eed);
+  return Dataset.from(Array.from({ length: count }, () => {
+    const post = writeSyntheticSummaryPost(rng);
+    if (share === 0 || !careless.chance(share)) return post;
+    const label = careless.chance(0.5)
+      ? noProblemSummary(post.gist)
+      : distractionSummary(careless, post.gist);
+    return { ...post, label: ` ${label}` };
+  }));
 }
 
 /**

@@ -35,7 +35,10 @@ export async function loadSftSplits(preset: TldrPreset): Promise<SftSplits> {
   const s = preset.sft;
   if (preset.data === "synthetic") {
     const seeds = preset.syntheticSeeds;
-    const train = generateSyntheticSummaries(s.trainExamples ?? 2048, { seed: seeds.sftTrain });
+    const train = generateSyntheticSummaries(s.trainExamples ?? 2048, {
+      seed: seeds.sftTrain,
+      carelessFraction: preset.syntheticCarelessFraction,
+    });
     const test = generateSyntheticSummaries(s.evalExamples, { seed: seeds.sftTest }).toArray();
     return {
       train: train.toArray().map(({ prompt, label }) => ({ prompt, label })),
@@ -113,7 +116,10 @@ export async function loadPpoSplits(preset: TldrPreset): Promise<PpoSplits> {
   const p = preset.ppo;
   if (preset.data === "synthetic") {
     const seeds = preset.syntheticSeeds;
-    const train = generateSyntheticSummaries(p.trainPrompts ?? 2048, { seed: seeds.sftTrain });
+    const train = generateSyntheticSummaries(p.trainPrompts ?? 2048, {
+      seed: seeds.sftTrain,
+      carelessFraction: preset.syntheticCarelessFraction,
+    });
     const test = generateSyntheticSummaries(p.evalPrompts, { seed: seeds.sftTest }).toArray();
     return {
       train: train.toArray().map(({ prompt, label }) => ({ prompt, label })),

@@ -117,6 +117,11 @@ export interface TldrPreset {
   tablePosts: number;
   /** Seeds of the SYNTHETIC splits (tiny only). */
   syntheticSeeds: { sftTrain: number; sftTest: number; pairsTrain: number; pairsTest: number };
+  /**
+   * Share of the SYNTHETIC training posts whose reference summary is careless (tiny only; the
+   * held-out references are all careful).
+   */
+  syntheticCarelessFraction: number;
 }
 
 const asset = (path: string) =>
@@ -220,6 +225,7 @@ const FULL: TldrPreset = {
   },
   tablePosts: 8,
   syntheticSeeds: { sftTrain: 11, sftTest: 12, pairsTrain: 21, pairsTest: 22 },
+  syntheticCarelessFraction: 0,
 };
 
 /**
@@ -314,6 +320,9 @@ const TINY: TldrPreset = {
   },
   tablePosts: 6,
   syntheticSeeds: { sftTrain: 11, sftTest: 12, pairsTrain: 21, pairsTest: 22 },
+  // Demonstrations with flaws the comparisons rank down: the SFT policy learns them, which
+  // leaves PPO something the reward model can see to improve.
+  syntheticCarelessFraction: 0.3,
 };
 
 /** The presets by name. */

@@ -155,11 +155,11 @@ Deno.test("tldr_ppo prompts: posts cut to seq_length − max_new_tokens − 5 to
   );
 });
 
-// The tiny reward model leaves almost no headroom over the SFT policy (the best of 8 sampled
-// summaries per post beats their mean by 0.2), and PPO does not raise the held-out reward on it
-// (README: TL;DR tutorial). What this run can assert is that the stage runs end to end, writes
-// what it says, and that PPO keeps the policy tied to the SFT model instead of wrecking it.
-Deno.test("tldr_ppo tiny (16 steps): the stage runs end to end and the policy stays tied to the SFT model (KL <= 1.5 nats, ROUGE-L >= 0.8, reward within 0.5; measured KL -0.03, ROUGE-L 0.904 -> 0.893, sampled reward 0.843 -> 0.849)", async () => {
+// The tiny SFT policy imitates the careless 30% of its demonstrations (the problem left out,
+// a distraction summarized) in its sampled summaries; the reward model ranks those down, and
+// PPO learns to stop writing them: the sampled summaries' held-out reward rises at a small KL.
+// Greedy summaries (the policy's mode) were careful already and barely move.
+Deno.test("tldr_ppo tiny (16 steps): PPO raises the held-out sampled reward by >= 0.75 at a KL <= 1 nat, ROUGE-L >= 0.85 (measured -3.62 -> -2.05 at 0.22 nats, ROUGE-L 0.898 -> 0.898)", async () => {
   await inTempDir("tldr_ppo_", async (out) => {
     const lines: string[] = [];
     const r = await runTldrPpo({
@@ -183,9 +183,10 @@ Deno.test("tldr_ppo tiny (16 steps): the stage runs end to end and the policy st
     const measured = `sampled reward ${r.sft.sampledReward} -> ${r.ppo.sampledReward}, ` +
       `KL ${r.kl}, rougeL ${r.sft.rouge.rougeL} -> ${r.ppo.rouge.rougeL}`;
     assert.equal(r.steps, 16, measured);
-    assert.ok(r.kl <= 1.5, measured);
-    assert.ok(r.ppo.rouge.rougeL >= 0.8, measured);
-    assert.ok(Math.abs(r.ppo.sampledReward - r.sft.sampledReward) <= 0.5, measured);
+    assert.ok(r.ppo.sampledReward - r.sft.sampledReward >= 0.75, measured);
+    assert.ok(r.kl <= 1, measured);
+    assert.ok(r.ppo.rouge.rougeL >= 0.85, measured);
+    assert.ok(r.ppo.sampledGist! >= r.sft.sampledGist!, `gist ${measured}`);
     assert.deepEqual(r.prompts, { train: 1024, eval: 32 });
     assert.deepEqual(r.truncated, { train: 0, eval: 0 });
     // The last line, as the issue's stable entry point reads it.
