@@ -13,7 +13,9 @@
  *
  * Writes metrics.jsonl (trlX's statistic names, and the held-out measurements before and after),
  * checkpoints, the tuned policy (`<out>/model`), a side-by-side table of held-out posts and
- * `report.html`, and ends with `rougeL <sft> -> <ppo>; reward <sft> -> <ppo>`.
+ * `report.html`, and ends with `rougeL <sft> -> <ppo>; reward <sft> -> <ppo>`: the ROUGE-L of
+ * greedy summaries and the mean normalized reward of sampled ones (what PPO maximizes, and what
+ * trlX's evaluation reports), on the held-out posts.
  *
  * @module
  */
@@ -53,7 +55,8 @@ export const CLI = defineCli({
     "and the reward and KL of sampled ones, before and after PPO; writes metrics.jsonl " +
     "(trlX's statistic names), checkpoints, the tuned policy (<out>/model), a side-by-side " +
     "table and report.html into --out. The last line reads " +
-    "'rougeL <sft> -> <ppo>; reward <sft> -> <ppo>'.",
+    "'rougeL <sft> -> <ppo>; reward <sft> -> <ppo>' (ROUGE-L of the greedy summaries, mean " +
+    "reward of the sampled ones).",
   flags: tldrPpoFlags(NAME),
   examples: [
     "deno run -A examples/tldr_ppo.ts --preset tiny",
@@ -350,8 +353,8 @@ export async function runTldrPpo(o: TldrPpoOptions): Promise<TldrPpoResult> {
     await writeRunReport(o.out, log);
     log(
       `rougeL ${fmt(sftScores.rouge.rougeL)} -> ${fmt(ppoScores.rouge.rougeL)}; reward ${
-        fmt(sftScores.reward)
-      } -> ${fmt(ppoScores.reward)}`,
+        fmt(sftScores.sampledReward)
+      } -> ${fmt(ppoScores.sampledReward)}`,
     );
     return {
       sft: sftScores,

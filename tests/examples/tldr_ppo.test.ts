@@ -194,6 +194,12 @@ Deno.test("tldr_ppo tiny (16 steps): PPO raises the held-out sampled reward by >
       lines[lines.length - 1],
       /^rougeL \d\.\d{4} -> \d\.\d{4}; reward -?\d+\.\d{4} -> -?\d+\.\d{4}$/,
     );
+    assert.ok(
+      lines[lines.length - 1].endsWith(
+        `reward ${r.sft.sampledReward.toFixed(4)} -> ${r.ppo.sampledReward.toFixed(4)}`,
+      ),
+      "the closing reward is the sampled summaries' (what PPO maximizes)",
+    );
     const metrics = await readMetrics(out);
     assert.equal(metrics.filter((l) => "eval/rougeL" in l).length, 2);
     assert.ok(metrics.some((l) => "eval/kl" in l));
