@@ -10,7 +10,7 @@ import { gpt2Repo } from "../../tools/scale/checkpoints.ts";
 import { imdbDataset } from "../../tools/scale/datasets.ts";
 import { commitFor, writeRepo } from "../../tools/scale/hub_cache.ts";
 
-Deno.test("scale cache: a tiny-config GPT-2, its 50,257-token tokenizer and an IMDB parquet split load offline", async () => {
+Deno.test("scale cache: a tiny-config GPT-2, its 50,257-token tokenizer (the TL;DR cue in five tokens, as GPT-2's) and an IMDB parquet split load offline", async () => {
   const hub = await Deno.makeTempDir({ prefix: "scale-cache-" });
   try {
     const shape = { layers: 2, width: 16, heads: 2, positions: 32 };
@@ -27,6 +27,10 @@ Deno.test("scale cache: a tiny-config GPT-2, its 50,257-token tokenizer and an I
     assert.equal(tokenizer.eosTokenId, 50256);
     const ids = tokenizer.encode("The movie was great, I loved it.");
     assert.equal(tokenizer.decode(ids), "The movie was great, I loved it.");
+    // GPT-2 spells the TL;DR cue in five tokens and the tutorial's prompt cut leaves exactly
+    // five: a made-up vocabulary that needs more cuts the cue off.
+    const cue = tokenizer.encode("\nTL;DR:");
+    assert.deepEqual(cue.map((id) => tokenizer.decode([id])), ["\n", "TL", ";", "DR", ":"]);
 
     const model = await loadCausalLM("tiny/gpt2", { ...offline, backend: "cpu", log: () => {} });
     try {
