@@ -71,6 +71,11 @@ export const CLI = defineCli({
       min: 1,
       default: perPreset((p) => preset(p).rm.batchSize),
     }),
+    "gradient-accumulation-steps": flag.int({
+      help: "micro-batches per optimizer step",
+      min: 1,
+      default: perPreset((p) => preset(p).rm.gradientAccumulationSteps),
+    }),
     "forward-batch-size": flag.int({
       help: "pairs per forward and backward pass: a micro-batch runs in equal parts of this " +
         "size, the same update with less memory (a divisor of --batch-size)",
@@ -129,6 +134,7 @@ export function hhRewardModelOptions(a: ParsedArgs<typeof CLI.flags>): HhRewardM
     maxSteps: a.maxSteps ?? p.rm.maxSteps,
     learningRate: a.learningRate,
     batchSize: a.batchSize,
+    gradientAccumulationSteps: a.gradientAccumulationSteps,
     forwardBatchSize: a.forwardBatchSize ??
       (p.rm.forwardBatchSize === null ? null : Math.min(p.rm.forwardBatchSize, a.batchSize)),
     trainExamples: a.trainExamples ?? p.rm.trainExamples,

@@ -81,8 +81,18 @@ export const EXAMPLES: readonly SmokeExample[] = [
   // SFT, whose policy PPO and GRPO start from.
   {
     name: "hh_reward_model",
-    // 80 rows leave a full micro-batch of 64 pairs after the 512-token filter.
-    args: ["--max-steps", "1", "--train-examples", "80", "--test-examples", "8"],
+    // 80 rows leave a full micro-batch of 64 pairs after the 512-token filter. One step of the
+    // script is 16 micro-batches (1024 pairs, hours here); the smoke run takes one.
+    args: [
+      "--max-steps",
+      "1",
+      "--gradient-accumulation-steps",
+      "1",
+      "--train-examples",
+      "80",
+      "--test-examples",
+      "8",
+    ],
     needs: ["facebook/opt-350m", HH],
   },
   {

@@ -252,6 +252,8 @@ Deno.test("bad RL flags are named with their values", () => {
   );
   assert.equal(parseHhPpoArgs([]).ppo.learningRate, 1.41e-5);
   assert.equal(parseHhRewardModelArgs([]).preset.rm.base, "facebook/opt-350m");
+  const rm = parseHhRewardModelArgs(["--gradient-accumulation-steps", "3"]).preset.rm;
+  assert.deepEqual([rm.batchSize, rm.gradientAccumulationSteps, rm.forwardBatchSize], [64, 3, 16]);
   assert.equal(parseHhPpoArgs(["--preset", "tiny"]).rewardModel, null, "tiny trains its own");
   assert.equal(parseHhGrpoArgs(["--preset", "tiny"]).preset.sideBySidePrompts, 48);
 });
