@@ -198,7 +198,8 @@ export async function trainHhRewardModel(o: TrainHhRewardOptions): Promise<HhRew
       batchSize: s.batchSize / parts,
       gradientAccumulationSteps: s.gradientAccumulationSteps * parts,
       gradientCheckpointing: s.gradientCheckpointing,
-      evalBatchSize: Math.max(s.batchSize / parts, 32),
+      // Split, evaluation takes the parts' size too, so it reuses their freed memory.
+      evalBatchSize: parts > 1 ? s.batchSize / parts : Math.max(s.batchSize, 32),
       maxSteps: s.maxSteps,
       numTrainEpochs: s.epochs,
       loggingSteps: Math.max(1, Math.min(10, Math.floor((s.maxSteps ?? 100) / 10))),
@@ -219,6 +220,8 @@ export async function trainHhRewardModel(o: TrainHhRewardOptions): Promise<HhRew
       const checkpoint = join(o.out, "checkpoint");
       const resume = o.resume === true && await pathExists(checkpoint);
       const out = await trainer.train(resume ? { resumeFrom: checkpoint } : {});
+      // Adam's two moments (twice the weights) are not needed to evaluate.
+      trainer.optimizer.dispose();
       const accuracyAfter = (await trainer.evaluate()).accuracy;
       const trainAccuracy = (await trainer.evaluate(train.pairs.slice(0, 512))).accuracy;
       const modelDir = join(o.out, "model");
