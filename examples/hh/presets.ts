@@ -145,8 +145,8 @@ export interface HhPpoSettings {
   checkpointEvery: number;
   /**
    * Recompute the policy's block activations in backward (`gradient_checkpointing_enable()`):
-   * the same gradients, about one more forward of time, and a minibatch of 128 rollouts fits
-   * in memory.
+   * the same gradients, about one more forward of time, and far less memory for a minibatch of
+   * 128 rollouts.
    */
   gradientCheckpointing: boolean;
 }
@@ -329,7 +329,8 @@ const FULL: HhPreset = {
     maxNewTokens: 32,
     checkpointEvery: 10,
     // Not in the script, and no change to the numbers: without it the minibatch's activations
-    // (128 rollouts of up to 416 tokens through 12 blocks) outgrow a 24 GiB machine.
+    // (128 rollouts of up to 416 tokens through 12 blocks) are tens of GiB by estimate; the
+    // smoke run, capped at 8 GiB, stopped in this step.
     gradientCheckpointing: true,
   },
   // TRL 1.9's GRPOConfig defaults.
