@@ -175,13 +175,12 @@ export async function runHhRewardModel(
   await using _folder = await openRun(CLI, o, { checkpoints: ["checkpoint"], log: o.log });
   const backend = await selectBackend(o.backend, { quiet: true });
   const s = o.preset.rm;
+  const parts = forwardParts(s);
   await writeRunConfig(o.out, { preset: o.preset });
   log(
     `${NAME} (${o.preset.name}): ${s.base}, backend ${backend.name} (${backend.reason}); ` +
       `batch ${s.batchSize} × ${s.gradientAccumulationSteps}` +
-      (forwardParts(s) > 1
-        ? ` (each micro-batch in ${forwardParts(s)} parts of ${s.forwardBatchSize})`
-        : "") +
+      (parts > 1 ? ` (each micro-batch in ${parts} parts of ${s.forwardBatchSize})` : "") +
       `, lr ${s.learningRate}, ${
         s.maxSteps === null ? `${s.epochs} epoch(s)` : `${s.maxSteps} steps`
       }`,
