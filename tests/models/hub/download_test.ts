@@ -109,7 +109,13 @@ Deno.test("sharded checkpoints download the index and each shard; 404s become .n
       "model-00001-of-00002.safetensors": { body: encode(shardA), lfs: true },
       "model-00002-of-00002.safetensors": { body: encode(shardB), lfs: true },
     });
-    const state = await loadStateDict(REPO, { cacheDir, fetch: hub.fetch, progress: false });
+    // Online explicitly: the default follows HF_HUB_OFFLINE, which a test machine may set.
+    const state = await loadStateDict(REPO, {
+      cacheDir,
+      fetch: hub.fetch,
+      progress: false,
+      offline: false,
+    });
     assert.deepEqual([...state.keys()].sort(), names.sort());
     assert.deepEqual(state.get("ln_f.bias")!.data, full.get("ln_f.bias")!.data);
     const marker = join(
