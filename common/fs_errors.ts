@@ -94,9 +94,12 @@ export async function withPath<T>(
  * Write a whole file, naming its path on failure.
  *
  * @param path Destination.
- * @param bytes Contents.
+ * @param bytes Contents, whole or as a stream.
  */
-export function writeFileNamed(path: string, bytes: Uint8Array): Promise<void> {
+export function writeFileNamed(
+  path: string,
+  bytes: Uint8Array | ReadableStream<Uint8Array>,
+): Promise<void> {
   return withPath("write", path, () => Deno.writeFile(path, bytes));
 }
 

@@ -32,13 +32,20 @@ export { bf16BitsToF32, f16BitsToF32 } from "./io/dtype.ts";
 export {
   decodeSafetensors,
   encodeSafetensors,
+  hostSafetensorsSource,
   parseSafetensorsHeader,
   readSafetensors,
   readSafetensorsHeader,
   SafetensorsFile,
+  streamSafetensors,
   writeSafetensors,
 } from "./io/safetensors.ts";
-export type { ReadTensorsOptions, SafetensorsEntry, SafetensorsHeader } from "./io/safetensors.ts";
+export type {
+  ReadTensorsOptions,
+  SafetensorsEntry,
+  SafetensorsHeader,
+  SafetensorsSource,
+} from "./io/safetensors.ts";
 export { decodeTorchCheckpoint, readTorchCheckpoint, TorchCheckpointFile } from "./io/torch_bin.ts";
 export type { ReadTorchOptions } from "./io/torch_bin.ts";
 export { UnsafePickleError } from "./io/pickle.ts";

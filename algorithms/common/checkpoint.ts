@@ -17,9 +17,10 @@ import { assign } from "../../core/nn/assign.ts";
 import type { OptimizerStateDict, ParamState, SchedulerState } from "../../core/optim/mod.ts";
 import { withPath, writeFileNamed, writeTextFileNamed } from "../../common/fs_errors.ts";
 import { pathExists } from "../../models/io/atomic.ts";
+import { type SafetensorsSource, streamSafetensors } from "../../models/io/safetensors.ts";
 import {
   decodeTensorFile,
-  encodeTensorFile,
+  hostDtypeOf,
   type HostValues,
   hostValuesOf,
   tensorFromHost,
@@ -116,20 +117,27 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents):
   if (!(Number.isInteger(contents.step) && contents.step >= 0)) {
     throw new Error(`saveCheckpoint: step must be an integer >= 0, got ${contents.step}`);
   }
-  // Read everything to the host first: optimizer buffers are live and change with the next step.
-  const { tensors: modelTensors, keys } = await modelValues(contents.model);
-  const optimizer = contents.optimizer ? await optimizerValues(contents.optimizer) : null;
-  for (const [what, map] of [["model", modelTensors], ["optimizer", optimizer?.tensors]] as const) {
-    for (const [name, t] of map ?? []) {
-      const bad = t.data.findIndex((v) => !Number.isFinite(v));
+  // Tensors stream to disk one at a time (a full-size model with Adam's moments does not fit in
+  // memory twice); the caller steps nothing until this returns, so the values are this step's.
+  let refused: Error | null = null;
+  const sourceOf = (what: string, name: string, t: Tensor): SafetensorsSource => ({
+    shape: t.shape,
+    dtype: hostDtypeOf(t),
+    read: async () => {
+      const { data } = await hostValuesOf(t);
+      const bad = data.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) {
-        throw new Error(
-          `saveCheckpoint: ${what} tensor '${name}' holds ${t.data[bad]} at index ${bad}; ` +
+        refused = new Error(
+          `saveCheckpoint: ${what} tensor '${name}' holds ${data[bad]} at index ${bad}; ` +
             `refusing to replace ${dir} with non-finite values`,
         );
+        throw refused;
       }
-    }
-  }
+      return data;
+    },
+  });
+  const { sources: modelSources, keys } = modelSourcesOf(contents.model, sourceOf);
+  const optimizer = contents.optimizer ? optimizerSourcesOf(contents.optimizer, sourceOf) : null;
   const manifest: Manifest = {
     format: FORMAT,
     version: 1,
@@ -148,16 +156,16 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents):
   const temp = `${dir}.tmp-${randomTag()}`;
   try {
     await withPath("create", temp, () => Deno.mkdir(temp));
-    await writeFileNamed(join(temp, MODEL_FILE), encodeTensorFile(modelTensors));
+    await writeFileNamed(join(temp, MODEL_FILE), streamSafetensors(modelSources));
     if (optimizer) {
-      await writeFileNamed(join(temp, OPTIMIZER_FILE), encodeTensorFile(optimizer.tensors));
+      await writeFileNamed(join(temp, OPTIMIZER_FILE), streamSafetensors(optimizer.sources));
     }
     // The manifest goes last: a folder with a manifest is a complete checkpoint.
     await writeTextFileNamed(join(temp, CHECKPOINT_MANIFEST), manifestText);
   } catch (error) {
     // The previous checkpoint is untouched; free what the failed one took (a full disk).
     await Deno.remove(temp, { recursive: true }).catch(() => {});
-    throw error;
+    throw refused ?? error;
   }
   // The new checkpoint is complete: only now does the previous one step aside.
   if (await pathExists(dir)) {
@@ -253,32 +261,36 @@ export async function hasCheckpoint(dir: string): Promise<boolean> {
   }
 }
 
-async function modelValues(
+type SourceOf = (what: string, name: string, t: Tensor) => SafetensorsSource;
+
+function modelSourcesOf(
   model: CheckpointModel,
-): Promise<{ tensors: Map<string, HostValues>; keys: "stateDict" | "parameters" }> {
-  const tensors = new Map<string, HostValues>();
+  sourceOf: SourceOf,
+): { sources: Map<string, SafetensorsSource>; keys: "stateDict" | "parameters" } {
+  const sources = new Map<string, SafetensorsSource>();
   if (model.stateDict) {
-    for (const [name, t] of model.stateDict()) tensors.set(name, await hostValuesOf(t));
-    return { tensors, keys: "stateDict" };
+    for (const [name, t] of model.stateDict()) sources.set(name, sourceOf("model", name, t));
+    return { sources, keys: "stateDict" };
   }
   for (const [i, t] of model.parameters().entries()) {
-    tensors.set(`parameters.${i}`, await hostValuesOf(t));
+    sources.set(`parameters.${i}`, sourceOf("model", `parameters.${i}`, t));
   }
-  return { tensors, keys: "parameters" };
+  return { sources, keys: "parameters" };
 }
 
-async function optimizerValues(optimizer: CheckpointOptimizer) {
+function optimizerSourcesOf(optimizer: CheckpointOptimizer, sourceOf: SourceOf) {
   const sd = optimizer.stateDict();
-  const tensors = new Map<string, HostValues>();
+  const sources = new Map<string, SafetensorsSource>();
   const state: { index: number; step: number; buffers: string[] }[] = [];
   for (const [index, s] of sd.state) {
     const names = Object.keys(s.buffers);
     for (const name of names) {
-      tensors.set(`state.${index}.${name}`, await hostValuesOf(s.buffers[name]));
+      const key = `state.${index}.${name}`;
+      sources.set(key, sourceOf("optimizer", key, s.buffers[name]));
     }
     state.push({ index, step: s.step, buffers: names });
   }
-  return { tensors, state, paramGroups: sd.paramGroups as Record<string, unknown>[] };
+  return { sources, state, paramGroups: sd.paramGroups as Record<string, unknown>[] };
 }
 
 function paramsBackend(model: CheckpointModel): string {

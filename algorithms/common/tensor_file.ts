@@ -25,10 +25,17 @@ export interface HostValues {
  * @param t Any live tensor.
  */
 export async function hostValuesOf(t: Tensor): Promise<HostValues> {
-  const data = t.backend.bytesPerElement === 8 && t.backend.readSync
-    ? t.toFloat64ArraySync()
-    : await t.toArray();
+  const data = hostDtypeOf(t) === "F64" ? t.toFloat64ArraySync() : await t.toArray();
   return { shape: [...t.shape], data };
+}
+
+/**
+ * The stored type of a tensor's host values: F64 on the f64 reference backend, F32 otherwise.
+ *
+ * @param t Any live tensor.
+ */
+export function hostDtypeOf(t: Tensor): "F32" | "F64" {
+  return t.backend.bytesPerElement === 8 && t.backend.readSync ? "F64" : "F32";
 }
 
 /**

@@ -27,9 +27,12 @@ export function siblingTempPath(path: string, tag = "tmp"): string {
  * Write bytes to `path` by writing a temporary sibling and renaming it over the target.
  *
  * @param path Destination file.
- * @param bytes Contents.
+ * @param bytes Contents, whole or as a stream (written as it arrives).
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  bytes: Uint8Array | ReadableStream<Uint8Array>,
+): Promise<void> {
   const temp = siblingTempPath(path);
   try {
     await Deno.writeFile(temp, bytes);

@@ -300,6 +300,79 @@ export async function readSafetensors(
 }
 
 /**
+ * One tensor to stream into a safetensors file ({@link streamSafetensors}): its layout is known
+ * up front, its values are read only when its turn comes.
+ */
+export interface SafetensorsSource {
+  /** Dimensions, outermost first. */
+  readonly shape: readonly number[];
+  /** Stored type: `F32` takes a Float32Array, `F64` a Float64Array. */
+  readonly dtype: "F32" | "F64";
+  /** The values, called once, when this tensor is written. */
+  read(): Float32Array | Float64Array | Promise<Float32Array | Float64Array>;
+}
+
+/** The header (length prefix, JSON padded to 8 bytes) and data size of a file laid out so. */
+function encodeHeader(
+  list: readonly (readonly [string, { shape: readonly number[]; dtype: "F32" | "F64" }])[],
+  metadata: Record<string, string>,
+): { header: Uint8Array; dataBytes: number } {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const [name, { shape, dtype }] of list) {
+    if (name === "__metadata__") {
+      throw new Error(`safetensors: "__metadata__" is not a tensor name`);
+    }
+    assertShape(shape as number[], `safetensors: tensor "${name}"`);
+    const bytes = numelOf(shape) * DTYPE_BYTES[dtype];
+    header[name] = { dtype, shape: [...shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = new Uint8Array(8 + Math.ceil(json.byteLength / 8) * 8).fill(0x20);
+  new DataView(padded.buffer).setBigUint64(0, BigInt(padded.byteLength - 8), true);
+  padded.set(json, 8);
+  return { header: padded, dataBytes: offset };
+}
+
+/** `data` as bytes, after checking it is what the header promised for `name`. */
+function checkedBytes(
+  name: string,
+  source: { shape: readonly number[]; dtype: "F32" | "F64" },
+  data: Float32Array | Float64Array | undefined,
+): Uint8Array {
+  const count = numelOf(source.shape);
+  const want = source.dtype === "F64" ? Float64Array : Float32Array;
+  if (!(data instanceof want) || data.length !== count) {
+    throw new Error(
+      `safetensors: tensor "${name}" has shape ${JSON.stringify(source.shape)} (${count} ` +
+        `values) but its data is ${data?.constructor?.name} of length ${data?.length} ` +
+        `(dtype ${source.dtype} takes a ${want.name})`,
+    );
+  }
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * A host tensor as a {@link SafetensorsSource}: Float32Array data is stored as F32 (what
+ * transformers loads), Float64Array as F64.
+ *
+ * @param tensor Host values.
+ */
+export function hostSafetensorsSource(tensor: HostArray): SafetensorsSource {
+  return {
+    shape: tensor.shape,
+    dtype: tensor.data instanceof Float64Array ? "F64" : "F32",
+    read: () => tensor.data,
+  };
+}
+
+function entriesOf<T>(tensors: Map<string, T> | Record<string, T>): [string, T][] {
+  return tensors instanceof Map ? [...tensors] : Object.entries(tensors);
+}
+
+/**
  * Encode tensors as a safetensors file, in the order given: Float32Array data as F32 (what
  * transformers loads), Float64Array data as F64 (exact training checkpoints of the f64 backend).
  *
@@ -310,47 +383,56 @@ export function encodeSafetensors(
   tensors: Map<string, HostArray> | Record<string, HostArray>,
   metadata: Record<string, string> = { format: "pt" },
 ): Uint8Array {
-  const list = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
-  let offset = 0;
-  for (const [name, tensor] of list) {
-    if (name === "__metadata__") {
-      throw new Error(`safetensors: "__metadata__" is not a tensor name`);
-    }
-    assertShape(tensor.shape as number[], `safetensors: tensor "${name}"`);
-    const count = numelOf(tensor.shape);
-    const f64 = tensor.data instanceof Float64Array;
-    if (!(f64 || tensor.data instanceof Float32Array) || tensor.data.length !== count) {
-      throw new Error(
-        `safetensors: tensor "${name}" has shape ${JSON.stringify(tensor.shape)} (${count} ` +
-          `values) but its data is ${tensor.data?.constructor?.name} of length ${tensor.data?.length}`,
-      );
-    }
-    const bytes = tensor.data.byteLength;
-    header[name] = {
-      dtype: f64 ? "F64" : "F32",
-      shape: [...tensor.shape],
-      data_offsets: [offset, offset + bytes],
-    };
-    offset += bytes;
-  }
-  let json = new TextEncoder().encode(JSON.stringify(header));
-  const padding = (8 - (json.byteLength % 8)) % 8;
-  if (padding > 0) {
-    const padded = new Uint8Array(json.byteLength + padding).fill(0x20);
-    padded.set(json);
-    json = padded;
-  }
-  const out = new Uint8Array(8 + json.byteLength + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.byteLength), true);
-  out.set(json, 8);
-  let at = 8 + json.byteLength;
-  for (const [, tensor] of list) {
-    out.set(new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength), at);
-    at += tensor.data.byteLength;
+  const list = entriesOf(tensors).map(([name, t]) => [name, hostSafetensorsSource(t)] as const);
+  const { header, dataBytes } = encodeHeader(list, metadata);
+  const out = new Uint8Array(header.byteLength + dataBytes);
+  out.set(header);
+  let at = header.byteLength;
+  for (const [name, source] of list) {
+    const bytes = checkedBytes(name, source, source.read() as Float32Array | Float64Array);
+    out.set(bytes, at);
+    at += bytes.byteLength;
   }
   return out;
+}
+
+/**
+ * A safetensors file as a byte stream that reads one tensor at a time, for files larger than
+ * the memory left to hold them twice (a model and its optimizer state at full size): the header
+ * comes from the shapes alone, then each source is read as the writer asks for it. A source
+ * that throws, or returns values that do not match its shape and dtype, errors the stream.
+ *
+ * @example
+ * ```ts
+ * import { streamSafetensors } from "@tether/rlhf/models";
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await Deno.writeFile(path, streamSafetensors(new Map([
+ *   ["bias", { shape: [2], dtype: "F32", read: () => new Float32Array([1, 2]) }],
+ * ])));
+ * console.log((await Deno.stat(path)).size); // 104: an 8-byte length, the header, 8 data bytes
+ * ```
+ *
+ * @param sources Named tensors, written in this order.
+ * @param metadata Header `__metadata__` (default `{format: "pt"}`).
+ */
+export function streamSafetensors(
+  sources: Map<string, SafetensorsSource> | Record<string, SafetensorsSource>,
+  metadata: Record<string, string> = { format: "pt" },
+): ReadableStream<Uint8Array> {
+  const list = entriesOf(sources);
+  const { header } = encodeHeader(list, metadata);
+  let next = -1;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (next === -1) {
+        next = 0;
+        return controller.enqueue(header);
+      }
+      if (next === list.length) return controller.close();
+      const [name, source] = list[next++];
+      controller.enqueue(checkedBytes(name, source, await source.read()));
+    },
+  }, { highWaterMark: 0 });
 }
 
 /**
@@ -365,5 +447,6 @@ export async function writeSafetensors(
   tensors: Map<string, HostArray> | Record<string, HostArray>,
   metadata: Record<string, string> = { format: "pt" },
 ): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  const sources = new Map(entriesOf(tensors).map(([name, t]) => [name, hostSafetensorsSource(t)]));
+  await writeFileAtomic(path, streamSafetensors(sources, metadata));
 }

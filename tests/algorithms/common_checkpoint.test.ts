@@ -175,6 +175,33 @@ Deno.test("a non-finite weight never replaces the last good checkpoint", async (
   }
 });
 
+Deno.test("a non-finite optimizer moment, met after the weights are on disk, leaves no partial checkpoint", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ckpt = join(dir, "ckpt");
+    const model = makeModel(7);
+    const o = makeOptim(model);
+    trainSteps(model, o, 0, 2);
+    await saveCheckpoint(ckpt, { model, optimizer: o.opt, step: 2 });
+    const good = flat(model);
+    trainSteps(model, o, 2, 3);
+    // The optimizer file is streamed after the model file: the refusal comes mid-save.
+    const [index, state] = [...o.opt.stateDict().state].at(-1)!;
+    const moment = Object.values(state.buffers).at(-1)!;
+    moment.backend.write(moment.storage.handle, [Infinity], 0);
+    await assert.rejects(
+      () => saveCheckpoint(ckpt, { model, optimizer: o.opt, step: 3 }),
+      new RegExp(`optimizer tensor 'state\\.${index}\\.\\w+' holds Infinity at index 0`),
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["ckpt"]);
+    const probe = makeModel(8);
+    assert.equal((await loadCheckpoint(ckpt, { model: probe })).step, 2);
+    assert.equal(maxDiff(flat(probe), good), 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("an interrupted save leaves the last good checkpoint loadable", async () => {
   const dir = await Deno.makeTempDir();
   try {

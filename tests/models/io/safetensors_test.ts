@@ -5,6 +5,8 @@ import {
   encodeSafetensors,
   parseSafetensorsHeader,
   readSafetensors,
+  type SafetensorsSource,
+  streamSafetensors,
   writeSafetensors,
 } from "../../../models/io/safetensors.ts";
 
@@ -118,4 +120,43 @@ Deno.test("writeSafetensors replaces the file atomically and include filters wha
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("streamSafetensors writes encodeSafetensors' bytes, reading each tensor only when its turn comes", async () => {
+  const values = {
+    a: { shape: [2, 3], data: Float32Array.from([1, -2, 3.5, 0, 1e-8, 7]) },
+    b: { shape: [3], data: Float64Array.from([Math.PI, -1 / 3, 2 ** 60]) },
+    c: { shape: [1], data: Float32Array.from([42]) },
+  };
+  const reads: string[] = [];
+  const sources = new Map<string, SafetensorsSource>(
+    Object.entries(values).map(([name, t]) => [name, {
+      shape: t.shape,
+      dtype: t.data instanceof Float64Array ? "F64" : "F32",
+      read: () => (reads.push(name), t.data),
+    }]),
+  );
+  const reader = streamSafetensors(sources).getReader();
+  const chunks: Uint8Array[] = [];
+  const header = await reader.read();
+  chunks.push(header.value!);
+  assert.deepEqual(reads, [], "the header needs no values");
+  for (const name of ["a", "b", "c"]) {
+    const { value } = await reader.read();
+    chunks.push(value!);
+    assert.equal(reads.at(-1), name, "one tensor read per chunk, in order");
+    assert.equal(reads.length, chunks.length - 1);
+  }
+  assert.equal((await reader.read()).done, true);
+  const streamed = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  chunks.reduce((at, c) => (streamed.set(c, at), at + c.length), 0);
+  assert.deepEqual(streamed, encodeSafetensors(values));
+
+  const wrongType = streamSafetensors({
+    w: { shape: [2], dtype: "F64", read: () => new Float32Array(2) },
+  });
+  await assert.rejects(
+    () => new Response(wrongType).arrayBuffer(),
+    /tensor "w" has shape \[2\] \(2 values\) but its data is Float32Array of length 2 \(dtype F64 takes a Float64Array\)/,
+  );
 });
