@@ -167,6 +167,24 @@ export function forwardParts(s: HhRewardModelSettings): number {
 }
 
 /**
+ * The trainer's batch settings for the preset's micro-batch of `batchSize` pairs run in
+ * {@link forwardParts} equal parts: the parts accumulate into the micro-batch's one gradient,
+ * and evaluation takes the parts' size too, so it reuses their freed memory.
+ *
+ * @param s Reward model settings.
+ */
+export function microBatchArgs(
+  s: HhRewardModelSettings,
+): { batchSize: number; gradientAccumulationSteps: number; evalBatchSize: number } {
+  const parts = forwardParts(s);
+  return {
+    batchSize: s.batchSize / parts,
+    gradientAccumulationSteps: s.gradientAccumulationSteps * parts,
+    evalBatchSize: parts > 1 ? s.batchSize / parts : Math.max(s.batchSize, 32),
+  };
+}
+
+/**
  * Train the preset's reward model: Bradley–Terry on (prompt + chosen, prompt + rejected)
  * transcripts with `RewardTrainer`, accuracy on the held-out split before and after, the model
  * and its tokenizer saved to `<out>/model`.
@@ -192,14 +210,10 @@ export async function trainHhRewardModel(o: TrainHhRewardOptions): Promise<HhRew
     if (train.pairs.length === 0 || test.pairs.length === 0) {
       throw new Error(`no pair fits maxLength ${s.maxLength}; read more pairs`);
     }
-    const parts = forwardParts(s);
     const trainer = new RewardTrainer({
+      ...microBatchArgs(s),
       learningRate: s.learningRate,
-      batchSize: s.batchSize / parts,
-      gradientAccumulationSteps: s.gradientAccumulationSteps * parts,
       gradientCheckpointing: s.gradientCheckpointing,
-      // Split, evaluation takes the parts' size too, so it reuses their freed memory.
-      evalBatchSize: parts > 1 ? s.batchSize / parts : Math.max(s.batchSize, 32),
       maxSteps: s.maxSteps,
       numTrainEpochs: s.epochs,
       loggingSteps: Math.max(1, Math.min(10, Math.floor((s.maxSteps ?? 100) / 10))),
