@@ -31,6 +31,8 @@ export interface ModelFiles {
   readonly id: string;
   /** The revision asked for (`main` by default; unused for folders). */
   readonly revision: string;
+  /** True for a Hub repo read with the network off: only files already cached count. */
+  readonly offline?: boolean;
   /**
    * The local path of a file of the model, downloading it into the cache when needed.
    *
@@ -122,6 +124,10 @@ class HubModelFiles implements ModelFiles {
 
   get revision(): string {
     return this.#settings.revision;
+  }
+
+  get offline(): boolean {
+    return this.#settings.offline;
   }
 
   file(file: string, options: { optional: true }): Promise<string | null>;

@@ -172,9 +172,15 @@ export async function findCheckpointFile(
     const path = await files.file(name, { optional: true });
     if (path !== null) return { name, path };
   }
-  throw new Error(
-    `model ${files.id} has no weights: looked for ${CHECKPOINT_FILES.join(", ")}`,
-  );
+  const looked = `looked for ${CHECKPOINT_FILES.join(", ")}`;
+  if (files.offline) {
+    throw new Error(
+      `model ${files.id} (revision ${files.revision}) has no weights in the local Hub cache ` +
+        `(${looked}); HF_HUB_OFFLINE is set, so only cached files count. Fix: load it once ` +
+        `online, or download its weights into the cache with Python's huggingface_hub`,
+    );
+  }
+  throw new Error(`model ${files.id} has no weights: ${looked}`);
 }
 
 /**

@@ -91,6 +91,19 @@ Deno.test("an offline miss fails fast naming the repo, the file, the cause and t
     // Optional files are simply absent offline.
     const model = await openModel("tiny-org/gpt2-a", { cacheDir, offline: true });
     assert.equal(await model.file("tokenizer_config.json", { optional: true }), null);
+    // A config cached without weights: the error says the cache, not the repo, lacks them.
+    const configOnly = await Deno.makeTempDir();
+    try {
+      await layOutCache(configOnly, "tiny-org/config-only", { main: COMMIT_A }, {
+        [COMMIT_A]: { "config.json": new TextEncoder().encode('{"model_type":"gpt2"}') },
+      });
+      await assert.rejects(
+        loadStateDict("tiny-org/config-only", { cacheDir: configOnly, offline: true }),
+        /tiny-org\/config-only \(revision main\) has no weights in the local Hub cache \(looked for model\.safetensors, .*\); HF_HUB_OFFLINE is set.* Fix: load it once online/,
+      );
+    } finally {
+      await Deno.remove(configOnly, { recursive: true });
+    }
   } finally {
     await Deno.remove(cacheDir, { recursive: true });
   }
