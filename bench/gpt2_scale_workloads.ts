@@ -33,7 +33,7 @@ import {
   neg,
   noGrad,
   optim,
-  profileOps,
+  profileOpsAsync,
   randn,
   square,
   sub,
@@ -294,8 +294,7 @@ if (import.meta.main) {
     for (let i = 0; i < Number(values.iters); i++) {
       const t0 = performance.now(), c0 = cpuSeconds();
       if (values.profile) {
-        const { result, profile } = profileOps(() => w.run());
-        await result;
+        const { profile } = await profileOpsAsync(async () => await w.run());
         console.error(formatProfile(profile, 30));
       } else await w.run();
       times.push((performance.now() - t0) / 1e3);

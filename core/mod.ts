@@ -35,7 +35,13 @@ export {
 } from "./engine.ts";
 export { backward, type BackwardOptions } from "./autograd.ts";
 export { checkpoint, type CheckpointOptions, checkpointWith } from "./checkpoint.ts";
-export { formatProfile, type OpProfile, type OpTotals, profileOps } from "./profile.ts";
+export {
+  formatProfile,
+  type OpProfile,
+  type OpTotals,
+  profileOps,
+  profileOpsAsync,
+} from "./profile.ts";
 export { defaultGenerator, Generator, type GeneratorState, manualSeed } from "./random.ts";
 export * from "./ops/create.ts";
 export * from "./ops/elementwise.ts";

@@ -69,6 +69,32 @@ export function profileOps<T>(fn: () => T): { result: T; profile: OpProfile } {
   }
 }
 
+/**
+ * {@link profileOps} for async work (generation, a training step that reads back): the profile
+ * stays open until `fn`'s promise settles, so it also records whatever else runs meanwhile.
+ *
+ * @example
+ * ```ts
+ * import { ones, profileOpsAsync } from "@tether/rlhf/core";
+ * const { result, profile } = await profileOpsAsync(() => ones([256, 256]).toArray());
+ * console.log(result.length, profile.peakLiveBytes >= 256 * 256 * 4); // 65536 true
+ * ```
+ */
+export async function profileOpsAsync<T>(
+  fn: () => Promise<T>,
+): Promise<{ result: T; profile: OpProfile }> {
+  const profile: OpProfile = { ops: {}, peakLiveBytes: 0, totalMs: 0 };
+  if (activeProfile) return { result: await fn(), profile };
+  activeProfile = profile;
+  const t0 = performance.now();
+  try {
+    return { result: await fn(), profile };
+  } finally {
+    profile.totalMs = performance.now() - t0;
+    activeProfile = null;
+  }
+}
+
 /** The profile as table rows, slowest op first: name, calls, ms, share of the total, MB. */
 export function formatProfile(p: OpProfile, top = 20): string {
   const rows = Object.entries(p.ops).sort((a, b) => b[1].ms - a[1].ms).slice(0, top);

@@ -49,6 +49,11 @@ export const CLI = defineCli({
       min: 1,
       default: perPreset((p) => preset(p).ppo.batchSize),
     }),
+    "generation-batch-size": flag.int({
+      help: "rollouts sampled together (TRL's generate batch_size): fewer hold less memory",
+      min: 1,
+      default: perPreset((p) => preset(p).ppo.generationBatchSize),
+    }),
     "init-kl-coef": flag.number({
       help: "initial KL coefficient β of the adaptive controller",
       min: 0,
@@ -97,6 +102,7 @@ export function hhPpoOptions(a: ParsedArgs<typeof CLI.flags>): HhPpoOptions {
       learningRate: a.learningRate,
       batchSize: a.batchSize,
       miniBatchSize,
+      generationBatchSize: a.generationBatchSize,
       initKlCoef: a.initKlCoef,
     },
   };
@@ -165,6 +171,7 @@ export async function runHhPpo(o: HhPpoOptions): Promise<HhPpoResult> {
         const { tokens } = await policy.model.generate(queries, {
           doSample: true,
           ...sampling,
+          batchSize: o.ppo.generationBatchSize,
           generator,
         });
         return tokens;

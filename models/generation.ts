@@ -124,6 +124,12 @@ export interface GenerateOptions {
   earlyStopping?: boolean | "never";
   /** Beam search: hypotheses returned per prompt, best first (default 1, at most `numBeams`). */
   numReturnSequences?: number;
+  /**
+   * Prompts generated together (default: all of them). Fewer run one batch after another, each
+   * padded on its own, drawing from the one generator in turn, like TRL's
+   * `PPOTrainer.generate(batch_size=4)`: the KV cache holds `batchSize` rows, not every prompt.
+   */
+  batchSize?: number;
 }
 
 /**
@@ -389,6 +395,11 @@ export async function generate(
   if (!Array.isArray(prompts) || prompts.length === 0 || !prompts.every(Array.isArray)) {
     throw new Error("generate: prompts must be a non-empty array of token-id arrays");
   }
+  const batchSize = opts.batchSize ?? prompts.length;
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) {
+    throw new Error(`generate: batchSize must be an integer >= 1, got ${opts.batchSize}`);
+  }
+  if (batchSize < prompts.length) return await generateInBatches(model, prompts, batchSize, opts);
   if (numBeamsOf(opts) > 1) return await beamSearch(model, prompts, opts);
   const padded = leftPad(prompts, opts.padTokenId ?? model.padTokenId ?? model.eosTokenId ?? 0);
   const s = settings(model, opts, padded.len);
@@ -399,6 +410,37 @@ export async function generate(
   return onDevice && !opts.returnScores
     ? await generateOnDevice(model, start, s, g, opts)
     : await generateOnHost(model, start, s, g, opts);
+}
+
+/** `generate` over consecutive slices of `prompts`, one generator throughout. */
+async function generateInBatches(
+  model: GenerativeModel,
+  prompts: number[][],
+  batchSize: number,
+  opts: GenerateOptions,
+): Promise<GenerateResult> {
+  if (opts.returnScores) {
+    throw new Error(
+      `generate: returnScores needs every prompt in one batch (batchSize ${batchSize} < ` +
+        `${prompts.length} prompts): each batch is padded to its own width and stops on its own, ` +
+        `so their per-step scores do not line up; drop batchSize or returnScores`,
+    );
+  }
+  const generator = opts.generator ??
+    (opts.seed !== undefined ? new Generator(opts.seed) : defaultGenerator());
+  const out: GenerateResult = { tokens: [], logProbs: [], finished: [] };
+  for (let start = 0; start < prompts.length; start += batchSize) {
+    const part = await generate(model, prompts.slice(start, start + batchSize), {
+      ...opts,
+      batchSize: undefined,
+      generator,
+    });
+    out.tokens.push(...part.tokens);
+    out.logProbs.push(...part.logProbs);
+    out.finished.push(...part.finished);
+    if (part.sequenceScores) (out.sequenceScores ??= []).push(...part.sequenceScores);
+  }
+  return out;
 }
 
 /** The mask with a column of ones appended (row-major [b, width] → [b, width + 1]). */

@@ -141,6 +141,11 @@ export interface HhPpoSettings {
   steps: number;
   /** Most new tokens per response. */
   maxNewTokens: number;
+  /**
+   * Rollouts sampled together (TRL's `PPOTrainer.generate(batch_size=...)`); the KV cache
+   * holds this many rows at a time.
+   */
+  generationBatchSize: number;
   /** Steps between checkpoints. */
   checkpointEvery: number;
   /**
@@ -327,6 +332,9 @@ const FULL: HhPreset = {
     initKlCoef: 0.2,
     steps: 150,
     maxNewTokens: 32,
+    // ppo.py calls `ppo_trainer.generate(query_tensors, ...)` without a batch_size: TRL's 4.
+    // All 128 rollouts of up to 505 tokens at once passed 18 GiB in the smoke run.
+    generationBatchSize: 4,
     checkpointEvery: 10,
     // Not in the script, and no change to the numbers: without it the minibatch's activations
     // (128 rollouts of up to 416 tokens through 12 blocks) are tens of GiB by estimate; the
@@ -416,6 +424,7 @@ const TINY: HhPreset = {
     initKlCoef: 0.2,
     steps: 40,
     maxNewTokens: 16,
+    generationBatchSize: 16,
     checkpointEvery: 20,
     gradientCheckpointing: false,
   },

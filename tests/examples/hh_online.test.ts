@@ -262,6 +262,7 @@ Deno.test("bad RL flags are named with their values", () => {
     [1e-6, 8, 0, 8],
   );
   assert.equal(parseHhPpoArgs([]).ppo.learningRate, 1.41e-5);
+  assert.equal(parseHhPpoArgs(["--generation-batch-size", "8"]).ppo.generationBatchSize, 8);
   assert.equal(parseHhRewardModelArgs([]).preset.rm.base, "facebook/opt-350m");
   const rm = parseHhRewardModelArgs(["--gradient-accumulation-steps", "3"]).preset.rm;
   assert.deepEqual([rm.batchSize, rm.gradientAccumulationSteps, rm.forwardBatchSize], [64, 3, 16]);

@@ -117,6 +117,7 @@ Deno.test("hh full presets = TRL's reward_modeling.py and ppo.py (0.7.4) and GRP
     { field: "ppo.ppoEpochs", actual: p.ppo.ppoEpochs, expected: 4, source: "TRL 0.7.4 PPOConfig default ppo_epochs=4" },
     { field: "ppo.initKlCoef", actual: p.ppo.initKlCoef, expected: 0.2, source: "TRL 0.7.4 PPOConfig default init_kl_coef=0.2" },
     { field: "ppo.maxNewTokens", actual: p.ppo.maxNewTokens, expected: 32, source: ppo('generation_kwargs "max_new_tokens": 32') },
+    { field: "ppo.generationBatchSize", actual: p.ppo.generationBatchSize, expected: 4, source: "TRL 0.7.4 PPOTrainer.generate default batch_size=4 (ppo.py passes none)" },
     // hh_grpo.ts
     { field: "grpo.learningRate", actual: p.grpo.learningRate, expected: 1e-6, source: `${GRPO_DEFAULT} learning_rate=1e-6` },
     { field: "grpo.batchSize", actual: p.grpo.batchSize, expected: 8, source: "transformers TrainingArguments default per_device_train_batch_size=8" },

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   Generator,
   memory,
+  profileOpsAsync,
   sampleTokens,
   slice,
   tensor,
@@ -174,5 +175,52 @@ Deno.test("generate rejects bad options with the field named", async () => {
   await assert.rejects(() => model.generate([[1]], { topP: 0 }), /topP must be in \(0, 1\]/);
   await assert.rejects(() => model.generate([[1]], { maxNewTokens: -1 }), /maxNewTokens/);
   await assert.rejects(() => model.generate([[1]], { maxNewTokens: 70 }), /exceed n_positions 64/);
+  model.dispose();
+});
+
+Deno.test("batchSize generates the prompts in slices: greedy tokens as in one batch, samples from one generator, less live memory", async () => {
+  const model = await loadGpt2A();
+  const greedy = { maxNewTokens: 6, eosTokenId: null };
+  const whole = await model.generate(PROMPTS, greedy);
+  const apart = await model.generate(PROMPTS, { ...greedy, batchSize: 1 });
+  assert.deepEqual(apart.tokens, whole.tokens);
+  apart.logProbs.flat().forEach((x, i) => {
+    assert.ok(Math.abs(x - whole.logProbs.flat()[i]) <= 1e-5, `log-prob ${i}`);
+  });
+  // Sampled: the slices draw from one generator in turn, so a seed reproduces the whole run,
+  // and the second slice continues the first one's stream rather than restarting it.
+  const sampled = { maxNewTokens: 8, doSample: true, eosTokenId: null, batchSize: 2 };
+  const a = await model.generate(PROMPTS, { ...sampled, seed: 4 });
+  const b = await model.generate(PROMPTS, { ...sampled, generator: new Generator(4) });
+  assert.deepEqual(a.tokens, b.tokens);
+  const g = new Generator(4);
+  const first = await model.generate(PROMPTS.slice(0, 2), { ...sampled, generator: g });
+  const second = await model.generate(PROMPTS.slice(2), { ...sampled, generator: g });
+  assert.deepEqual(a.tokens, [...first.tokens, ...second.tokens]);
+  const restarted = await model.generate(PROMPTS.slice(2), { ...sampled, seed: 4 });
+  assert.notDeepEqual(a.tokens.slice(2), restarted.tokens);
+  // Beam search per slice, hypotheses prompt-major as in one batch.
+  const beams = { maxNewTokens: 4, numBeams: 2, numReturnSequences: 2, eosTokenId: null };
+  const beamWhole = await model.generate(PROMPTS, beams);
+  const beamApart = await model.generate(PROMPTS, { ...beams, batchSize: 2 });
+  assert.deepEqual(beamApart.tokens, beamWhole.tokens);
+  assert.equal(beamApart.sequenceScores!.length, PROMPTS.length * 2);
+
+  const long = { maxNewTokens: 16, eosTokenId: null };
+  const rows = Array.from({ length: 8 }, (_, i) => PROMPTS[i % PROMPTS.length]);
+  const peak = async (batchSize?: number) =>
+    (await profileOpsAsync(() => model.generate(rows, { ...long, batchSize }))).profile
+      .peakLiveBytes;
+  const peakAll = await peak(), peakOne = await peak(1);
+  assert.ok(peakOne < peakAll, `peak live bytes: batchSize 1 ${peakOne}, all 8 ${peakAll}`);
+
+  await assert.rejects(
+    model.generate(PROMPTS, { returnScores: true, batchSize: 2 }),
+    /returnScores needs every prompt in one batch \(batchSize 2 < 3 prompts\).*drop batchSize or returnScores/,
+  );
+  await assert.rejects(
+    model.generate(PROMPTS, { batchSize: 0 }),
+    /generate: batchSize must be an integer >= 1, got 0/,
+  );
   model.dispose();
 });
