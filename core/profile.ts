@@ -52,20 +52,34 @@ export function recordLiveBytes(bytes: number): void {
   if (activeProfile && bytes > activeProfile.peakLiveBytes) activeProfile.peakLiveBytes = bytes;
 }
 
+const emptyProfile = (): OpProfile => ({ ops: {}, peakLiveBytes: 0, totalMs: 0 });
+
+/** Opens a profile (null when one is already open: profiles do not nest). */
+function openProfile(): { profile: OpProfile; close: () => void } | null {
+  if (activeProfile) return null;
+  const profile = emptyProfile();
+  const t0 = performance.now();
+  activeProfile = profile;
+  return {
+    profile,
+    close: () => {
+      profile.totalMs = performance.now() - t0;
+      activeProfile = null;
+    },
+  };
+}
+
 /**
  * Runs `fn` while timing every kernel call by op name; profiles do not nest (an inner call
  * records into the outer profile and returns an empty one).
  */
 export function profileOps<T>(fn: () => T): { result: T; profile: OpProfile } {
-  const profile: OpProfile = { ops: {}, peakLiveBytes: 0, totalMs: 0 };
-  if (activeProfile) return { result: fn(), profile };
-  activeProfile = profile;
-  const t0 = performance.now();
+  const open = openProfile();
+  if (!open) return { result: fn(), profile: emptyProfile() };
   try {
-    return { result: fn(), profile };
+    return { result: fn(), profile: open.profile };
   } finally {
-    profile.totalMs = performance.now() - t0;
-    activeProfile = null;
+    open.close();
   }
 }
 
@@ -83,15 +97,12 @@ export function profileOps<T>(fn: () => T): { result: T; profile: OpProfile } {
 export async function profileOpsAsync<T>(
   fn: () => Promise<T>,
 ): Promise<{ result: T; profile: OpProfile }> {
-  const profile: OpProfile = { ops: {}, peakLiveBytes: 0, totalMs: 0 };
-  if (activeProfile) return { result: await fn(), profile };
-  activeProfile = profile;
-  const t0 = performance.now();
+  const open = openProfile();
+  if (!open) return { result: await fn(), profile: emptyProfile() };
   try {
-    return { result: await fn(), profile };
+    return { result: await fn(), profile: open.profile };
   } finally {
-    profile.totalMs = performance.now() - t0;
-    activeProfile = null;
+    open.close();
   }
 }
 

@@ -32,11 +32,11 @@ export { bf16BitsToF32, f16BitsToF32 } from "./io/dtype.ts";
 export {
   decodeSafetensors,
   encodeSafetensors,
-  hostSafetensorsSource,
   parseSafetensorsHeader,
   readSafetensors,
   readSafetensorsHeader,
   SafetensorsFile,
+  streamHostSafetensors,
   streamSafetensors,
   writeSafetensors,
 } from "./io/safetensors.ts";

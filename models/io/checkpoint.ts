@@ -12,7 +12,7 @@ import type { ModelFiles } from "../hub/repo.ts";
 import type { HubOptions } from "../hub/env.ts";
 import { pathExists, siblingTempPath, writeFileAtomic } from "./atomic.ts";
 import type { HostArray, StateDict } from "./host.ts";
-import { hostSafetensorsSource, SafetensorsFile, streamSafetensors } from "./safetensors.ts";
+import { SafetensorsFile, streamHostSafetensors } from "./safetensors.ts";
 import { TorchCheckpointFile } from "./torch_bin.ts";
 import {
   type CheckpointReader,
@@ -244,14 +244,10 @@ export interface CheckpointContents {
  * @param contents Config, weights and extra files.
  */
 export async function saveCheckpoint(folder: string, contents: CheckpointContents): Promise<void> {
-  const weights = new Map(
-    (contents.tensors instanceof Map ? [...contents.tensors] : Object.entries(contents.tensors))
-      .map(([name, t]) => [name, hostSafetensorsSource(t)]),
-  );
   // The weights stream to disk a tensor at a time: no second full-size copy in memory.
   const files: [string, Uint8Array | ReadableStream<Uint8Array>][] = [
     ["config.json", new TextEncoder().encode(JSON.stringify(contents.config, null, 2) + "\n")],
-    ["model.safetensors", streamSafetensors(weights)],
+    ["model.safetensors", streamHostSafetensors(contents.tensors)],
   ];
   for (const [name, body] of Object.entries(contents.extraFiles ?? {})) {
     if (name.includes("/") || name.includes("\\") || name.startsWith(".")) {

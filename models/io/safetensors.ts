@@ -354,13 +354,9 @@ function checkedBytes(
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/**
- * A host tensor as a {@link SafetensorsSource}: Float32Array data is stored as F32 (what
- * transformers loads), Float64Array as F64.
- *
- * @param tensor Host values.
- */
-export function hostSafetensorsSource(tensor: HostArray): SafetensorsSource {
+/** A host tensor as a source: Float32Array data is stored as F32 (what transformers loads),
+ * Float64Array as F64. */
+function hostSource(tensor: HostArray): SafetensorsSource {
   return {
     shape: tensor.shape,
     dtype: tensor.data instanceof Float64Array ? "F64" : "F32",
@@ -383,7 +379,7 @@ export function encodeSafetensors(
   tensors: Map<string, HostArray> | Record<string, HostArray>,
   metadata: Record<string, string> = { format: "pt" },
 ): Uint8Array {
-  const list = entriesOf(tensors).map(([name, t]) => [name, hostSafetensorsSource(t)] as const);
+  const list = entriesOf(tensors).map(([name, t]) => [name, hostSource(t)] as const);
   const { header, dataBytes } = encodeHeader(list, metadata);
   const out = new Uint8Array(header.byteLength + dataBytes);
   out.set(header);
@@ -436,6 +432,23 @@ export function streamSafetensors(
 }
 
 /**
+ * Host tensors as a safetensors byte stream ({@link streamSafetensors}): written straight from
+ * their arrays, with no second copy of the whole file in memory.
+ *
+ * @param tensors Named tensors, written in this order.
+ * @param metadata Header `__metadata__` (default `{format: "pt"}`).
+ */
+export function streamHostSafetensors(
+  tensors: Map<string, HostArray> | Record<string, HostArray>,
+  metadata: Record<string, string> = { format: "pt" },
+): ReadableStream<Uint8Array> {
+  return streamSafetensors(
+    new Map(entriesOf(tensors).map(([name, t]) => [name, hostSource(t)])),
+    metadata,
+  );
+}
+
+/**
  * Write tensors as a safetensors file atomically (temporary file, then rename).
  *
  * @param path Destination.
@@ -447,6 +460,5 @@ export async function writeSafetensors(
   tensors: Map<string, HostArray> | Record<string, HostArray>,
   metadata: Record<string, string> = { format: "pt" },
 ): Promise<void> {
-  const sources = new Map(entriesOf(tensors).map(([name, t]) => [name, hostSafetensorsSource(t)]));
-  await writeFileAtomic(path, streamSafetensors(sources, metadata));
+  await writeFileAtomic(path, streamHostSafetensors(tensors, metadata));
 }
